@@ -1,0 +1,17 @@
+//! paperwire: the day's trending research papers as an email digest.
+//!
+//! The pipeline: [`source`] reads paper lists into [`paper::Paper`]s, [`digest`] groups and
+//! ranks them by the config's keyword rules, [`render`] turns a subscriber's view into HTML and
+//! text, and [`deliver`] sends one message per subscriber with a crash-safe journal. The core
+//! (digest, render) is pure; I/O lives at the edges behind small traits.
+
+pub mod config;
+pub mod deliver;
+pub mod diag;
+pub mod digest;
+pub mod edition;
+pub mod exit;
+pub mod paper;
+pub mod render;
+pub mod source;
+pub mod subscribers;
