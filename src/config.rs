@@ -381,9 +381,17 @@ pub struct Newsletter {
 /// Where papers come from.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SourceSettings {
-    HuggingFace { url: String, limit: Option<u32> },
-    Arxiv { url: String, skip_replacements: bool },
-    File { path: PathBuf },
+    HuggingFace {
+        url: String,
+        limit: Option<u32>,
+    },
+    Arxiv {
+        url: String,
+        skip_replacements: bool,
+    },
+    File {
+        path: PathBuf,
+    },
 }
 
 pub const DEFAULT_HF_URL: &str = "https://huggingface.co/api/daily_papers";
@@ -499,13 +507,11 @@ impl SmtpEndpoint {
                 ));
             }
         };
-        let user = Some(url.username())
-            .filter(|u| !u.is_empty())
-            .map(|u| {
-                percent_encoding::percent_decode_str(u)
-                    .decode_utf8_lossy()
-                    .into_owned()
-            });
+        let user = Some(url.username()).filter(|u| !u.is_empty()).map(|u| {
+            percent_encoding::percent_decode_str(u)
+                .decode_utf8_lossy()
+                .into_owned()
+        });
         Ok(Self {
             host,
             port: url.port().unwrap_or(default_port),
@@ -572,7 +578,10 @@ impl Settings {
     ) -> Result<Self, Problems> {
         let raw: RawConfig = toml::from_str(text).map_err(|e| {
             let offset = e.span().map_or(0, |s| s.start);
-            Problems::one(Location::at(path, text, offset), e.message().trim().to_owned())
+            Problems::one(
+                Location::at(path, text, offset),
+                e.message().trim().to_owned(),
+            )
         })?;
         let mut problems = Vec::new();
         let at = |offset: usize| Location::at(path, text, offset);
@@ -590,7 +599,10 @@ impl Settings {
             .map_err(|e| {
                 bad(
                     n.from.span().start,
-                    format!("newsletter.from `{}` is not a mailbox: {e}", n.from.get_ref()),
+                    format!(
+                        "newsletter.from `{}` is not a mailbox: {e}",
+                        n.from.get_ref()
+                    ),
                 )
             })
             .ok();
@@ -600,7 +612,10 @@ impl Settings {
                 .map_err(|e| {
                     bad(
                         r.span().start,
-                        format!("newsletter.reply_to `{}` is not a mailbox: {e}", r.get_ref()),
+                        format!(
+                            "newsletter.reply_to `{}` is not a mailbox: {e}",
+                            r.get_ref()
+                        ),
                     )
                 })
                 .ok()
@@ -753,7 +768,12 @@ impl Settings {
             }
             sections.push(SectionSettings {
                 name,
-                keywords: s.keywords.get_ref().iter().map(|k| k.get_ref().clone()).collect(),
+                keywords: s
+                    .keywords
+                    .get_ref()
+                    .iter()
+                    .map(|k| k.get_ref().clone())
+                    .collect(),
                 exclude: s.exclude.iter().map(|k| k.get_ref().clone()).collect(),
             });
         }
@@ -795,13 +815,21 @@ impl Settings {
                 .map_err(|e| {
                     bad(
                         r.span().start,
-                        format!("delivery.return_path `{}` is not an address: {e}", r.get_ref()),
+                        format!(
+                            "delivery.return_path `{}` is not an address: {e}",
+                            r.get_ref()
+                        ),
                     )
                 })
                 .ok()
         });
         let retry_deadline = parse_duration(d.retry_deadline.get_ref())
-            .map_err(|e| bad(d.retry_deadline.span().start, format!("delivery.retry_deadline: {e}")))
+            .map_err(|e| {
+                bad(
+                    d.retry_deadline.span().start,
+                    format!("delivery.retry_deadline: {e}"),
+                )
+            })
             .unwrap_or_default();
 
         // [schedule]
@@ -946,7 +974,11 @@ pub fn parse_duration(raw: &str) -> Result<Duration, String> {
             'm' => 60,
             'h' => 3600,
             'd' => 86400,
-            _ => return Err(format!("`{raw}` is not a duration (expected e.g. 30m, 6h, 2d)")),
+            _ => {
+                return Err(format!(
+                    "`{raw}` is not a duration (expected e.g. 30m, 6h, 2d)"
+                ));
+            }
         };
         let n: u64 = num
             .parse()
@@ -969,7 +1001,10 @@ mod tests {
         let e = SmtpEndpoint::parse("smtp://127.0.0.1:2525").unwrap();
         assert_eq!((e.port, e.tls), (2525, TlsMode::None));
         let e = SmtpEndpoint::parse("smtp://me@mail.example.org?tls=required").unwrap();
-        assert_eq!((e.port, e.tls, e.user.as_deref()), (587, TlsMode::StartTls, Some("me")));
+        assert_eq!(
+            (e.port, e.tls, e.user.as_deref()),
+            (587, TlsMode::StartTls, Some("me"))
+        );
         let e = SmtpEndpoint::parse("smtps://mail.example.org").unwrap();
         assert_eq!((e.port, e.tls), (465, TlsMode::Implicit));
         assert!(SmtpEndpoint::parse("smtp://u:pw@host").is_err());

@@ -11,6 +11,7 @@ pub mod diag;
 pub mod digest;
 pub mod edition;
 pub mod exit;
+pub mod fsutil;
 pub mod paper;
 pub mod render;
 pub mod source;

@@ -12,7 +12,9 @@ use sha2::{Digest as _, Sha256};
 
 /// Why a string is not a paper id.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
-#[error("`{0}` is not a paper id (an arXiv id like 2405.10000 or a title id like t-0123456789abcdef)")]
+#[error(
+    "`{0}` is not a paper id (an arXiv id like 2405.10000 or a title id like t-0123456789abcdef)"
+)]
 pub struct PaperIdError(pub String);
 
 /// A paper's identity: an arXiv id without version (`2405.10000`, `cs/0112017`) or a title-derived
@@ -32,7 +34,9 @@ impl PaperId {
             .unwrap_or(s);
         if let Some(hex) = s.strip_prefix("t-")
             && hex.len() == 16
-            && hex.bytes().all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase())
+            && hex
+                .bytes()
+                .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase())
         {
             return Ok(Self(s.to_owned()));
         }
@@ -252,8 +256,12 @@ impl Paper {
         let mut links = self.links.clone();
         if self.id.is_arxiv() {
             let id = self.id.as_str();
-            links.abs.get_or_insert_with(|| HttpUrl(format!("https://arxiv.org/abs/{id}")));
-            links.pdf.get_or_insert_with(|| HttpUrl(format!("https://arxiv.org/pdf/{id}")));
+            links
+                .abs
+                .get_or_insert_with(|| HttpUrl(format!("https://arxiv.org/abs/{id}")));
+            links
+                .pdf
+                .get_or_insert_with(|| HttpUrl(format!("https://arxiv.org/pdf/{id}")));
         } else if links.abs.is_none() && links.hf.is_none() {
             links.abs = Some(arxiv_title_search(&self.title));
         }
@@ -309,7 +317,10 @@ pub fn arxiv_title_search(title: &str) -> HttpUrl {
     let mut url = url::Url::parse("https://arxiv.org/search/").expect("constant URL");
     url.query_pairs_mut()
         .append_pair("searchtype", "title")
-        .append_pair("query", &title.split_whitespace().collect::<Vec<_>>().join(" "));
+        .append_pair(
+            "query",
+            &title.split_whitespace().collect::<Vec<_>>().join(" "),
+        );
     HttpUrl(url.to_string())
 }
 
@@ -338,9 +349,18 @@ mod tests {
 
     #[test]
     fn arxiv_ids_lose_their_version() {
-        assert_eq!(PaperId::parse("2405.10000v2").unwrap().as_str(), "2405.10000");
-        assert_eq!(PaperId::parse("arXiv:2611.01234").unwrap().as_str(), "2611.01234");
-        assert_eq!(PaperId::parse("cs/0112017v1").unwrap().as_str(), "cs/0112017");
+        assert_eq!(
+            PaperId::parse("2405.10000v2").unwrap().as_str(),
+            "2405.10000"
+        );
+        assert_eq!(
+            PaperId::parse("arXiv:2611.01234").unwrap().as_str(),
+            "2611.01234"
+        );
+        assert_eq!(
+            PaperId::parse("cs/0112017v1").unwrap().as_str(),
+            "cs/0112017"
+        );
         assert!(PaperId::parse("hello").is_err());
         assert!(PaperId::parse("2405.1").is_err());
     }

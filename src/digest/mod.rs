@@ -39,7 +39,10 @@ pub struct Rules {
 impl Rules {
     /// Compiles checked config sections. The config loader already rejected bad keywords, so
     /// an error here means the settings were built by hand.
-    pub fn compile(sections: &[SectionSettings], catch_all: &CatchAll) -> Result<Self, KeywordError> {
+    pub fn compile(
+        sections: &[SectionSettings],
+        catch_all: &CatchAll,
+    ) -> Result<Self, KeywordError> {
         let compile_all = |list: &[String]| -> Result<Vec<Keyword>, KeywordError> {
             list.iter().map(|k| Keyword::parse(k)).collect()
         };
@@ -272,7 +275,10 @@ pub struct ViewSection {
 }
 
 /// Drops papers whose ids were delivered in earlier editions (`digest.repeat_after_days`).
-pub fn without_repeats(papers: Vec<Paper>, already_sent: &HashSet<crate::paper::PaperId>) -> Vec<Paper> {
+pub fn without_repeats(
+    papers: Vec<Paper>,
+    already_sent: &HashSet<crate::paper::PaperId>,
+) -> Vec<Paper> {
     papers
         .into_iter()
         .filter(|p| !already_sent.contains(&p.id))
@@ -312,14 +318,20 @@ mod tests {
     #[test]
     fn title_beats_abstract_and_ties_go_to_the_earlier_section() {
         let r = rules(&[("A", &["alpha"], &[]), ("B", &["beta"], &[])], true);
-        assert_eq!(r.assign(&paper("Beta things", "alpha alpha", None)), Some(1));
+        assert_eq!(
+            r.assign(&paper("Beta things", "alpha alpha", None)),
+            Some(1)
+        );
         assert_eq!(r.assign(&paper("x", "alpha beta", None)), Some(0));
         assert_eq!(r.assign(&paper("x", "gamma", None)), None);
     }
 
     #[test]
     fn exclude_keeps_a_paper_out() {
-        let r = rules(&[("A", &["alpha"], &["beta"]), ("B", &["gamma"], &[])], true);
+        let r = rules(
+            &[("A", &["alpha"], &["beta"]), ("B", &["gamma"], &[])],
+            true,
+        );
         assert_eq!(r.assign(&paper("alpha", "beta gamma", None)), Some(1));
     }
 

@@ -1,11 +1,79 @@
-//! Rendering (being written by the lead).
+//! Rendering: a subscriber's view of the digest → the HTML and plain-text parts of the email.
+//!
+//! Pure: templates are compiled once (the built-in ones are compiled into the binary; a
+//! configured directory overrides them file by file, read at the edge by [`Templates::load`]),
+//! and the same input gives the same bytes. Rendering is done once per *variant* — the
+//! (topics, cap, format) a group of subscribers share — with opaque slots where the per-person
+//! strings go; [`Variant::personalize`] fills the slots by plain substitution. CSS is inlined
+//! once per variant, after rendering, never on the `.hbs` source and never per subscriber.
 
+mod model;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use handlebars::{
+    Context, Handlebars, Helper, HelperResult, Output, RenderContext, RenderErrorReason,
+};
+
+pub use model::{EditionInfo, PaperModel};
+
+use crate::config::DigestSettings;
+use crate::digest::Digest;
 use crate::exit::{Classify, Exit};
 
+/// The HTML part must stay under this many bytes (Gmail clips at about 102 KB of encoded HTML;
+/// quoted-printable adds 5–10 %). A variant over it drops papers until it fits.
+pub const HTML_BUDGET_BYTES: usize = 88_000;
+
+/// The templates compiled into the binary, by the file name a template directory overrides.
+const BUILTIN: &[(&str, &str)] = &[
+    (
+        "digest.html.hbs",
+        include_str!("../../templates/digest.html.hbs"),
+    ),
+    (
+        "digest.txt.hbs",
+        include_str!("../../templates/digest.txt.hbs"),
+    ),
+    (
+        "partials/paper.html.hbs",
+        include_str!("../../templates/partials/paper.html.hbs"),
+    ),
+    (
+        "partials/paper.txt.hbs",
+        include_str!("../../templates/partials/paper.txt.hbs"),
+    ),
+    (
+        "partials/footer.html.hbs",
+        include_str!("../../templates/partials/footer.html.hbs"),
+    ),
+    (
+        "partials/footer.txt.hbs",
+        include_str!("../../templates/partials/footer.txt.hbs"),
+    ),
+];
+
+/// Slot markers for the per-person strings: plain ASCII that no escaping, wrapping or CSS
+/// inlining changes.
+const NAME_SLOT: &str = "PWSLOT0NAME0";
+const EMAIL_SLOT: &str = "PWSLOT0EMAIL0";
+const UNSUBSCRIBE_SLOT: &str = "PWSLOT0UNSUB0";
+
+/// Why a digest could not be rendered.
 #[derive(Debug, thiserror::Error)]
 pub enum RenderError {
-    #[error("{0}")]
-    Template(String),
+    #[error("cannot read template {path}: {source}")]
+    Read {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    /// A template that does not compile, or names a field that does not exist.
+    #[error("{location}: {message}")]
+    Template { location: String, message: String },
+    #[error("cannot inline the CSS of the HTML part: {0}")]
+    Css(String),
 }
 
 impl Classify for RenderError {
@@ -13,3 +81,435 @@ impl Classify for RenderError {
         Exit::Usage
     }
 }
+
+/// Template sources by file name, with where each came from (for error positions).
+#[derive(Debug, Clone)]
+pub struct Templates {
+    files: BTreeMap<String, (String, PathBuf)>,
+}
+
+impl Templates {
+    /// The compiled-in templates.
+    pub fn builtin() -> Self {
+        Self {
+            files: BUILTIN
+                .iter()
+                .map(|(name, src)| {
+                    (
+                        (*name).to_owned(),
+                        (
+                            (*src).to_owned(),
+                            PathBuf::from(format!("<built-in templates/{name}>")),
+                        ),
+                    )
+                })
+                .collect(),
+        }
+    }
+
+    /// The built-in templates, overridden file by file by those in `dir` (when given); extra
+    /// `partials/*.html.hbs` / `partials/*.txt.hbs` files there become partials too.
+    pub fn load(dir: Option<&Path>) -> Result<Self, RenderError> {
+        let mut t = Self::builtin();
+        let Some(dir) = dir else { return Ok(t) };
+        let read = |path: &Path| {
+            std::fs::read_to_string(path).map_err(|source| RenderError::Read {
+                path: path.to_owned(),
+                source,
+            })
+        };
+        if !dir.is_dir() {
+            return Err(RenderError::Read {
+                path: dir.to_owned(),
+                source: std::io::Error::new(
+                    std::io::ErrorKind::NotFound,
+                    "templates.dir is not a directory",
+                ),
+            });
+        }
+        for (name, _) in BUILTIN {
+            let path = dir.join(name);
+            if path.is_file() {
+                t.files.insert((*name).to_owned(), (read(&path)?, path));
+            }
+        }
+        if let Ok(entries) = std::fs::read_dir(dir.join("partials")) {
+            let mut extra: Vec<PathBuf> = entries.flatten().map(|e| e.path()).collect();
+            extra.sort();
+            for path in extra {
+                let file = path
+                    .file_name()
+                    .and_then(|f| f.to_str())
+                    .unwrap_or_default();
+                if file.ends_with(".html.hbs") || file.ends_with(".txt.hbs") {
+                    let name = format!("partials/{file}");
+                    if !t.files.contains_key(&name) {
+                        t.files.insert(name, (read(&path)?, path));
+                    }
+                }
+            }
+        }
+        Ok(t)
+    }
+}
+
+/// Compiled templates: an HTML registry that escapes and a text registry that does not.
+pub struct Renderer {
+    html: Handlebars<'static>,
+    text: Handlebars<'static>,
+    css: css_inline::CSSInliner<'static>,
+}
+
+impl std::fmt::Debug for Renderer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Renderer")
+    }
+}
+
+fn escape_html(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 8);
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// `{{wrap text width indent [first-line-prefix]}}`: word-wraps for the text part.
+fn wrap_helper(
+    h: &Helper,
+    _: &Handlebars,
+    _: &Context,
+    _: &mut RenderContext,
+    out: &mut dyn Output,
+) -> HelperResult {
+    let text = match h.param(0).map(|p| p.value()) {
+        Some(serde_json::Value::String(s)) => s.clone(),
+        Some(serde_json::Value::Null) | None => String::new(),
+        Some(other) => other.to_string(),
+    };
+    let width = h
+        .param(1)
+        .and_then(|p| p.value().as_u64())
+        .unwrap_or(78)
+        .clamp(20, 998) as usize;
+    let indent = h.param(2).and_then(|p| p.value().as_str()).unwrap_or("");
+    let first = h
+        .param(3)
+        .and_then(|p| p.value().as_str())
+        .unwrap_or(indent);
+    let options = textwrap::Options::new(width)
+        .initial_indent(first)
+        .subsequent_indent(indent)
+        .break_words(false)
+        .word_splitter(textwrap::WordSplitter::NoHyphenation);
+    out.write(&textwrap::fill(&text, options))?;
+    Ok(())
+}
+
+handlebars::handlebars_helper!(concat_helper: |a: str, b: str| format!("{a}{b}"));
+
+fn template_error(
+    files: &BTreeMap<String, (String, PathBuf)>,
+    name: &str,
+    e: &handlebars::TemplateError,
+) -> RenderError {
+    let path = files
+        .get(name)
+        .map(|(_, p)| p.display().to_string())
+        .unwrap_or_else(|| name.to_owned());
+    let location = match e.pos() {
+        Some((l, c)) => format!("{path}:{l}:{c}"),
+        None => format!("{path}:1:1"),
+    };
+    RenderError::Template {
+        location,
+        message: format!("template does not compile: {}", e.reason()),
+    }
+}
+
+impl Renderer {
+    /// Compiles every template; errors name the file, line and column.
+    pub fn new(templates: &Templates) -> Result<Self, RenderError> {
+        let mut html = Handlebars::new();
+        html.register_escape_fn(escape_html);
+        let mut text = Handlebars::new();
+        text.register_escape_fn(handlebars::no_escape);
+        for reg in [&mut html, &mut text] {
+            reg.register_helper("wrap", Box::new(wrap_helper));
+            reg.register_helper("concat", Box::new(concat_helper));
+            reg.set_prevent_indent(true);
+        }
+        for (name, (src, _)) in &templates.files {
+            let (reg, reg_name) = if let Some(p) = name.strip_prefix("partials/") {
+                if let Some(stem) = p.strip_suffix(".html.hbs") {
+                    (&mut html, Some(stem.to_owned()))
+                } else if let Some(stem) = p.strip_suffix(".txt.hbs") {
+                    (&mut text, Some(stem.to_owned()))
+                } else {
+                    continue;
+                }
+            } else if name == "digest.html.hbs" {
+                (&mut html, None)
+            } else {
+                (&mut text, None)
+            };
+            let result = match reg_name {
+                Some(partial) => reg.register_partial(&partial, src.as_str()),
+                None => reg.register_template_string("digest", src.as_str()),
+            };
+            result.map_err(|e| template_error(&templates.files, name, &e))?;
+        }
+        let css = css_inline::CSSInliner::options()
+            .keep_at_rules(true)
+            .load_remote_stylesheets(false)
+            .build();
+        Ok(Self { html, text, css })
+    }
+
+    /// Renders a fixture that fills every field, in strict mode: a template that names a field
+    /// that does not exist fails here (Handlebars reports a missing field only on the path it
+    /// actually renders, so a normal render could hide it).
+    pub fn check_strict(&self, templates: &Templates) -> Result<(), RenderError> {
+        let model = model::fixture();
+        for (reg, name) in [
+            (&self.html, "digest.html.hbs"),
+            (&self.text, "digest.txt.hbs"),
+        ] {
+            let mut strict = reg.clone();
+            strict.set_strict_mode(true);
+            strict
+                .render("digest", &model)
+                .map_err(|e| render_error(&templates.files, name, &e))?;
+        }
+        Ok(())
+    }
+
+    /// Renders one variant: the view of `digest` for `spec`, with slots for per-person strings.
+    /// If the HTML would exceed [`HTML_BUDGET_BYTES`], papers are dropped (and counted in the
+    /// "not shown" lines) until it fits.
+    pub fn render_variant(
+        &self,
+        digest: &Digest,
+        spec: &VariantSpec,
+        edition: &EditionInfo,
+        settings: &DigestSettings,
+    ) -> Result<Variant, RenderError> {
+        let mut cap = spec.cap.min(settings.max_papers);
+        loop {
+            let view = digest.view(&spec.topics, cap);
+            let model = model::build(
+                digest,
+                &view,
+                edition,
+                settings,
+                &spec.topics,
+                digest.unmatched_left_out,
+            );
+            let text = self
+                .text
+                .render("digest", &model)
+                .map_err(|e| render_error(&BTreeMap::new(), "digest.txt.hbs", &e))?;
+            let text = normalize_text(&text);
+            let html = if spec.text_only {
+                None
+            } else {
+                let raw = self
+                    .html
+                    .render("digest", &model)
+                    .map_err(|e| render_error(&BTreeMap::new(), "digest.html.hbs", &e))?;
+                let inlined = self
+                    .css
+                    .inline(&raw)
+                    .map_err(|e| RenderError::Css(e.to_string()))?;
+                Some(normalize_html(&inlined))
+            };
+            let size = html.as_ref().map_or(0, String::len);
+            if size > HTML_BUDGET_BYTES && view.shown > 1 {
+                // Shrink in proportion, with a margin, and try again.
+                let next = (view.shown * HTML_BUDGET_BYTES * 95 / 100 / size).max(1);
+                cap = next.min(view.shown - 1);
+                continue;
+            }
+            return Ok(Variant {
+                html,
+                text,
+                shown: view.shown,
+                paper_ids: view
+                    .sections
+                    .iter()
+                    .flat_map(|s| s.papers.iter().map(|&i| digest.papers[i].id.clone()))
+                    .collect(),
+            });
+        }
+    }
+}
+
+fn render_error(
+    files: &BTreeMap<String, (String, PathBuf)>,
+    name: &str,
+    e: &handlebars::RenderError,
+) -> RenderError {
+    let template = e.template_name.clone().unwrap_or_else(|| name.to_owned());
+    let path = files
+        .iter()
+        .find(|(n, _)| {
+            template == **n
+                || n.ends_with(&format!("/{template}.html.hbs"))
+                || n.ends_with(&format!("/{template}.txt.hbs"))
+        })
+        .map(|(_, (_, p))| p.display().to_string())
+        .unwrap_or_else(|| {
+            files
+                .get(name)
+                .map(|(_, p)| p.display().to_string())
+                .unwrap_or(template)
+        });
+    let location = match (e.line_no, e.column_no) {
+        (Some(l), Some(c)) => format!("{path}:{l}:{c}"),
+        _ => format!("{path}:1:1"),
+    };
+    let message = match e.reason() {
+        RenderErrorReason::MissingVariable(Some(v)) => {
+            format!("the template names a field that does not exist: `{v}`")
+        }
+        other => other.to_string(),
+    };
+    RenderError::Template { location, message }
+}
+
+/// Text part: no trailing spaces, no runs of blank lines, CRLF-free, one final newline.
+fn normalize_text(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut blank_run = 0;
+    for line in s.lines() {
+        let line = line.trim_end();
+        if line.is_empty() {
+            blank_run += 1;
+            if blank_run > 1 {
+                continue;
+            }
+        } else {
+            blank_run = 0;
+        }
+        out.push_str(line);
+        out.push('\n');
+    }
+    let trimmed = out.trim_matches('\n');
+    format!("{trimmed}\n")
+}
+
+/// HTML part: drop blank lines and trailing spaces that templates leave behind.
+fn normalize_html(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for line in s.lines() {
+        let line = line.trim_end();
+        if !line.is_empty() {
+            out.push_str(line);
+            out.push('\n');
+        }
+    }
+    out
+}
+
+/// What distinguishes one rendered variant from another. Subscribers with equal specs share
+/// the whole rendering but their slots.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct VariantSpec {
+    /// Canonical section names in config order; empty = every section.
+    pub topics: Vec<String>,
+    pub cap: usize,
+    pub text_only: bool,
+}
+
+impl VariantSpec {
+    /// Canonicalizes a subscriber's topics against the digest's section names (config order,
+    /// config spelling, duplicates dropped).
+    pub fn new(topics: &[String], section_names: &[&str], cap: usize, text_only: bool) -> Self {
+        let topics = section_names
+            .iter()
+            .filter(|name| topics.iter().any(|t| t.trim().eq_ignore_ascii_case(name)))
+            .map(|s| (*s).to_owned())
+            .collect();
+        Self {
+            topics,
+            cap,
+            text_only,
+        }
+    }
+}
+
+/// One rendered variant, with slots.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Variant {
+    pub html: Option<String>,
+    pub text: String,
+    pub shown: usize,
+    pub paper_ids: Vec<crate::paper::PaperId>,
+}
+
+/// The per-person strings.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Person<'a> {
+    pub name: Option<&'a str>,
+    pub email: &'a str,
+    pub unsubscribe_url: &'a str,
+}
+
+/// A variant with its slots filled for one person.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Personalized {
+    pub html: Option<String>,
+    pub text: String,
+}
+
+impl Variant {
+    pub fn personalize(&self, person: &Person<'_>) -> Personalized {
+        let name = person
+            .name
+            .map(str::trim)
+            .filter(|n| !n.is_empty())
+            .unwrap_or("there");
+        let fill = |s: &str, escape: bool| {
+            let esc = |v: &str| if escape { escape_html(v) } else { v.to_owned() };
+            s.replace(NAME_SLOT, &esc(name))
+                .replace(EMAIL_SLOT, &esc(person.email))
+                .replace(UNSUBSCRIBE_SLOT, &esc(person.unsubscribe_url))
+        };
+        Personalized {
+            html: self.html.as_deref().map(|h| fill(h, true)),
+            text: fill(&self.text, false),
+        }
+    }
+}
+
+/// Renders the Subject line from `newsletter.subject` (no HTML escaping; lettre encodes it).
+pub fn render_subject(
+    template: &str,
+    edition: &EditionInfo,
+    count: usize,
+) -> Result<String, RenderError> {
+    let mut reg = Handlebars::new();
+    reg.register_escape_fn(handlebars::no_escape);
+    let data = serde_json::json!({
+        "title": edition.title,
+        "date": edition.date_long(),
+        "edition": edition.id.as_str(),
+        "count": count,
+    });
+    reg.render_template(template, &data)
+        .map(|s| s.split_whitespace().collect::<Vec<_>>().join(" "))
+        .map_err(|e| RenderError::Template {
+            location: "newsletter.subject".into(),
+            message: e.to_string(),
+        })
+}
+
+#[cfg(test)]
+mod tests;

@@ -14,5 +14,8 @@ pub fn sign(secret: &[u8], list_id: &str, email: &SubscriberEmail) -> String {
 
 /// `<base_url>/unsubscribe?token=<token>`.
 pub fn unsubscribe_url(base_url: &str, token: &str) -> String {
-    format!("{}/unsubscribe?token={token}", base_url.trim_end_matches('/'))
+    format!(
+        "{}/unsubscribe?token={token}",
+        base_url.trim_end_matches('/')
+    )
 }

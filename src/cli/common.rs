@@ -1,0 +1,125 @@
+//! What several subcommands share: loading the config, the paper list and the digest, and
+//! writing output files whole.
+
+use std::io::Write;
+use std::path::Path;
+
+use anyhow::Context;
+use paperwire::config::{self, Settings, SourceSettings};
+use paperwire::digest::{Digest, Rules};
+use paperwire::paper::{Paper, merge_papers};
+use paperwire::source::{self, BUNDLED_SAMPLE, BUNDLED_SAMPLE_NAME};
+
+/// Loads the config from `--config`, `PAPERWIRE_CONFIG` or `./paperwire.toml`; `allow_bundled`
+/// falls back to the bundled sample (preview and check only).
+pub fn load_settings(flag: Option<&Path>, allow_bundled: bool) -> anyhow::Result<Settings> {
+    let origin = config::locate(flag, allow_bundled)?;
+    Ok(config::load(&origin)?)
+}
+
+/// The paper list: `--papers FILE` when given, the bundled sample for the bundled config,
+/// else the configured file sources.
+pub fn load_papers(settings: &Settings, papers_flag: Option<&Path>) -> anyhow::Result<Vec<Paper>> {
+    if let Some(path) = papers_flag {
+        let list = source::read_papers_file(path)?;
+        warn_skipped(list.skipped, &path.display().to_string());
+        return Ok(list.papers);
+    }
+    if settings.is_bundled() {
+        let list = source::parse_papers(BUNDLED_SAMPLE, Path::new(BUNDLED_SAMPLE_NAME))?;
+        return Ok(list.papers);
+    }
+    let mut lists = Vec::new();
+    for s in &settings.sources {
+        match s {
+            SourceSettings::File { path } => {
+                let list = source::read_papers_file(path)?;
+                warn_skipped(list.skipped, &path.display().to_string());
+                lists.push(list.papers);
+            }
+            other => anyhow::bail!("source {other:?} needs `paperwire fetch` (not wired yet)"),
+        }
+    }
+    if lists.is_empty() {
+        anyhow::bail!(
+            "{}: no [[source]] is configured; add one or pass --papers FILE",
+            settings.path.display()
+        );
+    }
+    Ok(merge_papers(lists))
+}
+
+fn warn_skipped(skipped: usize, what: &str) {
+    if skipped > 0 {
+        tracing::warn!("{what}: skipped {skipped} item(s) without a title or an abstract");
+    }
+}
+
+/// Groups the papers by the config's sections.
+pub fn build_digest(settings: &Settings, papers: Vec<Paper>) -> anyhow::Result<Digest> {
+    let rules = Rules::compile(&settings.sections, &settings.catch_all)
+        .context("compiling the section rules")?;
+    Ok(Digest::build(papers, &rules))
+}
+
+/// Today's date in the newsletter's time zone.
+pub fn today(settings: &Settings) -> chrono::NaiveDate {
+    chrono::Utc::now()
+        .with_timezone(&settings.newsletter.timezone)
+        .date_naive()
+}
+
+/// Writes `bytes` to `path` whole or not at all.
+pub fn write_atomically(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
+    paperwire::fsutil::write_atomically(path, bytes)
+        .with_context(|| format!("cannot write {}", path.display()))
+}
+
+/// Writes to `--out` (whole or not at all) or to stdout.
+pub fn emit(out: Option<&Path>, bytes: &[u8]) -> anyhow::Result<()> {
+    match out {
+        Some(path) => write_atomically(path, bytes),
+        None => {
+            let mut stdout = std::io::stdout().lock();
+            stdout.write_all(bytes)?;
+            stdout.flush()?;
+            Ok(())
+        }
+    }
+}
+
+/// One subscriber of the configured list, by address (ignoring case).
+pub fn find_subscriber(
+    settings: &Settings,
+    email: &str,
+) -> anyhow::Result<paperwire::subscribers::Subscriber> {
+    let wanted = paperwire::subscribers::SubscriberEmail::parse(email)?;
+    let list = paperwire::subscribers::load(&settings.subscribers_path, &settings.section_names())?;
+    list.into_iter()
+        .find(|s| s.email.key() == wanted.key())
+        .with_context(|| {
+            format!(
+                "{} is not in {}",
+                wanted,
+                settings.subscribers_path.display()
+            )
+        })
+}
+
+/// The real unsubscribe link when `PAPERWIRE_SECRET` is set; a visibly fake one otherwise.
+pub fn unsubscribe_url_for_preview(
+    settings: &Settings,
+    email: &paperwire::subscribers::SubscriberEmail,
+) -> String {
+    use paperwire::subscribers::token;
+    match config::secret_from_env("PAPERWIRE_SECRET") {
+        Ok(Some(secret)) => token::unsubscribe_url(
+            &settings.newsletter.base_url,
+            &token::sign(secret.as_bytes(), &settings.newsletter.list_id, email),
+        ),
+        _ => token::unsubscribe_url(
+            &settings.newsletter.base_url,
+            "preview-without-PAPERWIRE_SECRET",
+        ),
+    }
+}

@@ -1,0 +1,365 @@
+//! The data the templates see: a subscriber's view turned into plain strings and numbers.
+//!
+//! Everything a template can name is built here, so that `paperwire check` can fill every field
+//! in [`fixture`] and catch templates that name fields that do not exist.
+
+use serde::Serialize;
+
+use super::{EMAIL_SLOT, NAME_SLOT, UNSUBSCRIBE_SLOT};
+use crate::config::DigestSettings;
+use crate::digest::{Digest, DigestView};
+use crate::edition::EditionId;
+use crate::paper::Paper;
+
+/// The edition's identity, as the templates show it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EditionInfo {
+    pub id: EditionId,
+    pub date: chrono::NaiveDate,
+    pub title: String,
+    pub list_id: String,
+    pub base_url: String,
+    pub more_url: String,
+}
+
+impl EditionInfo {
+    pub fn from_settings(
+        settings: &crate::config::Settings,
+        id: EditionId,
+        date: chrono::NaiveDate,
+    ) -> Self {
+        Self {
+            id,
+            date,
+            title: settings.newsletter.title.clone(),
+            list_id: settings.newsletter.list_id.clone(),
+            base_url: settings.newsletter.base_url.clone(),
+            more_url: settings.newsletter.more_url.clone(),
+        }
+    }
+
+    /// "Saturday, 28 November 2026".
+    pub fn date_long(&self) -> String {
+        self.date.format("%A, %-d %B %Y").to_string()
+    }
+}
+
+#[derive(Debug, Serialize)]
+pub(crate) struct Model {
+    newsletter: NewsletterModel,
+    edition: EditionModel,
+    preheader: String,
+    count: CountModel,
+    sections: Vec<SectionModel>,
+    notes: Vec<String>,
+    subscriber: SubscriberModel,
+}
+
+#[derive(Debug, Serialize)]
+struct NewsletterModel {
+    title: String,
+    list_id: String,
+    base_url: String,
+    more_url: String,
+}
+
+#[derive(Debug, Serialize)]
+struct EditionModel {
+    id: String,
+    date: String,
+    iso_date: String,
+}
+
+#[derive(Debug, Serialize)]
+struct CountModel {
+    shown: usize,
+    one: bool,
+    total: usize,
+    left_out: usize,
+    other_topics: usize,
+    unmatched: usize,
+    left_out_total: usize,
+}
+
+#[derive(Debug, Serialize)]
+struct SectionModel {
+    name: String,
+    is_catch_all: bool,
+    left_out: usize,
+    papers: Vec<PaperModel>,
+}
+
+/// One paper as the templates see it.
+#[derive(Debug, Clone, Serialize)]
+pub struct PaperModel {
+    pub id: String,
+    pub title: String,
+    pub url: String,
+    pub authors: String,
+    pub upvotes: Option<u32>,
+    pub comments: Option<u32>,
+    /// "A, B, C et al. · 42 upvotes", or empty.
+    pub meta: String,
+    pub teaser: String,
+    pub links: Vec<LinkModel>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct LinkModel {
+    pub label: String,
+    pub url: String,
+}
+
+#[derive(Debug, Serialize)]
+struct SubscriberModel {
+    name: String,
+    email: String,
+    unsubscribe_url: String,
+    topics: String,
+}
+
+pub(crate) fn build(
+    digest: &Digest,
+    view: &DigestView,
+    edition: &EditionInfo,
+    settings: &DigestSettings,
+    topics: &[String],
+    unmatched: usize,
+) -> Model {
+    let sections: Vec<SectionModel> = view
+        .sections
+        .iter()
+        .map(|s| SectionModel {
+            name: s.name.clone(),
+            is_catch_all: s.is_catch_all,
+            left_out: s.left_out,
+            papers: s
+                .papers
+                .iter()
+                .map(|&i| paper_model(&digest.papers[i], settings))
+                .collect(),
+        })
+        .collect();
+    let mut notes = Vec::new();
+    if view.left_out > 0 {
+        notes.push(format!(
+            "{} more {} on your topics did not fit in this email.",
+            view.left_out,
+            plural(view.left_out, "paper", "papers")
+        ));
+    }
+    if view.other_topics > 0 {
+        notes.push(format!(
+            "{} {} in other sections are not in your topics.",
+            view.other_topics,
+            plural(view.other_topics, "paper", "papers")
+        ));
+    }
+    if unmatched > 0 {
+        notes.push(format!(
+            "{} {} matched no section and {} left out.",
+            unmatched,
+            plural(unmatched, "paper", "papers"),
+            plural(unmatched, "is", "are")
+        ));
+    }
+    let preheader = {
+        let parts: Vec<String> = view
+            .sections
+            .iter()
+            .map(|s| format!("{} ({})", s.name, s.papers.len()))
+            .collect();
+        format!(
+            "{} {} today: {}",
+            view.shown,
+            plural(view.shown, "paper", "papers"),
+            parts.join(", ")
+        )
+    };
+    Model {
+        newsletter: NewsletterModel {
+            title: edition.title.clone(),
+            list_id: edition.list_id.clone(),
+            base_url: edition.base_url.clone(),
+            more_url: edition.more_url.clone(),
+        },
+        edition: EditionModel {
+            id: edition.id.to_string(),
+            date: edition.date_long(),
+            iso_date: edition.date.to_string(),
+        },
+        preheader,
+        count: CountModel {
+            shown: view.shown,
+            one: view.shown == 1,
+            total: digest.paper_count(),
+            left_out: view.left_out,
+            other_topics: view.other_topics,
+            unmatched,
+            left_out_total: view.left_out + view.other_topics + unmatched,
+        },
+        sections,
+        notes,
+        subscriber: SubscriberModel {
+            name: NAME_SLOT.to_owned(),
+            email: EMAIL_SLOT.to_owned(),
+            unsubscribe_url: UNSUBSCRIBE_SLOT.to_owned(),
+            topics: topics.join(", "),
+        },
+    }
+}
+
+fn plural<'a>(n: usize, one: &'a str, many: &'a str) -> &'a str {
+    if n == 1 { one } else { many }
+}
+
+/// The paper as shown: links resolved, authors shortened, teaser cut.
+pub fn paper_model(paper: &Paper, settings: &DigestSettings) -> PaperModel {
+    let links = paper.resolved_links();
+    let mut link_models = Vec::new();
+    let mut push = |label: &str, url: &Option<crate::paper::HttpUrl>| {
+        if let Some(u) = url {
+            link_models.push(LinkModel {
+                label: label.to_owned(),
+                url: u.as_str().to_owned(),
+            });
+        }
+    };
+    if paper.id.is_arxiv() {
+        push("Abstract on arXiv", &links.abs);
+        push("PDF", &links.pdf);
+    } else {
+        push("Search arXiv", &links.abs);
+    }
+    push("Hugging Face page", &links.hf);
+    push("Code", &links.code);
+    push("Project page", &links.project);
+
+    let authors = shorten_authors(&paper.authors, settings.max_authors);
+    let mut meta_parts = Vec::new();
+    if !authors.is_empty() {
+        meta_parts.push(authors.clone());
+    }
+    if let Some(u) = paper.upvotes {
+        meta_parts.push(format!("{u} {}", plural(u as usize, "upvote", "upvotes")));
+    }
+    PaperModel {
+        id: paper.id.to_string(),
+        title: one_line(&paper.title),
+        url: paper.primary_url().as_str().to_owned(),
+        authors,
+        upvotes: paper.upvotes,
+        comments: paper.comments,
+        meta: meta_parts.join(" · "),
+        teaser: teaser(paper, settings.teaser_chars),
+        links: link_models,
+    }
+}
+
+fn one_line(s: &str) -> String {
+    s.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// "A, B, C et al." after `max` authors.
+pub fn shorten_authors(authors: &[String], max: usize) -> String {
+    let names: Vec<String> = authors
+        .iter()
+        .map(|a| one_line(a))
+        .filter(|a| !a.is_empty())
+        .collect();
+    if names.len() <= max {
+        names.join(", ")
+    } else {
+        format!("{} et al.", names[..max].join(", "))
+    }
+}
+
+/// The AI summary when present, else the abstract's first sentences; at most `max` chars, cut
+/// at a word boundary with an ellipsis.
+pub fn teaser(paper: &Paper, max: usize) -> String {
+    let source = paper
+        .ai_summary
+        .as_deref()
+        .map(one_line)
+        .filter(|s| !s.is_empty())
+        .unwrap_or_else(|| one_line(&paper.abstract_text));
+    if source.chars().count() <= max {
+        return source;
+    }
+    // Whole sentences that fit, if at least one does.
+    let mut end = 0;
+    for (i, c) in source.char_indices() {
+        if source[..i].chars().count() >= max {
+            break;
+        }
+        if matches!(c, '.' | '!' | '?')
+            && source[i + c.len_utf8()..].starts_with(' ')
+            && source[..i].chars().count() < max
+        {
+            end = i + c.len_utf8();
+        }
+    }
+    if end > max / 3 {
+        return source[..end].to_owned();
+    }
+    let limit = source
+        .char_indices()
+        .nth(max.saturating_sub(1))
+        .map_or(source.len(), |(i, _)| i);
+    let cut = source[..limit].rfind(' ').unwrap_or(limit);
+    format!("{}…", source[..cut].trim_end_matches([',', ';', ':', ' ']))
+}
+
+/// A model in which every field has a value, for strict-mode template checks.
+pub(crate) fn fixture() -> Model {
+    let paper = PaperModel {
+        id: "2405.10000".into(),
+        title: "A fixture paper".into(),
+        url: "https://huggingface.co/papers/2405.10000".into(),
+        authors: "Ada Lovelace, Alan Turing et al.".into(),
+        upvotes: Some(42),
+        comments: Some(3),
+        meta: "Ada Lovelace, Alan Turing et al. · 42 upvotes".into(),
+        teaser: "A teaser.".into(),
+        links: vec![LinkModel {
+            label: "PDF".into(),
+            url: "https://arxiv.org/pdf/2405.10000".into(),
+        }],
+    };
+    Model {
+        newsletter: NewsletterModel {
+            title: "Fixture".into(),
+            list_id: "fixture.example.org".into(),
+            base_url: "https://digest.example.org".into(),
+            more_url: "https://huggingface.co/papers".into(),
+        },
+        edition: EditionModel {
+            id: "2026-11-28".into(),
+            date: "Saturday, 28 November 2026".into(),
+            iso_date: "2026-11-28".into(),
+        },
+        preheader: "1 paper today".into(),
+        count: CountModel {
+            shown: 1,
+            one: true,
+            total: 3,
+            left_out: 1,
+            other_topics: 1,
+            unmatched: 1,
+            left_out_total: 3,
+        },
+        sections: vec![SectionModel {
+            name: "Fixture section".into(),
+            is_catch_all: false,
+            left_out: 1,
+            papers: vec![paper],
+        }],
+        notes: vec!["A note.".into()],
+        subscriber: SubscriberModel {
+            name: "Ada".into(),
+            email: "ada@example.org".into(),
+            unsubscribe_url: "https://digest.example.org/unsubscribe?token=x".into(),
+            topics: "Fixture section".into(),
+        },
+    }
+}
