@@ -5,10 +5,10 @@ use std::io::Write;
 use std::path::Path;
 
 use anyhow::Context;
-use paperwire::config::{self, Settings, SourceSettings};
+use paperwire::config::{self, Settings};
 use paperwire::digest::{Digest, Rules};
-use paperwire::paper::{Paper, merge_papers};
-use paperwire::source::{self, BUNDLED_SAMPLE, BUNDLED_SAMPLE_NAME};
+use paperwire::paper::Paper;
+use paperwire::source;
 
 /// Loads the config from `--config`, `PAPERWIRE_CONFIG` or `./paperwire.toml`; `allow_bundled`
 /// falls back to the bundled sample (preview and check only).
@@ -17,36 +17,36 @@ pub fn load_settings(flag: Option<&Path>, allow_bundled: bool) -> anyhow::Result
     Ok(config::load(&origin)?)
 }
 
-/// The paper list: `--papers FILE` when given, the bundled sample for the bundled config,
-/// else the configured file sources.
-pub fn load_papers(settings: &Settings, papers_flag: Option<&Path>) -> anyhow::Result<Vec<Paper>> {
+/// The paper list: `--papers FILE` when given, else every configured source (the bundled
+/// sample for the bundled config), fetched and merged. `Ok(None)` is an empty day: the sources
+/// answered, and there are no papers (weekends, holidays); the message says which day.
+pub fn load_papers(
+    settings: &Settings,
+    papers_flag: Option<&Path>,
+) -> anyhow::Result<Result<Vec<Paper>, String>> {
     if let Some(path) = papers_flag {
         let list = source::read_papers_file(path)?;
         warn_skipped(list.skipped, &path.display().to_string());
-        return Ok(list.papers);
-    }
-    if settings.is_bundled() {
-        let list = source::parse_papers(BUNDLED_SAMPLE, Path::new(BUNDLED_SAMPLE_NAME))?;
-        return Ok(list.papers);
-    }
-    let mut lists = Vec::new();
-    for s in &settings.sources {
-        match s {
-            SourceSettings::File { path } => {
-                let list = source::read_papers_file(path)?;
-                warn_skipped(list.skipped, &path.display().to_string());
-                lists.push(list.papers);
-            }
-            other => anyhow::bail!("source {other:?} needs `paperwire fetch` (not wired yet)"),
+        if list.papers.is_empty() {
+            return Ok(Err(format!("no papers in {}", path.display())));
         }
+        return Ok(Ok(list.papers));
     }
-    if lists.is_empty() {
-        anyhow::bail!(
-            "{}: no [[source]] is configured; add one or pass --papers FILE",
-            settings.path.display()
-        );
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    match runtime.block_on(source::fetch_all(settings, None, chrono::Utc::now())) {
+        Ok(fetched) => {
+            for w in &fetched.warnings {
+                eprintln!("paperwire: warning: {w}");
+            }
+            warn_skipped(fetched.skipped, "the sources");
+            Ok(Ok(fetched.papers))
+        }
+        Err(e @ source::SourceError::NoPapers { .. }) => Ok(Err(e.to_string())),
+        Err(e) => Err(e.into()),
     }
-    Ok(merge_papers(lists))
 }
 
 fn warn_skipped(skipped: usize, what: &str) {
@@ -81,9 +81,11 @@ pub fn emit(out: Option<&Path>, bytes: &[u8]) -> anyhow::Result<()> {
         Some(path) => write_atomically(path, bytes),
         None => {
             let mut stdout = std::io::stdout().lock();
-            stdout.write_all(bytes)?;
-            stdout.flush()?;
-            Ok(())
+            match stdout.write_all(bytes).and_then(|()| stdout.flush()) {
+                // A reader that stopped early (`| head`) is not an error.
+                Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+                other => Ok(other?),
+            }
         }
     }
 }

@@ -21,7 +21,8 @@ pub struct ExplainArgs {
 
 pub fn run(args: ExplainArgs) -> anyhow::Result<Exit> {
     let settings = common::load_settings(args.config.as_deref(), true)?;
-    let papers = common::load_papers(&settings, args.papers.as_deref())?;
+    let papers =
+        common::load_papers(&settings, args.papers.as_deref())?.map_err(anyhow::Error::msg)?;
     let rules = Rules::compile(&settings.sections, &settings.catch_all)?;
     let needle = args.paper.trim().to_lowercase();
     let found: Vec<_> = papers

@@ -3,6 +3,7 @@
 mod check;
 mod common;
 mod explain;
+mod fetch;
 mod preview;
 mod send;
 
@@ -28,6 +29,8 @@ pub enum Command {
     Check(check::CheckArgs),
     /// Show how each section scores a paper, and which keywords hit.
     Explain(explain::ExplainArgs),
+    /// Fetch the configured sources and write the merged list as normalized JSON.
+    Fetch(fetch::FetchArgs),
     /// Build the edition's digest and deliver it to every active subscriber.
     Send(send::SendArgs),
 }
@@ -39,7 +42,17 @@ pub fn run(cli: Cli) -> anyhow::Result<Exit> {
         Command::Check(a) => check::run(a),
         Command::Explain(a) => explain::run(a),
         Command::Send(a) => send::run(a),
+        Command::Fetch(a) => block_on(fetch::run(a)),
     }
+}
+
+/// Runs an async subcommand on a fresh runtime.
+fn block_on<F: std::future::Future<Output = anyhow::Result<Exit>>>(f: F) -> anyhow::Result<Exit> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(anyhow::Error::from)?
+        .block_on(f)
 }
 
 /// Logs go to stderr; quiet by default so cron mails only what matters.

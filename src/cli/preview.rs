@@ -38,7 +38,13 @@ pub fn run(args: PreviewArgs) -> anyhow::Result<Exit> {
     let settings = common::load_settings(args.config.as_deref(), true)?;
     let templates = Templates::load(settings.templates_dir.as_deref())?;
     let renderer = Renderer::new(&templates)?;
-    let papers = common::load_papers(&settings, args.papers.as_deref())?;
+    let papers = match common::load_papers(&settings, args.papers.as_deref())? {
+        Ok(p) => p,
+        Err(empty_day) => {
+            eprintln!("paperwire: {empty_day}: nothing to preview");
+            return Ok(Exit::Done);
+        }
+    };
     let digest = common::build_digest(&settings, papers)?;
     if digest.paper_count() == 0 {
         anyhow::bail!(

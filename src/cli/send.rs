@@ -133,7 +133,13 @@ pub fn run(args: SendArgs) -> anyhow::Result<Exit> {
     let papers = match deliver::frozen_papers(&dir)? {
         Some(p) => p,
         None => {
-            let fresh = common::load_papers(&settings, args.papers.as_deref())?;
+            let fresh = match common::load_papers(&settings, args.papers.as_deref())? {
+                Ok(p) => p,
+                Err(empty_day) => {
+                    eprintln!("paperwire: {empty_day}: nothing sent");
+                    return Ok(Exit::Done);
+                }
+            };
             let seen = deliver::previously_sent(
                 &settings.state_dir,
                 &edition_id,

@@ -54,9 +54,9 @@ impl Default for HttpOptions {
         Self {
             connect_timeout: Duration::from_secs(10),
             timeout: Duration::from_secs(60),
-            retries: 4,
-            backoff_min: Duration::from_secs(2),
-            backoff_max: Duration::from_secs(60),
+            retries: 3,
+            backoff_min: Duration::from_secs(1),
+            backoff_max: Duration::from_secs(30),
             retry_after_max: Duration::from_secs(300),
             max_body: 20 * 1024 * 1024,
             arxiv_interval: Duration::from_secs(3),

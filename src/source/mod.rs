@@ -26,7 +26,7 @@ use crate::exit::{Classify, Exit};
 use crate::paper::Paper;
 
 pub use http::{HttpOptions, USER_AGENT};
-pub use live::{Fetched, edition_candidates, fetch_all, fetch_all_with};
+pub use live::{Fetched, LOOKBACK_DAYS, edition_candidates, fetch_all, fetch_all_with};
 pub use normalized::{NORMALIZED_VERSION, to_normalized_json};
 
 /// The seed's 90 papers, compiled in: what `preview` shows with no config and no `--papers`.

@@ -1,0 +1,129 @@
+//! `paperwire fetch`: the configured sources' merged paper list as paperwire's normalized JSON.
+//!
+//! For looking at what an edition would get, and for saving a list explicitly (`--out`), which
+//! `send --papers FILE` can then use. The file is written whole or not at all: a temporary file
+//! beside it, synced, then renamed over it.
+
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+
+use anyhow::Context as _;
+use chrono::{NaiveDate, Utc};
+use paperwire::exit::Exit;
+use paperwire::source::{SourceError, fetch_all, to_normalized_json};
+
+/// Fetch today's papers from the configured sources and print them as JSON.
+#[derive(Debug, Clone, clap::Args)]
+pub struct FetchArgs {
+    /// The day to fetch (default: the most recent completed day with papers in the
+    /// newsletter's time zone).
+    #[arg(long, value_name = "YYYY-MM-DD", value_parser = parse_date)]
+    pub date: Option<NaiveDate>,
+    /// Write the list to FILE (atomically) instead of stdout.
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+    /// The config file (default: $PAPERWIRE_CONFIG, else ./paperwire.toml).
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+}
+
+fn parse_date(s: &str) -> Result<NaiveDate, String> {
+    NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d")
+        .map_err(|_| format!("`{s}` is not a date like 2026-11-28"))
+}
+
+pub async fn run(args: FetchArgs) -> anyhow::Result<Exit> {
+    let origin = paperwire::config::locate(args.config.as_deref(), false)?;
+    let settings = paperwire::config::load(&origin)?;
+    let fetched = match fetch_all(&settings, args.date, Utc::now()).await {
+        Ok(f) => f,
+        Err(SourceError::NoPapers { date, source_name }) => {
+            eprintln!("no papers for {date} from {source_name}; nothing written");
+            return Ok(Exit::Done);
+        }
+        Err(e) => return Err(e.into()),
+    };
+    for w in &fetched.warnings {
+        eprintln!("warning: {w}");
+    }
+    let json = to_normalized_json(&fetched.papers, fetched.date);
+    match &args.out {
+        Some(path) => {
+            write_atomically(path, json.as_bytes())
+                .with_context(|| format!("cannot write {}", path.display()))?;
+            eprintln!(
+                "{} papers{} written to {}",
+                fetched.papers.len(),
+                fetched
+                    .date
+                    .map(|d| format!(" for {d}"))
+                    .unwrap_or_default(),
+                path.display()
+            );
+        }
+        None => {
+            let mut out = std::io::stdout().lock();
+            out.write_all(json.as_bytes())?;
+            out.flush()?;
+        }
+    }
+    Ok(Exit::Done)
+}
+
+/// Writes `bytes` to `path` via a synced temporary file in the same directory and a rename, so
+/// that a reader sees the old file or the new one, never half of one.
+fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let dir = path
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let name = path
+        .file_name()
+        .ok_or_else(|| std::io::Error::other("--out needs a file name"))?;
+    let tmp = dir.join(format!(
+        ".{}.tmp-{}",
+        name.to_string_lossy(),
+        std::process::id()
+    ));
+    let result = (|| {
+        let mut f = std::fs::File::create(&tmp)?;
+        f.write_all(bytes)?;
+        f.sync_all()?;
+        drop(f);
+        std::fs::rename(&tmp, path)
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    result
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dates_are_checked() {
+        assert_eq!(
+            parse_date("2024-05-24").unwrap(),
+            NaiveDate::from_ymd_opt(2024, 5, 24).unwrap()
+        );
+        assert!(parse_date("24/05/2024").unwrap_err().contains("not a date"));
+    }
+
+    #[test]
+    fn atomic_write_replaces_whole_and_leaves_no_temp_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("papers.json");
+        std::fs::write(&path, "old").unwrap();
+        write_atomically(&path, b"new contents").unwrap();
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "new contents");
+        let names: Vec<_> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(names, ["papers.json"]);
+        // A directory that does not exist fails cleanly.
+        assert!(write_atomically(&dir.path().join("no/such/papers.json"), b"x").is_err());
+    }
+}

@@ -1,0 +1,7 @@
+//! The integration tests, one binary (`cargo test --test it`) so they link once: `harness`
+//! has the shared helpers (temp dirs, configs, running the binary, an SMTP server for tests),
+//! and each other module is one area of behaviour.
+
+mod harness;
+mod smtp_server;
+mod sources;

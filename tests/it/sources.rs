@@ -1,0 +1,823 @@
+//! Paper sources end to end: every file format through `parse_papers`, and (issue 5) the live
+//! Hugging Face and arXiv sources against a local wiremock server on 127.0.0.1.
+
+use std::path::{Path, PathBuf};
+
+use chrono::NaiveDate;
+use paperwire::exit::{Classify, Exit};
+use paperwire::paper::PaperId;
+use paperwire::source::{
+    BUNDLED_SAMPLE, Format, SourceError, parse_papers, read_papers_file, to_normalized_json,
+};
+
+fn fixture(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(name)
+}
+
+fn fixture_text(name: &str) -> String {
+    std::fs::read_to_string(fixture(name)).unwrap()
+}
+
+fn malformed(err: SourceError) -> String {
+    assert!(matches!(err, SourceError::Malformed(_)), "{err:?}");
+    assert_eq!(err.exit(), Exit::Usage);
+    err.to_string()
+}
+
+// ---------------------------------------------------------------------------------------------
+// Part 1: formats.
+
+#[test]
+fn the_daily_papers_page_has_90_papers() {
+    let list = read_papers_file(&fixture("daily-papers-page.txt")).unwrap();
+    assert_eq!(list.format, Format::PageText);
+    assert_eq!(list.papers.len(), 90);
+    assert_eq!(list.skipped, 0);
+    let first = &list.papers[0];
+    assert_eq!(
+        first.title,
+        "MagicPose4D: Crafting Articulated Models with Appearance and Motion Control"
+    );
+    assert!(
+        first
+            .abstract_text
+            .starts_with("With the success of 2D and 3D")
+    );
+    assert!(!first.id.is_arxiv());
+    assert_eq!(first.id, PaperId::from_title(&first.title));
+    assert_eq!(first.links, Default::default());
+    // No chrome line became a paper.
+    assert!(list.papers.iter().all(|p| {
+        let t = p.title.to_lowercase();
+        t != "subscribe" && t != "daily papers" && t != "new"
+    }));
+    // The bundled sample is the same page.
+    let bundled = parse_papers(BUNDLED_SAMPLE, Path::new("bundled")).unwrap();
+    assert_eq!(bundled.papers, list.papers);
+}
+
+#[test]
+fn page_text_with_crlf_and_no_final_newline_reads_the_same() {
+    let text = fixture_text("daily-papers-page.txt");
+    let lf = parse_papers(&text, Path::new("a.txt")).unwrap();
+    let crlf = text.replace('\n', "  \r\n\r\n");
+    let crlf = crlf.trim_end();
+    let other = parse_papers(crlf, Path::new("b.txt")).unwrap();
+    assert_eq!(lf.papers, other.papers);
+}
+
+#[test]
+fn page_text_missing_abstract_is_an_error_with_its_line() {
+    let text = "Daily Papers\n\nFirst title\n\nFirst abstract.\n\nSecond title\n";
+    let msg = malformed(parse_papers(text, Path::new("page.txt")).unwrap_err());
+    assert_eq!(
+        msg,
+        "page.txt:7:1: the title `Second title` has no abstract after it"
+    );
+}
+
+#[test]
+fn empty_page_text_is_no_papers_but_an_empty_json_array_is_a_valid_empty_list() {
+    let msg = malformed(parse_papers("", Path::new("empty.txt")).unwrap_err());
+    assert!(msg.contains("no papers in empty.txt"), "{msg}");
+    let msg = malformed(parse_papers("new\nSubscribe\n", Path::new("chrome.txt")).unwrap_err());
+    assert!(msg.contains("no papers in chrome.txt"), "{msg}");
+    let list = parse_papers(" [ ] \n", Path::new("empty.json")).unwrap();
+    assert_eq!(list.format, Format::HuggingFaceJson);
+    assert!(list.papers.is_empty());
+}
+
+#[test]
+fn hugging_face_json_maps_every_field() {
+    let list = read_papers_file(&fixture("hf-daily-papers.sample.json")).unwrap();
+    assert_eq!(list.format, Format::HuggingFaceJson);
+    assert_eq!(list.papers.len(), 12);
+    assert_eq!(list.skipped, 0);
+    let p = &list.papers[0];
+    assert_eq!(p.id.as_str(), "2405.10000");
+    assert_eq!(p.authors, ["Solo Author"]);
+    assert_eq!(p.upvotes, Some(1));
+    assert_eq!(p.comments, Some(0));
+    assert_eq!(p.github_stars, Some(0));
+    assert_eq!(
+        p.links.hf.as_ref().map(|u| u.as_str()),
+        Some("https://huggingface.co/papers/2405.10000")
+    );
+    assert_eq!(
+        p.links.code.as_ref().map(|u| u.as_str()),
+        Some("https://github.com/example/repo0")
+    );
+    assert_eq!(
+        p.thumbnail.as_ref().map(|u| u.as_str()),
+        Some("https://cdn-thumbnails.huggingface.co/social-thumbnails/papers/2405.10000.png")
+    );
+    assert_eq!(p.ai_keywords, ["keyword one", "keyword two"]);
+    assert!(
+        p.ai_summary
+            .as_deref()
+            .unwrap()
+            .starts_with("With the success")
+    );
+    assert_eq!(
+        p.published_at.unwrap().to_rfc3339(),
+        "2024-05-20T17:59:59+00:00"
+    );
+    assert_eq!(
+        p.submitted_at.unwrap().to_rfc3339(),
+        "2024-05-27T00:00:00+00:00"
+    );
+    // githubRepo: null and missing ai_* fields are simply absent.
+    let q = &list.papers[1];
+    assert_eq!(q.links.code, None);
+    assert_eq!(q.ai_summary, None);
+    assert!(q.ai_keywords.is_empty());
+    assert_eq!(q.authors.len(), 2);
+}
+
+#[test]
+fn hostile_content_stays_text_and_unsafe_links_are_dropped() {
+    let text = r#"[{"paper": {"id": "2405.99999", "title": "<script>alert(1)</script> {{x}}",
+        "summary": "{{#each this}}<img src=x onerror=alert(1)>{{/each}}",
+        "authors": [{"name": "<b>Mallory</b>"}],
+        "githubRepo": "javascript:alert(1)", "projectPage": "data:text/html,<script>",
+        "ai_summary": "{{{raw}}}"},
+      "thumbnail": "/relative/thumb.png", "numComments": 1}]"#;
+    let list = parse_papers(text, Path::new("hostile.json")).unwrap();
+    let p = &list.papers[0];
+    assert_eq!(p.title, "<script>alert(1)</script> {{x}}");
+    assert_eq!(
+        p.abstract_text,
+        "{{#each this}}<img src=x onerror=alert(1)>{{/each}}"
+    );
+    assert_eq!(p.authors, ["<b>Mallory</b>"]);
+    assert_eq!(p.links.code, None);
+    assert_eq!(p.links.project, None);
+    assert_eq!(p.thumbnail, None);
+    // Every link left is http(s).
+    let links = p.resolved_links();
+    for u in [links.abs, links.pdf, links.hf].into_iter().flatten() {
+        assert!(u.as_str().starts_with("https://"), "{u}");
+    }
+}
+
+#[test]
+fn hugging_face_items_without_title_or_abstract_are_skipped_and_counted() {
+    let text = r#"[
+      {"paper": {"id": "2405.00001", "title": "Kept", "summary": "Abstract"}},
+      {"paper": {"id": "2405.00002", "title": null, "summary": "No title"}},
+      {"paper": {"id": "2405.00003", "title": "No abstract"}},
+      {"paper": {"id": "2405.00004", "title": "   ", "summary": "Blank title"}}
+    ]"#;
+    let list = parse_papers(text, Path::new("hf.json")).unwrap();
+    assert_eq!(list.papers.len(), 1);
+    assert_eq!(list.skipped, 3);
+}
+
+#[test]
+fn truncated_and_malformed_json_name_line_and_column() {
+    let full = fixture_text("hf-daily-papers.sample.json");
+    let cut = &full[..full.len() / 2];
+    let msg = malformed(parse_papers(cut, Path::new("cut.json")).unwrap_err());
+    let lines = cut.lines().count();
+    assert!(
+        msg.starts_with(&format!("cut.json:{lines}:")),
+        "{msg} (expected line {lines})"
+    );
+    assert!(msg.contains("truncated"), "{msg}");
+
+    let msg = malformed(
+        parse_papers(
+            "[\n  {\"paper\": {\"title\": \"T\",}}\n]",
+            Path::new("bad.json"),
+        )
+        .unwrap_err(),
+    );
+    assert!(msg.starts_with("bad.json:2:"), "{msg}");
+}
+
+#[test]
+fn html_where_papers_were_expected_is_named() {
+    let html = "<!DOCTYPE html>\n<html><head><title>502 Bad Gateway</title></head></html>";
+    let msg = malformed(parse_papers(html, Path::new("papers.json")).unwrap_err());
+    assert_eq!(
+        msg,
+        "papers.json:1:1: not a paper list (looks like HTML: an error page or a login page?)"
+    );
+}
+
+#[test]
+fn normalized_json_round_trips_every_source() {
+    for name in [
+        "daily-papers-page.txt",
+        "hf-daily-papers.sample.json",
+        "arxiv-rss.sample.xml",
+    ] {
+        let list = read_papers_file(&fixture(name)).unwrap();
+        let date = NaiveDate::from_ymd_opt(2024, 5, 27);
+        let json = to_normalized_json(&list.papers, date);
+        let back = parse_papers(&json, Path::new("papers.json")).unwrap();
+        assert_eq!(back.format, Format::PaperwireJson);
+        assert_eq!(back.papers, list.papers, "{name}");
+        assert_eq!(back.date, date);
+        assert_eq!(to_normalized_json(&back.papers, back.date), json);
+    }
+    let empty = to_normalized_json(&[], None);
+    assert_eq!(
+        empty,
+        "{\n  \"paperwire\": \"papers/1\",\n  \"papers\": []\n}\n"
+    );
+    assert!(
+        parse_papers(&empty, Path::new("e.json"))
+            .unwrap()
+            .papers
+            .is_empty()
+    );
+}
+
+#[test]
+fn normalized_json_rejects_unsafe_links_with_a_position() {
+    let text = "{\n  \"paperwire\": \"papers/1\",\n  \"papers\": [\n    {\"id\": \"2405.10000\", \"title\": \"T\", \"abstract\": \"A\", \"links\": {\"abs\": \"javascript:alert(1)\"}}\n  ]\n}\n";
+    let msg = malformed(parse_papers(text, Path::new("p.json")).unwrap_err());
+    assert!(msg.starts_with("p.json:4:"), "{msg}");
+}
+
+#[test]
+fn arxiv_rss_fixture() {
+    let list = read_papers_file(&fixture("arxiv-rss.sample.xml")).unwrap();
+    assert_eq!(list.format, Format::ArxivRss);
+    assert_eq!(list.papers.len(), 6);
+    assert_eq!(list.date, NaiveDate::from_ymd_opt(2024, 5, 27));
+    let p = &list.papers[0];
+    assert_eq!(p.id.as_str(), "2405.20000");
+    assert_eq!(
+        p.title,
+        "Multimodal Federated Learning via Contrastive Representation Ensemble"
+    );
+    assert!(p.abstract_text.starts_with("With the increasing amount"));
+    assert!(!p.abstract_text.contains("Announce Type"));
+    assert_eq!(p.authors, ["First Author", "Second Author", "Third Author"]);
+    assert_eq!(p.categories, ["cs.LG", "cs.CV"]);
+    assert_eq!(p.announce_type.as_deref(), Some("new"));
+    assert_eq!(
+        p.links.abs.as_ref().map(|u| u.as_str()),
+        Some("https://arxiv.org/abs/2405.20000")
+    );
+    let types: Vec<_> = list
+        .papers
+        .iter()
+        .map(|p| p.announce_type.as_deref().unwrap())
+        .collect();
+    assert_eq!(
+        types,
+        ["new", "cross", "replace", "new", "replace-cross", "new"]
+    );
+}
+
+#[test]
+fn arxiv_rss_without_items_is_a_valid_empty_list() {
+    let text =
+        "<?xml version='1.0'?>\n<rss version=\"2.0\"><channel><title>cs.LG</title></channel></rss>";
+    let list = parse_papers(text, Path::new("weekend.xml")).unwrap();
+    assert!(list.papers.is_empty());
+    assert_eq!(list.format, Format::ArxivRss);
+}
+
+#[test]
+fn truncated_rss_is_an_error_with_a_position() {
+    let full = fixture_text("arxiv-rss.sample.xml");
+    let cut = &full[..full.len() / 2];
+    let msg = malformed(parse_papers(cut, Path::new("cut.xml")).unwrap_err());
+    assert!(msg.contains("truncated"), "{msg}");
+    assert!(msg.starts_with("cut.xml:"), "{msg}");
+}
+
+#[test]
+fn a_missing_file_is_a_read_error_naming_it() {
+    let err = read_papers_file(Path::new("/nonexistent/papers.json")).unwrap_err();
+    assert!(matches!(err, SourceError::Read { .. }));
+    assert!(err.to_string().contains("/nonexistent/papers.json"));
+    assert_eq!(err.exit(), Exit::Usage);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Part 2: live sources against a local server.
+
+mod live {
+    use std::time::{Duration, Instant};
+
+    use chrono::{DateTime, NaiveDate, Utc};
+    use paperwire::config::{ConfigOrigin, Settings};
+    use paperwire::exit::{Classify, Exit};
+    use paperwire::source::{Fetched, HttpOptions, SourceError, USER_AGENT, fetch_all_with};
+    use wiremock::matchers::{header, header_regex, method, path, query_param};
+    use wiremock::{Mock, MockServer, ResponseTemplate};
+
+    use super::{fixture, fixture_text};
+
+    /// Production shape, test speed.
+    fn fast() -> HttpOptions {
+        HttpOptions {
+            connect_timeout: Duration::from_millis(500),
+            timeout: Duration::from_millis(1500),
+            retries: 2,
+            backoff_min: Duration::from_millis(5),
+            backoff_max: Duration::from_millis(20),
+            retry_after_max: Duration::from_secs(2),
+            max_body: 20 * 1024 * 1024,
+            arxiv_interval: Duration::from_millis(5),
+        }
+    }
+
+    fn settings(sources: &str) -> Settings {
+        let text = format!(
+            r#"
+[newsletter]
+title    = "Trending Papers"
+from     = "Paperwire <digest@example.org>"
+list_id  = "trending.example.org"
+base_url = "https://digest.example.org"
+timezone = "UTC"
+
+{sources}
+
+[[section]]
+name     = "Federated Learning"
+keywords = ["federated"]
+"#
+        );
+        let path = std::path::Path::new("/tmp/paperwire-test.toml");
+        Settings::parse(
+            &text,
+            path,
+            std::path::Path::new("/tmp"),
+            ConfigOrigin::File(path.to_owned()),
+        )
+        .unwrap()
+    }
+
+    fn hf(server: &MockServer) -> Settings {
+        settings(&format!(
+            "[[source]]\nkind = \"huggingface\"\nurl = \"{}/api/daily_papers\"",
+            server.uri()
+        ))
+    }
+
+    fn arxiv(server: &MockServer, skip: bool) -> Settings {
+        settings(&format!(
+            "[[source]]\nkind = \"arxiv\"\nurl = \"{}/rss/cs.LG\"\nskip_replacements = {skip}",
+            server.uri()
+        ))
+    }
+
+    fn day(d: &str) -> NaiveDate {
+        d.parse().unwrap()
+    }
+
+    /// Monday 2024-05-27, 08:00 UTC.
+    fn monday() -> DateTime<Utc> {
+        "2024-05-27T08:00:00Z".parse().unwrap()
+    }
+
+    fn json(body: &str) -> ResponseTemplate {
+        ResponseTemplate::new(200).set_body_raw(body.as_bytes().to_vec(), "application/json")
+    }
+
+    async fn fetch(s: &Settings, date: Option<&str>) -> Result<Fetched, SourceError> {
+        fetch_all_with(s, date.map(day), monday(), &fast()).await
+    }
+
+    #[tokio::test]
+    async fn huggingface_day_with_manners() {
+        let server = MockServer::start().await;
+        Mock::given(method("GET"))
+            .and(path("/api/daily_papers"))
+            .and(query_param("date", "2024-05-24"))
+            .and(header("user-agent", USER_AGENT))
+            .and(header_regex("accept-encoding", "gzip"))
+            .respond_with(json(&fixture_text("hf-daily-papers.sample.json")))
+            .expect(1)
+            .mount(&server)
+            .await;
+        let got = fetch(&hf(&server), Some("2024-05-24")).await.unwrap();
+        assert_eq!(got.papers.len(), 12);
+        assert_eq!(got.date, Some(day("2024-05-24")));
+        assert_eq!(got.skipped, 0);
+        assert!(got.warnings.is_empty(), "{:?}", got.warnings);
+        assert_eq!(got.papers[0].upvotes, Some(1));
+    }
+
+    #[tokio::test]
+    async fn limit_is_sent_and_applied() {
+        let server = MockServer::start().await;
+        Mock::given(query_param("limit", "3"))
+            .respond_with(json(&fixture_text("hf-daily-papers.sample.json")))
+            .expect(1)
+            .mount(&server)
+            .await;
+        let s = settings(&format!(
+            "[[source]]\nkind = \"huggingface\"\nurl = \"{}/api/daily_papers\"\nlimit = 3",
+            server.uri()
+        ));
+        let got = fetch(&s, Some("2024-05-24")).await.unwrap();
+        assert_eq!(got.papers.len(), 3);
+    }
+
+    #[tokio::test]
+    async fn the_default_day_skips_the_weekend() {
+        let server = MockServer::start().await;
+        for empty in ["2024-05-26", "2024-05-25"] {
+            Mock::given(query_param("date", empty))
+                .respond_with(json("[]"))
+                .expect(1)
+                .mount(&server)
+                .await;
+        }
+        Mock::given(query_param("date", "2024-05-24"))
+            .respond_with(json(&fixture_text("hf-daily-papers.sample.json")))
+            .expect(1)
+            .mount(&server)
+            .await;
+        // Today (the 27th) is never asked for: its list is still filling up.
+        Mock::given(query_param("date", "2024-05-27"))
+            .respond_with(json("[]"))
+            .expect(0)
+            .mount(&server)
+            .await;
+        let got = fetch(&hf(&server), None).await.unwrap();
+        assert_eq!(got.date, Some(day("2024-05-24")));
+        assert_eq!(got.papers.len(), 12);
+        assert_eq!(
+            got.warnings,
+            [format!(
+                "{}/api/daily_papers: no papers for 2024-05-26, 2024-05-25; using 2024-05-24",
+                server.uri()
+            )]
+        );
+    }
+
+    #[tokio::test]
+    async fn an_empty_day_is_no_papers_not_a_failure() {
+        let server = MockServer::start().await;
+        Mock::given(method("GET"))
+            .respond_with(json("[]"))
+            .mount(&server)
+            .await;
+        let err = fetch(&hf(&server), Some("2024-05-25")).await.unwrap_err();
+        match &err {
+            SourceError::NoPapers { date, .. } => assert_eq!(*date, day("2024-05-25")),
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(err.exit(), Exit::Done);
+        assert!(
+            err.to_string()
+                .starts_with("no papers for 2024-05-25 from "),
+            "{err}"
+        );
+        // With no date, a whole week without papers is the same answer, for yesterday.
+        let err = fetch(&hf(&server), None).await.unwrap_err();
+        assert!(
+            matches!(err, SourceError::NoPapers { date, .. } if date == day("2024-05-26")),
+            "{err:?}"
+        );
+    }
+
+    #[tokio::test]
+    async fn too_many_requests_waits_for_retry_after_then_succeeds() {
+        let server = MockServer::start().await;
+        Mock::given(method("GET"))
+            .respond_with(ResponseTemplate::new(429).insert_header("retry-after", "1"))
+            .up_to_n_times(1)
+            .expect(1)
+            .with_priority(1)
+            .mount(&server)
+            .await;
+        Mock::given(method("GET"))
+            .respond_with(json(&fixture_text("hf-daily-papers.sample.json")))
+            .expect(1)
+            .with_priority(2)
+            .mount(&server)
+            .await;
+        let started = Instant::now();
+        let got = fetch(&hf(&server), Some("2024-05-24")).await.unwrap();
+        assert_eq!(got.papers.len(), 12);
+        // The backoff alone would have waited 5 ms: the server's second was honoured.
+        assert!(
+            started.elapsed() >= Duration::from_millis(950),
+            "{:?}",
+            started.elapsed()
+        );
+    }
+
+    #[tokio::test]
+    async fn a_retry_after_beyond_the_cap_means_try_later() {
+        let server = MockServer::start().await;
+        Mock::given(method("GET"))
+            .respond_with(ResponseTemplate::new(429).insert_header("retry-after", "3600"))
+            .expect(1)
+            .mount(&server)
+            .await;
+        let err = fetch(&hf(&server), Some("2024-05-24")).await.unwrap_err();
+        assert_eq!(err.exit(), Exit::TryLater);
+        let msg = err.to_string();
+        assert!(msg.contains("429") && msg.contains("3600s"), "{msg}");
+        assert!(msg.contains(&server.uri()), "{msg}");
+    }
+
+    #[tokio::test]
+    async fn a_server_error_is_retried() {
+        let server = MockServer::start().await;
+        Mock::given(method("GET"))
+            .respond_with(ResponseTemplate::new(500))
+            .up_to_n_times(1)
+            .expect(1)
+            .with_priority(1)
+            .mount(&server)
+            .await;
+        Mock::given(method("GET"))
+            .respond_with(json(&fixture_text("hf-daily-papers.sample.json")))
+            .expect(1)
+            .with_priority(2)
+            .mount(&server)
+            .await;
+        let got = fetch(&hf(&server), Some("2024-05-24")).await.unwrap();
+        assert_eq!(got.papers.len(), 12);
+    }
+
+    #[tokio::test]
+    async fn a_server_that_keeps_failing_means_try_later_naming_url_and_status() {
+        let server = MockServer::start().await;
+        Mock::given(method("GET"))
+            .respond_with(ResponseTemplate::new(503))
+            .expect(3)
+            .mount(&server)
+            .await;
+        let err = fetch(&hf(&server), Some("2024-05-24")).await.unwrap_err();
+        assert_eq!(err.exit(), Exit::TryLater);
+        let msg = err.to_string();
+        assert!(
+            msg.starts_with(&format!(
+                "{}/api/daily_papers?date=2024-05-24: HTTP 503",
+                server.uri()
+            )),
+            "{msg}"
+        );
+        assert!(msg.contains("after 3 attempts"), "{msg}");
+    }
+
+    #[tokio::test]
+    async fn a_slow_server_times_out_and_means_try_later() {
+        let server = MockServer::start().await;
+        Mock::given(method("GET"))
+            .respond_with(json("[]").set_delay(Duration::from_millis(800)))
+            .expect(2)
+            .mount(&server)
+            .await;
+        let opts = HttpOptions {
+            timeout: Duration::from_millis(150),
+            retries: 1,
+            ..fast()
+        };
+        let started = Instant::now();
+        let err = fetch_all_with(&hf(&server), Some(day("2024-05-24")), monday(), &opts)
+            .await
+            .unwrap_err();
+        assert_eq!(err.exit(), Exit::TryLater);
+        assert!(err.to_string().contains("timed out"), "{err}");
+        assert!(started.elapsed() < Duration::from_millis(1500));
+    }
+
+    #[tokio::test]
+    async fn an_unreachable_server_means_try_later() {
+        let port = {
+            let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+            l.local_addr().unwrap().port()
+        };
+        let s = settings(&format!(
+            "[[source]]\nkind = \"huggingface\"\nurl = \"http://127.0.0.1:{port}/api\""
+        ));
+        let err = fetch(&s, Some("2024-05-24")).await.unwrap_err();
+        assert_eq!(err.exit(), Exit::TryLater);
+        let msg = err.to_string();
+        assert!(msg.contains(&format!("127.0.0.1:{port}")), "{msg}");
+        assert!(msg.contains("cannot connect"), "{msg}");
+    }
+
+    #[tokio::test]
+    async fn a_missing_endpoint_is_a_config_error() {
+        let server = MockServer::start().await;
+        Mock::given(method("GET"))
+            .respond_with(ResponseTemplate::new(404).set_body_string("{\"error\":\"Not Found\"}"))
+            .expect(1)
+            .mount(&server)
+            .await;
+        let err = fetch(&hf(&server), Some("2024-05-24")).await.unwrap_err();
+        assert_eq!(err.exit(), Exit::Usage);
+        assert!(err.to_string().ends_with("HTTP 404: Not Found"), "{err}");
+    }
+
+    /// Each bad body, served with 200, is an input error (exit 2) saying what it is.
+    #[tokio::test]
+    async fn bad_bodies_are_input_errors() {
+        let full = fixture_text("hf-daily-papers.sample.json");
+        let truncated = full[..full.len() / 3].to_owned();
+        let cases: Vec<(ResponseTemplate, &str)> = vec![
+            (
+                ResponseTemplate::new(200).set_body_string("Service temporarily unavailable"),
+                "plain text; expected Hugging Face daily papers JSON",
+            ),
+            (json(&truncated), "truncated"),
+            (
+                ResponseTemplate::new(200).set_body_raw(
+                    b"<!DOCTYPE html><html><body>Oops</body></html>".to_vec(),
+                    "text/html",
+                ),
+                "looks like HTML",
+            ),
+            (
+                json("{\"error\": \"Invalid date\"}"),
+                "the server said: Invalid date",
+            ),
+            (json(""), "an empty body"),
+            (
+                ResponseTemplate::new(200).set_body_bytes(vec![0xff, 0xfe, 0x00, 0x5b]),
+                "not UTF-8",
+            ),
+        ];
+        for (response, expected) in cases {
+            let server = MockServer::start().await;
+            Mock::given(method("GET"))
+                .respond_with(response)
+                .expect(1)
+                .mount(&server)
+                .await;
+            let err = fetch(&hf(&server), Some("2024-05-24")).await.unwrap_err();
+            let msg = err.to_string();
+            assert!(matches!(err, SourceError::Malformed(_)), "{err:?}");
+            assert_eq!(err.exit(), Exit::Usage, "{msg}");
+            assert!(msg.contains(expected), "{msg} (expected {expected})");
+            assert!(msg.starts_with(&server.uri()), "{msg}");
+        }
+    }
+
+    #[tokio::test]
+    async fn an_absurdly_large_body_is_refused() {
+        let server = MockServer::start().await;
+        Mock::given(method("GET"))
+            .respond_with(json(&format!("[{}]", " ".repeat(10_000))))
+            .expect(1)
+            .mount(&server)
+            .await;
+        let opts = HttpOptions {
+            max_body: 4096,
+            ..fast()
+        };
+        let err = fetch_all_with(&hf(&server), Some(day("2024-05-24")), monday(), &opts)
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(err, SourceError::TooLarge { limit: 4096, .. }),
+            "{err:?}"
+        );
+        assert_eq!(err.exit(), Exit::Usage);
+    }
+
+    #[tokio::test]
+    async fn arxiv_listing_with_and_without_replacements() {
+        let server = MockServer::start().await;
+        Mock::given(method("GET"))
+            .and(path("/rss/cs.LG"))
+            .and(header("user-agent", USER_AGENT))
+            .respond_with(ResponseTemplate::new(200).set_body_raw(
+                fixture_text("arxiv-rss.sample.xml").into_bytes(),
+                "application/rss+xml",
+            ))
+            .mount(&server)
+            .await;
+        let all = fetch(&arxiv(&server, false), None).await.unwrap();
+        assert_eq!(all.papers.len(), 6);
+        assert_eq!(all.date, Some(day("2024-05-27")));
+        let fresh = fetch(&arxiv(&server, true), None).await.unwrap();
+        let types: Vec<_> = fresh
+            .papers
+            .iter()
+            .map(|p| p.announce_type.as_deref().unwrap())
+            .collect();
+        assert_eq!(types, ["new", "cross", "new", "new"]);
+        // The listing's own day is fine; any other day is not something RSS can give.
+        assert!(
+            fetch(&arxiv(&server, false), Some("2024-05-27"))
+                .await
+                .is_ok()
+        );
+        let err = fetch(&arxiv(&server, false), Some("2024-05-20"))
+            .await
+            .unwrap_err();
+        assert_eq!(err.exit(), Exit::Usage);
+        assert!(
+            err.to_string()
+                .contains("only holds the latest announcement"),
+            "{err}"
+        );
+    }
+
+    #[tokio::test]
+    async fn an_empty_arxiv_listing_is_no_papers() {
+        let server = MockServer::start().await;
+        Mock::given(method("GET"))
+            .respond_with(ResponseTemplate::new(200).set_body_string(
+                "<?xml version='1.0'?><rss version=\"2.0\"><channel><title>cs.LG</title>\
+                 <pubDate>Sat, 25 May 2024 00:00:00 -0400</pubDate></channel></rss>",
+            ))
+            .mount(&server)
+            .await;
+        let err = fetch(&arxiv(&server, false), None).await.unwrap_err();
+        assert!(
+            matches!(err, SourceError::NoPapers { date, .. } if date == day("2024-05-25")),
+            "{err:?}"
+        );
+    }
+
+    #[tokio::test]
+    async fn requests_to_arxiv_are_spaced() {
+        let server = MockServer::start().await;
+        Mock::given(method("GET"))
+            .respond_with(
+                ResponseTemplate::new(200).set_body_string(fixture_text("arxiv-rss.sample.xml")),
+            )
+            .expect(2)
+            .mount(&server)
+            .await;
+        let s = settings(&format!(
+            "[[source]]\nkind = \"arxiv\"\nurl = \"{0}/rss/cs.LG\"\n\n[[source]]\nkind = \"arxiv\"\nurl = \"{0}/rss/cs.CL\"",
+            server.uri()
+        ));
+        let opts = HttpOptions {
+            arxiv_interval: Duration::from_millis(400),
+            ..fast()
+        };
+        let started = Instant::now();
+        let got = fetch_all_with(&s, None, monday(), &opts).await.unwrap();
+        assert_eq!(got.papers.len(), 6, "the same papers merge");
+        assert!(
+            started.elapsed() >= Duration::from_millis(390),
+            "{:?}",
+            started.elapsed()
+        );
+    }
+
+    #[tokio::test]
+    async fn sources_merge_field_by_field() {
+        let server = MockServer::start().await;
+        Mock::given(path("/api/daily_papers"))
+            .respond_with(json(&fixture_text("hf-daily-papers.sample.json")))
+            .mount(&server)
+            .await;
+        let rss = "<?xml version='1.0'?>\n<rss xmlns:arxiv=\"http://arxiv.org/schemas/atom\" xmlns:dc=\"http://purl.org/dc/elements/1.1/\" version=\"2.0\"><channel><title>cs.CV</title>\
+            <pubDate>Fri, 24 May 2024 00:00:00 -0400</pubDate>\
+            <item><title>MagicPose4D</title><link>https://arxiv.org/abs/2405.10000</link>\
+            <description>arXiv:2405.10000v2 Announce Type: new \nAbstract: Short.</description>\
+            <category>cs.CV</category><category>cs.GR</category><arxiv:announce_type>new</arxiv:announce_type>\
+            <dc:creator>Solo Author</dc:creator></item>\
+            <item><title>Only on arXiv</title><link>https://arxiv.org/abs/2405.29999</link>\
+            <description>arXiv:2405.29999v1 Announce Type: new \nAbstract: Elsewhere.</description></item>\
+            </channel></rss>";
+        Mock::given(path("/rss/cs.CV"))
+            .respond_with(ResponseTemplate::new(200).set_body_string(rss))
+            .mount(&server)
+            .await;
+        let s = settings(&format!(
+            "[[source]]\nkind = \"huggingface\"\nurl = \"{0}/api/daily_papers\"\n\n[[source]]\nkind = \"arxiv\"\nurl = \"{0}/rss/cs.CV\"",
+            server.uri()
+        ));
+        let got = fetch(&s, None).await.unwrap();
+        assert_eq!(got.papers.len(), 13);
+        assert_eq!(got.date, Some(day("2024-05-26")), "the HF day decides");
+        let merged = &got.papers[0];
+        assert_eq!(merged.id.as_str(), "2405.10000");
+        assert_eq!(merged.upvotes, Some(1), "from Hugging Face");
+        assert_eq!(merged.categories, ["cs.CV", "cs.GR"], "from arXiv");
+        assert!(merged.abstract_text.len() > 100, "the longer abstract wins");
+        assert_eq!(got.papers[12].id.as_str(), "2405.29999");
+    }
+
+    #[tokio::test]
+    async fn file_sources_and_the_bundled_sample() {
+        let s = settings(&format!(
+            "[[source]]\nkind = \"file\"\npath = \"{}\"",
+            fixture("arxiv-rss.sample.xml").display()
+        ));
+        let got = fetch(&s, None).await.unwrap();
+        assert_eq!(got.papers.len(), 6);
+        assert_eq!(got.date, Some(day("2024-05-27")));
+
+        let bundled = paperwire::config::load(&ConfigOrigin::Bundled).unwrap();
+        let got = fetch(&bundled, None).await.unwrap();
+        assert_eq!(got.papers.len(), 90);
+
+        let missing = settings("[[source]]\nkind = \"file\"\npath = \"/nonexistent/p.json\"");
+        let err = fetch(&missing, None).await.unwrap_err();
+        assert!(matches!(err, SourceError::Read { .. }), "{err:?}");
+    }
+}
