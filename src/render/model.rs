@@ -228,9 +228,9 @@ pub fn paper_model(paper: &Paper, settings: &DigestSettings) -> PaperModel {
     if paper.id.is_arxiv() {
         push("Abstract on arXiv", &links.abs);
         push("PDF", &links.pdf);
-    } else {
-        push("Search arXiv", &links.abs);
     }
+    // A paper known only by its title has no page of its own: its title already links to an
+    // arXiv title search, and repeating that link would only cost bytes.
     push("Hugging Face page", &links.hf);
     push("Code", &links.code);
     push("Project page", &links.project);

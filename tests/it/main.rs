@@ -4,4 +4,5 @@
 
 mod harness;
 mod smtp_server;
+mod pipeline;
 mod sources;
