@@ -3,11 +3,11 @@
 # installed here) and checks every received message with Python's email parser.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-python3 -m pip install --quiet --disable-pip-version-check 'aiosmtpd>=1.4' >/dev/null
+python3 -m pip install --quiet --disable-pip-version-check --root-user-action=ignore 'aiosmtpd>=1.4' >/dev/null
 work=$(mktemp -d)
 trap 'kill "${smtpd_pid:-0}" 2>/dev/null || true; rm -rf "$work"' EXIT
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-mkdir -p "$work/mail"
+python3 -c "import mailbox, sys; mailbox.Maildir(sys.argv[1], create=True)" "$work/mail"
 python3 -m aiosmtpd -n -l "127.0.0.1:$port" -c aiosmtpd.handlers.Mailbox "$work/mail" &
 smtpd_pid=$!
 for _ in $(seq 50); do

@@ -14,5 +14,6 @@ pub mod exit;
 pub mod fsutil;
 pub mod paper;
 pub mod render;
+pub mod serve;
 pub mod source;
 pub mod subscribers;

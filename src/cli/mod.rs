@@ -6,6 +6,8 @@ mod explain;
 mod fetch;
 mod preview;
 mod send;
+mod serve;
+mod subscribers;
 
 use clap::{Parser, Subcommand};
 use paperwire::exit::Exit;
@@ -31,6 +33,10 @@ pub enum Command {
     Explain(explain::ExplainArgs),
     /// Fetch the configured sources and write the merged list as normalized JSON.
     Fetch(fetch::FetchArgs),
+    /// Manage the subscriber list (edits keep comments and formatting).
+    Subscribers(subscribers::SubscribersArgs),
+    /// Serve the one-click unsubscribe endpoint and a preview on loopback.
+    Serve(serve::ServeArgs),
     /// Build the edition's digest and deliver it to every active subscriber.
     Send(send::SendArgs),
 }
@@ -43,6 +49,8 @@ pub fn run(cli: Cli) -> anyhow::Result<Exit> {
         Command::Explain(a) => explain::run(a),
         Command::Send(a) => send::run(a),
         Command::Fetch(a) => block_on(fetch::run(a)),
+        Command::Subscribers(a) => subscribers::run(a),
+        Command::Serve(a) => block_on(serve::run(a)),
     }
 }
 

@@ -119,3 +119,44 @@ pub fn run(args: PreviewArgs) -> anyhow::Result<Exit> {
     common::emit(args.out.as_deref(), body.as_bytes())?;
     Ok(Exit::Done)
 }
+
+/// The default view of the current digest as HTML, for `serve`'s `GET /`: the most recent
+/// edition's frozen paper list when there is one, else the configured sources.
+pub fn current_digest_html(settings: &paperwire::config::Settings) -> anyhow::Result<String> {
+    let latest = std::fs::read_dir(settings.state_dir.join("editions"))
+        .ok()
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|e| EditionId::parse(e.file_name().to_str()?).ok())
+        .filter(|id| {
+            paperwire::edition::EditionDir::new(&settings.state_dir, id)
+                .papers()
+                .exists()
+        })
+        .max();
+    let (edition_id, papers) = match latest {
+        Some(id) => {
+            let dir = paperwire::edition::EditionDir::new(&settings.state_dir, &id);
+            let papers = paperwire::deliver::frozen_papers(&dir)?.unwrap_or_default();
+            (id, papers)
+        }
+        None => (
+            EditionId::for_date(common::today(settings)),
+            common::load_papers(settings, None)?.map_err(anyhow::Error::msg)?,
+        ),
+    };
+    let renderer = Renderer::new(&Templates::load(settings.templates_dir.as_deref())?)?;
+    let digest = common::build_digest(settings, papers)?;
+    let date = edition_id.date().unwrap_or_else(|| common::today(settings));
+    let edition = EditionInfo::from_settings(settings, edition_id, date);
+    let spec = VariantSpec::new(&[], &settings.section_names(), usize::MAX, false);
+    let variant = renderer.render_variant(&digest, &spec, &edition, &settings.digest)?;
+    let url = format!("{}/unsubscribe", settings.newsletter.base_url);
+    let filled = variant.personalize(&Person {
+        name: None,
+        email: "you@example.org",
+        unsubscribe_url: &url,
+    });
+    Ok(filled.html.unwrap_or(filled.text))
+}

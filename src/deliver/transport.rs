@@ -48,7 +48,7 @@ pub enum TransportSpec {
 
 /// One worker's transport.
 pub enum Transport {
-    Smtp(SmtpWorker),
+    Smtp(Box<SmtpWorker>),
     Outbox(AsyncFileTransport<Tokio1Executor>),
     Sendmail(AsyncSendmailTransport<Tokio1Executor>),
 }
@@ -60,12 +60,12 @@ impl TransportSpec {
                 endpoint,
                 password,
                 timeout,
-            } => Transport::Smtp(SmtpWorker {
+            } => Transport::Smtp(Box::new(SmtpWorker {
                 endpoint: endpoint.clone(),
                 password: password.clone(),
                 timeout: *timeout,
                 conn: None,
-            }),
+            })),
             TransportSpec::Outbox { dir } => Transport::Outbox(AsyncFileTransport::new(dir)),
             TransportSpec::Sendmail { command } => Transport::Sendmail(match command {
                 Some(c) => AsyncSendmailTransport::new_with_command(c),

@@ -143,8 +143,8 @@ impl Templates {
                     .unwrap_or_default();
                 if file.ends_with(".html.hbs") || file.ends_with(".txt.hbs") {
                     let name = format!("partials/{file}");
-                    if !t.files.contains_key(&name) {
-                        t.files.insert(name, (read(&path)?, path));
+                    if let std::collections::btree_map::Entry::Vacant(slot) = t.files.entry(name) {
+                        slot.insert((read(&path)?, path));
                     }
                 }
             }

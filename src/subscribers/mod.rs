@@ -1,17 +1,30 @@
 //! The subscriber list: a TOML file that people edit by hand and paperwire edits too.
 //!
-//! HELPER-OWNED (subscribers helper): loading with file:line:col errors, comment-preserving
-//! edits under a sidecar lock with atomic replace, and the one-click unsubscribe tokens.
+//! Both kinds of editing must be safe. Loading ([`load`]) checks every entry and reports every
+//! problem with its `file:line:col`; edits ([`SubscriberStore`]) go through `toml_edit` so that
+//! comments and formatting survive byte for byte, under a sidecar lock with an atomic replace
+//! (see [`store`]); [`token`] signs and checks the one-click unsubscribe links.
 
+mod csv_import;
+mod document;
+mod parse;
+pub mod store;
 pub mod token;
 
 use std::fmt;
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
 use crate::diag::Problems;
 use crate::exit::{Classify, Exit};
+
+pub use csv_import::{ImportRow, export_csv, parse_import_csv};
+pub use parse::parse;
+pub use store::{
+    AddOptions, AddOutcome, ImportSummary, NewSubscriber, SubscriberStore, UnsubscribeOutcome,
+};
 
 /// Why a string is not a subscriber address.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -71,6 +84,29 @@ pub enum MailFormat {
     Text,
 }
 
+impl MailFormat {
+    /// The spelling used in `subscribers.toml`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Html => "html",
+            Self::Text => "text",
+        }
+    }
+}
+
+impl std::str::FromStr for MailFormat {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "html" => Ok(Self::Html),
+            "text" => Ok(Self::Text),
+            other => Err(format!(
+                "unknown format `{other}` (expected \"html\" or \"text\")"
+            )),
+        }
+    }
+}
+
 /// One subscriber, checked.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Subscriber {
@@ -97,23 +133,89 @@ impl Subscriber {
 pub enum SubscriberError {
     #[error("cannot read {path}: {source}")]
     Read {
-        path: std::path::PathBuf,
+        path: PathBuf,
         #[source]
         source: std::io::Error,
     },
+    #[error(
+        "the subscriber list {path} does not exist (create it, or add someone with `paperwire subscribers add EMAIL`)"
+    )]
+    Missing { path: PathBuf },
     #[error("{0}")]
     Invalid(Problems),
+    #[error("cannot write {path}: {source}")]
+    Write {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error(
+        "{lock_path} is held by another paperwire process; gave up after {:.0?} (try again later)",
+        waited
+    )]
+    LockTimeout {
+        lock_path: PathBuf,
+        waited: Duration,
+    },
+    #[error("{path} kept changing while paperwire tried to update it; nothing was written")]
+    KeptChanging { path: PathBuf },
+    #[error("{email} is already subscribed ({path}:{line})")]
+    AlreadySubscribed {
+        email: SubscriberEmail,
+        path: PathBuf,
+        line: usize,
+    },
+    #[error(
+        "{email} unsubscribed at {at}; they are not added back unless they ask to (pass --resubscribe)"
+    )]
+    Unsubscribed { email: SubscriberEmail, at: String },
+    #[error("{email} is not in {path}")]
+    NotFound {
+        email: SubscriberEmail,
+        path: PathBuf,
+    },
+    #[error("unknown topic `{topic}`; the sections are: {}", known.join(", "))]
+    UnknownTopic { topic: String, known: Vec<String> },
+    #[error("{path}: {message}")]
+    Unsupported { path: PathBuf, message: String },
 }
 
 impl Classify for SubscriberError {
     fn exit(&self) -> Exit {
-        Exit::Usage
+        match self {
+            Self::Write { .. } | Self::LockTimeout { .. } | Self::KeptChanging { .. } => {
+                Exit::TryLater
+            }
+            Self::Read { source, .. } if source.kind() != std::io::ErrorKind::InvalidData => {
+                Exit::TryLater
+            }
+            _ => Exit::Usage,
+        }
     }
 }
 
 /// Loads and checks the list: every problem (bad address, duplicate ignoring case, a topic that
 /// is not one of `sections`, wrong type, unknown key) with its file:line:col.
 pub fn load(path: &Path, sections: &[&str]) -> Result<Vec<Subscriber>, SubscriberError> {
-    let _ = (path, sections);
-    todo!("subscribers helper")
+    let text = read_list(path)?.ok_or_else(|| SubscriberError::Missing {
+        path: path.to_owned(),
+    })?;
+    parse(&text, path, sections).map_err(SubscriberError::Invalid)
+}
+
+/// The list's text, `None` when the file does not exist.
+fn read_list(path: &Path) -> Result<Option<String>, SubscriberError> {
+    match std::fs::read(path) {
+        Ok(bytes) => String::from_utf8(bytes)
+            .map(Some)
+            .map_err(|_| SubscriberError::Read {
+                path: path.to_owned(),
+                source: std::io::Error::new(std::io::ErrorKind::InvalidData, "not UTF-8 text"),
+            }),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(source) => Err(SubscriberError::Read {
+            path: path.to_owned(),
+            source,
+        }),
+    }
 }

@@ -3,6 +3,9 @@
 //! and each other module is one area of behaviour.
 
 mod harness;
-mod smtp_server;
 mod pipeline;
+mod send;
+mod serve;
+mod smtp_server;
 mod sources;
+mod subscribers;

@@ -5,9 +5,18 @@ use std::collections::BTreeMap;
 
 use crate::harness::TestEnv;
 
-const SEED: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/daily-papers-page.txt");
-const HF: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/hf-daily-papers.sample.json");
-const RSS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/arxiv-rss.sample.xml");
+const SEED: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/tests/fixtures/daily-papers-page.txt"
+);
+const HF: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/tests/fixtures/hf-daily-papers.sample.json"
+);
+const RSS: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/tests/fixtures/arxiv-rss.sample.xml"
+);
 
 /// Section name → titles, from the text part ("== Name ==" then "* Title" lines).
 fn sections_of(text: &str) -> BTreeMap<String, Vec<String>> {
@@ -20,7 +29,10 @@ fn sections_of(text: &str) -> BTreeMap<String, Vec<String>> {
             out.entry(name.to_owned()).or_default();
         } else if let Some(t) = line.strip_prefix("* ") {
             title = Some(t.to_owned());
-        } else if let Some(more) = title.as_mut().filter(|_| line.starts_with("  ") && !line.starts_with("   ")) {
+        } else if let Some(more) = title
+            .as_mut()
+            .filter(|_| line.starts_with("  ") && !line.starts_with("   "))
+        {
             // A wrapped title continues until the first blank-indented teaser line; titles in
             // these tests are short, so the first indented line is already the teaser.
             let _ = more;
@@ -50,17 +62,29 @@ fn bundled_sample_previews_offline_within_the_size_budget() {
     assert!(html.contains("lang=\"en\"") && html.contains("<title>"));
     assert!(!html.contains("<script"));
     let shown = html.matches("<h3").count();
-    assert!(html.contains(&format!("{} more papers on your topics did not fit", 90 - shown)), "{shown} shown");
-    env.run(&["preview", "--text", "--out", "d.txt"]).assert_code(0);
+    assert!(
+        html.contains(&format!(
+            "{} more papers on your topics did not fit",
+            90 - shown
+        )),
+        "{shown} shown"
+    );
+    env.run(&["preview", "--text", "--out", "d.txt"])
+        .assert_code(0);
     let text = env.read("d.txt");
     assert!(text.len() < 40 * 1024, "text is {} bytes", text.len());
-    assert!(text.lines().filter(|l| !l.contains("://")).all(|l| l.chars().count() <= 80));
+    assert!(
+        text.lines()
+            .filter(|l| !l.contains("://"))
+            .all(|l| l.chars().count() <= 80)
+    );
 }
 
 #[test]
 fn the_seed_page_all_90_papers_appear_or_are_counted() {
     let env = TestEnv::new();
-    env.run(&["preview", "--papers", SEED, "--text", "--out", "d.txt"]).assert_code(0);
+    env.run(&["preview", "--papers", SEED, "--text", "--out", "d.txt"])
+        .assert_code(0);
     let text = env.read("d.txt");
     let shown: usize = sections_of(&text).values().map(Vec::len).sum();
     let counted: usize = text
@@ -87,7 +111,10 @@ fn every_input_format_previews() {
     let env = TestEnv::new();
     for (file, expect) in [
         (HF, "MagicPose4D"),
-        (RSS, "Multimodal Federated Learning via Contrastive Representation Ensemble"),
+        (
+            RSS,
+            "Multimodal Federated Learning via Contrastive Representation Ensemble",
+        ),
         (SEED, "Tackling Data Heterogeneity"),
     ] {
         let out = env.run(&["preview", "--papers", file, "--text"]);
@@ -97,8 +124,16 @@ fn every_input_format_previews() {
     // Normalized JSON, as `fetch` writes it, round-trips through preview.
     let cfg = env.config(None);
     let cfg = cfg.to_str().unwrap();
-    env.run(&["fetch", "--config", cfg, "--out", "papers.json"]).assert_code(0);
-    let out = env.run(&["preview", "--config", cfg, "--papers", "papers.json", "--text"]);
+    env.run(&["fetch", "--config", cfg, "--out", "papers.json"])
+        .assert_code(0);
+    let out = env.run(&[
+        "preview",
+        "--config",
+        cfg,
+        "--papers",
+        "papers.json",
+        "--text",
+    ]);
     out.assert_code(0);
     assert!(out.stdout.contains("Tackling Data Heterogeneity"));
 }
@@ -121,7 +156,11 @@ fn hf_items_with_missing_and_null_fields_render_with_their_links() {
     let t = &out.stdout;
     assert!(t.contains("A, B, C et al."), "{t}");
     assert!(t.contains("https://arxiv.org/abs/2405.00001") && !t.contains("2405.00001v3"));
-    assert!(t.contains("12 upvotes") && t.contains("The AI summary.") && t.contains("Code: https://github.com/x/y"));
+    assert!(
+        t.contains("12 upvotes")
+            && t.contains("The AI summary.")
+            && t.contains("Code: https://github.com/x/y")
+    );
     assert!(!t.contains("javascript:"));
 }
 
@@ -165,20 +204,35 @@ name = "Imaging"
 keywords = ["image"]
 exclude = ["medical"]
 "#;
-    let cfg = env.config_builder(None).sources("[[source]]\nkind = \"file\"\npath = \"p.txt\"\n").sections(sections).write();
+    let cfg = env
+        .config_builder(None)
+        .sources("[[source]]\nkind = \"file\"\npath = \"p.txt\"\n")
+        .sections(sections)
+        .write();
     let cfg = cfg.to_str().unwrap();
     let out = env.run(&["preview", "--config", cfg, "--text"]);
     out.assert_code(0);
     let got = sections_of(&out.stdout);
     let want = |s: &str| got.get(s).cloned().unwrap_or_default();
-    assert_eq!(want("GANs"), ["A GAN for faces", "Both topics"], "{}", out.stdout);
+    assert_eq!(
+        want("GANs"),
+        ["A GAN for faces", "Both topics"],
+        "{}",
+        out.stdout
+    );
     assert_eq!(want("ViT"), ["Plain ViT baselines"]);
     assert_eq!(want("Drift"), ["Fighting client-drift"]);
     assert_eq!(want("Pruning"), ["Pruned networks"]);
     assert!(want("Imaging").is_empty());
     assert_eq!(
         want("More papers"),
-        ["Organ transplants", "ViTamin is not a model", "Client and drift", "Medical image analysis", "Nothing at all"]
+        [
+            "Organ transplants",
+            "ViTamin is not a model",
+            "Client and drift",
+            "Medical image analysis",
+            "Nothing at all"
+        ]
     );
 
     // With the catch-all off, unmatched papers are counted and left out.
@@ -192,15 +246,28 @@ exclude = ["medical"]
     let out = env.run(&["preview", "--config", cfg2.to_str().unwrap(), "--text"]);
     out.assert_code(0);
     assert!(!out.stdout.contains("== More papers =="));
-    assert!(out.stdout.contains("5 papers matched no section and are left out."), "{}", out.stdout);
+    assert!(
+        out.stdout
+            .contains("5 papers matched no section and are left out."),
+        "{}",
+        out.stdout
+    );
 
     // explain names the scores and the keywords.
     let out = env.run(&["explain", "--config", cfg, "both topics"]);
     out.assert_code(0);
-    assert!(out.stdout.contains("GAN (title 0, abstract 1)"), "{}", out.stdout);
+    assert!(
+        out.stdout.contains("GAN (title 0, abstract 1)"),
+        "{}",
+        out.stdout
+    );
     assert!(out.stdout.contains("goes to: GANs"));
     let out = env.run(&["explain", "--config", cfg, "medical"]);
-    assert!(out.stdout.contains("excluded by: medical"), "{}", out.stdout);
+    assert!(
+        out.stdout.contains("excluded by: medical"),
+        "{}",
+        out.stdout
+    );
 }
 
 #[test]
@@ -218,10 +285,22 @@ fn title_hits_outweigh_abstract_hits_and_upvotes_rank_within_a_section() {
         .config_builder(None)
         .sections("[[section]]\nname = \"GANs\"\nkeywords = [\"GAN\"]\n\n[[section]]\nname = \"Pruning\"\nkeywords = [\"prun*\"]\n")
         .write();
-    let out = env.run(&["preview", "--config", cfg.to_str().unwrap(), "--papers", "p.json", "--text"]);
+    let out = env.run(&[
+        "preview",
+        "--config",
+        cfg.to_str().unwrap(),
+        "--papers",
+        "p.json",
+        "--text",
+    ]);
     out.assert_code(0);
     let got = sections_of(&out.stdout);
-    assert_eq!(got["Pruning"], ["More pruning", "Third pruning", "About pruning"], "{}", out.stdout);
+    assert_eq!(
+        got["Pruning"],
+        ["More pruning", "Third pruning", "About pruning"],
+        "{}",
+        out.stdout
+    );
     assert!(!got.contains_key("GANs"));
 }
 
@@ -230,15 +309,29 @@ fn hostile_titles_show_literally_in_both_parts() {
     let env = TestEnv::new();
     env.write(
         "p.txt",
-        page(&[("<script>alert(1)</script></table>{{x}} & \"quotes\"", "An <b>abstract</b> with {{y}}.")]),
+        page(&[(
+            "<script>alert(1)</script></table>{{x}} & \"quotes\"",
+            "An <b>abstract</b> with {{y}}.",
+        )]),
     );
     let html = env.run(&["preview", "--papers", "p.txt"]);
     html.assert_code(0);
-    assert!(html.stdout.contains("&lt;script&gt;alert(1)&lt;/script&gt;&lt;/table&gt;{{x}} &amp; "), "{}", html.stdout);
-    assert!(html.stdout.contains("An &lt;b&gt;abstract&lt;/b&gt; with {{y}}."));
+    assert!(
+        html.stdout
+            .contains("&lt;script&gt;alert(1)&lt;/script&gt;&lt;/table&gt;{{x}} &amp; "),
+        "{}",
+        html.stdout
+    );
+    assert!(
+        html.stdout
+            .contains("An &lt;b&gt;abstract&lt;/b&gt; with {{y}}.")
+    );
     assert!(!html.stdout.contains("<script>") && !html.stdout.contains("<b>abstract"));
     let text = env.run(&["preview", "--papers", "p.txt", "--text"]);
-    assert!(text.stdout.contains("<script>alert(1)</script></table>{{x}} & \"quotes\""));
+    assert!(
+        text.stdout
+            .contains("<script>alert(1)</script></table>{{x}} & \"quotes\"")
+    );
     assert!(text.stdout.contains("An <b>abstract</b> with {{y}}."));
 }
 
@@ -246,17 +339,46 @@ fn hostile_titles_show_literally_in_both_parts() {
 fn bad_inputs_exit_2_name_the_place_and_write_nothing() {
     let env = TestEnv::new();
     let cases: Vec<(&str, Vec<&str>, &str)> = vec![
-        ("missing", vec!["preview", "--papers", "nope.txt", "--out", "o.html"], "nope.txt"),
-        ("binary", vec!["preview", "--papers", "bin.dat", "--out", "o.html"], "bin.dat"),
-        ("json", vec!["preview", "--papers", "bad.json", "--out", "o.html"], "bad.json:3:"),
-        ("toml", vec!["preview", "--config", "bad.toml", "--out", "o.html"], "bad.toml:4:"),
-        ("unknown key", vec!["preview", "--config", "unknown.toml", "--out", "o.html"], "unknown.toml:"),
+        (
+            "missing",
+            vec!["preview", "--papers", "nope.txt", "--out", "o.html"],
+            "nope.txt",
+        ),
+        (
+            "binary",
+            vec!["preview", "--papers", "bin.dat", "--out", "o.html"],
+            "bin.dat",
+        ),
+        (
+            "json",
+            vec!["preview", "--papers", "bad.json", "--out", "o.html"],
+            "bad.json:3:",
+        ),
+        (
+            "toml",
+            vec!["preview", "--config", "bad.toml", "--out", "o.html"],
+            "bad.toml:4:",
+        ),
+        (
+            "unknown key",
+            vec!["preview", "--config", "unknown.toml", "--out", "o.html"],
+            "unknown.toml:",
+        ),
     ];
     env.write("bin.dat", [0u8, 159, 146, 150, 0, 1, 2]);
-    env.write("bad.json", "[\n  {\"paper\": {\"id\": \"2405.00001\",\n   \"title\": }\n]");
-    env.write("bad.toml", "[newsletter]\ntitle = \"x\"\nfrom = \"a@b.c\"\nlist_id = = \"x\"\n");
+    env.write(
+        "bad.json",
+        "[\n  {\"paper\": {\"id\": \"2405.00001\",\n   \"title\": }\n]",
+    );
+    env.write(
+        "bad.toml",
+        "[newsletter]\ntitle = \"x\"\nfrom = \"a@b.c\"\nlist_id = = \"x\"\n",
+    );
     let base = env.config_builder(None).render();
-    env.write("unknown.toml", base.replace("[newsletter]\n", "[newsletter]\ncolour = \"red\"\n"));
+    env.write(
+        "unknown.toml",
+        base.replace("[newsletter]\n", "[newsletter]\ncolour = \"red\"\n"),
+    );
     for (what, args, place) in cases {
         let out = env.run(&args);
         out.assert_code(2);
@@ -277,7 +399,12 @@ fn config_problems_are_all_listed_with_positions() {
         .write();
     let out = env.run(&["check", "--config", cfg.to_str().unwrap()]);
     out.assert_code(2);
-    for needle in ["has no keywords", "two sections are named `A`", "`*` may only end", "Mars/Olympus"] {
+    for needle in [
+        "has no keywords",
+        "two sections are named `A`",
+        "`*` may only end",
+        "Mars/Olympus",
+    ] {
         assert!(out.stderr.contains(needle), "{needle}: {}", out.stderr);
     }
     assert!(out.stderr.contains("paperwire.toml:"), "{}", out.stderr);
@@ -286,21 +413,37 @@ fn config_problems_are_all_listed_with_positions() {
 #[test]
 fn templates_that_do_not_compile_or_name_unknown_fields_are_caught() {
     let env = TestEnv::new();
-    env.write("tpl/partials/paper.html.hbs", "<h3>{{#if title}}{{title}}</h3>\n");
-    let cfg = env.config_builder(None).with_templates("dir = \"tpl\"").write();
+    env.write(
+        "tpl/partials/paper.html.hbs",
+        "<h3>{{#if title}}{{title}}</h3>\n",
+    );
+    let cfg = env
+        .config_builder(None)
+        .with_templates("dir = \"tpl\"")
+        .write();
     let cfg = cfg.to_str().unwrap();
     let out = env.run(&["preview", "--config", cfg, "--out", "o.html"]);
     out.assert_code(2);
-    assert!(out.stderr.contains("tpl/partials/paper.html.hbs:"), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("tpl/partials/paper.html.hbs:"),
+        "{}",
+        out.stderr
+    );
     assert!(!env.exists("o.html"));
 
-    env.write("tpl/partials/paper.html.hbs", "<h3>{{title}} {{no_such_field}}</h3>\n");
+    env.write(
+        "tpl/partials/paper.html.hbs",
+        "<h3>{{title}} {{no_such_field}}</h3>\n",
+    );
     let out = env.run(&["check", "--config", cfg]);
     out.assert_code(2);
     assert!(out.stderr.contains("no_such_field"), "{}", out.stderr);
 
     // A valid override is used, file by file.
-    env.write("tpl/partials/paper.html.hbs", "<h3 class=\"custom\">{{title}}</h3>\n");
+    env.write(
+        "tpl/partials/paper.html.hbs",
+        "<h3 class=\"custom\">{{title}}</h3>\n",
+    );
     let out = env.run(&["preview", "--config", cfg]);
     out.assert_code(0);
     assert!(out.stdout.contains("class=\"custom\"") && out.stdout.contains("Unsubscribe"));

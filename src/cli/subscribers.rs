@@ -1,0 +1,244 @@
+//! `paperwire subscribers …`: list, add, remove, pause, resume, import and export the
+//! subscriber list. The work happens in [`paperwire::subscribers`]; this file parses arguments
+//! and prints results.
+
+use std::io::Write;
+use std::num::NonZeroUsize;
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+use paperwire::config;
+use paperwire::exit::Exit;
+use paperwire::subscribers::{
+    self, AddOptions, AddOutcome, ImportSummary, MailFormat, NewSubscriber, Subscriber,
+    SubscriberEmail, SubscriberStore,
+};
+
+#[derive(Debug, clap::Args)]
+pub struct SubscribersArgs {
+    /// The config file (default: $PAPERWIRE_CONFIG, then ./paperwire.toml).
+    #[arg(long)]
+    config: Option<PathBuf>,
+    #[command(subcommand)]
+    cmd: SubscribersCmd,
+}
+
+#[derive(Debug, clap::Subcommand)]
+pub enum SubscribersCmd {
+    /// Show everyone on the list, checking the file.
+    List {
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Add a subscriber (since = today, UTC).
+    Add {
+        #[arg(value_parser = parse_email)]
+        email: SubscriberEmail,
+        #[arg(long)]
+        name: Option<String>,
+        /// Section names, comma-separated (default: every section).
+        #[arg(long, value_delimiter = ',')]
+        topics: Vec<String>,
+        /// "html" (HTML with a text alternative) or "text".
+        #[arg(long)]
+        format: Option<MailFormat>,
+        #[arg(long)]
+        max_papers: Option<NonZeroUsize>,
+        /// Take back an address that unsubscribed (only when they asked to come back).
+        #[arg(long)]
+        resubscribe: bool,
+    },
+    /// Remove a subscriber's entry.
+    Remove {
+        #[arg(value_parser = parse_email)]
+        email: SubscriberEmail,
+    },
+    /// Stop sending to a subscriber until `resume`.
+    Pause {
+        #[arg(value_parser = parse_email)]
+        email: SubscriberEmail,
+    },
+    /// Send to a paused subscriber again.
+    Resume {
+        #[arg(value_parser = parse_email)]
+        email: SubscriberEmail,
+    },
+    /// Add everyone in a CSV file (columns email,name,topics; topics separated by ; or |).
+    /// All or nothing: every bad row is reported and nothing is added.
+    Import {
+        file: PathBuf,
+        /// Take back addresses that unsubscribed (only when they asked to come back).
+        #[arg(long)]
+        resubscribe: bool,
+    },
+    /// Print the list: JSON with every field, or with --csv an importable CSV of everyone who
+    /// has not unsubscribed.
+    Export {
+        #[arg(long)]
+        csv: bool,
+    },
+}
+
+fn parse_email(raw: &str) -> Result<SubscriberEmail, String> {
+    SubscriberEmail::parse(raw).map_err(|e| e.to_string())
+}
+
+pub fn run(args: SubscribersArgs) -> anyhow::Result<Exit> {
+    let settings = config::load(&config::locate(args.config.as_deref(), false)?)?;
+    let sections = settings.section_names();
+    let store = SubscriberStore::new(&settings.subscribers_path);
+    let mut out = std::io::stdout().lock();
+    match args.cmd {
+        SubscribersCmd::List { json } => {
+            let list = store.load(&sections)?;
+            if json {
+                serde_json::to_writer_pretty(&mut out, &list)?;
+                writeln!(out)?;
+            } else {
+                write!(out, "{}", table(&list))?;
+            }
+        }
+        SubscribersCmd::Add {
+            email,
+            name,
+            topics,
+            format,
+            max_papers,
+            resubscribe,
+        } => {
+            let new = NewSubscriber {
+                email,
+                name,
+                topics: topics
+                    .into_iter()
+                    .map(|t| t.trim().to_owned())
+                    .filter(|t| !t.is_empty())
+                    .collect(),
+                format,
+                max_papers,
+            };
+            let options = AddOptions {
+                resubscribe,
+                ..AddOptions::today_utc()
+            };
+            match store.add(&new, &sections, options)? {
+                AddOutcome::Added => writeln!(out, "added {}", new.email)?,
+                AddOutcome::Resubscribed => writeln!(out, "resubscribed {}", new.email)?,
+            }
+        }
+        SubscribersCmd::Remove { email } => {
+            store.remove(&email)?;
+            writeln!(out, "removed {email}")?;
+        }
+        SubscribersCmd::Pause { email } => {
+            let changed = store.pause(&email)?;
+            let note = if changed {
+                "paused"
+            } else {
+                "was already paused:"
+            };
+            writeln!(out, "{note} {email}")?;
+        }
+        SubscribersCmd::Resume { email } => {
+            let changed = store.resume(&email)?;
+            let note = if changed {
+                "resumed"
+            } else {
+                "was not paused:"
+            };
+            writeln!(out, "{note} {email}")?;
+        }
+        SubscribersCmd::Import { file, resubscribe } => {
+            let summary = import(&store, &file, &sections, resubscribe)?;
+            writeln!(
+                out,
+                "imported {} new, {} resubscribed",
+                summary.added, summary.resubscribed
+            )?;
+        }
+        SubscribersCmd::Export { csv } => {
+            let list = store.load(&sections)?;
+            if csv {
+                write!(out, "{}", subscribers::export_csv(&list))?;
+            } else {
+                serde_json::to_writer_pretty(&mut out, &list)?;
+                writeln!(out)?;
+            }
+        }
+    }
+    out.flush()?;
+    Ok(Exit::Done)
+}
+
+fn import(
+    store: &SubscriberStore,
+    file: &Path,
+    sections: &[&str],
+    resubscribe: bool,
+) -> anyhow::Result<ImportSummary> {
+    // Formatted into the message: an unreadable input file is an input error (exit 2), not
+    // an I/O hiccup to retry.
+    let text = std::fs::read_to_string(file)
+        .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", file.display()))?;
+    let options = AddOptions {
+        resubscribe,
+        ..AddOptions::today_utc()
+    };
+    store
+        .import_csv(&text, file, sections, options)
+        .with_context(|| format!("nothing was imported from {}", file.display()))
+}
+
+/// A plain-text table: address, name, status, topics.
+fn table(list: &[Subscriber]) -> String {
+    let rows: Vec<[String; 4]> = list
+        .iter()
+        .map(|s| {
+            let status = match (s.unsubscribed_at, s.paused) {
+                (Some(at), _) => format!("unsubscribed {}", at.format("%Y-%m-%d")),
+                (None, true) => "paused".to_owned(),
+                (None, false) => "active".to_owned(),
+            };
+            let topics = if s.topics.is_empty() {
+                "(all)".to_owned()
+            } else {
+                s.topics.join(", ")
+            };
+            [
+                s.email.to_string(),
+                s.name.clone().unwrap_or_default(),
+                status,
+                topics,
+            ]
+        })
+        .collect();
+    let header = ["EMAIL", "NAME", "STATUS", "TOPICS"].map(str::to_owned);
+    let mut widths = [0usize; 3];
+    for row in std::iter::once(&header).chain(&rows) {
+        for (w, cell) in widths.iter_mut().zip(row) {
+            *w = (*w).max(cell.chars().count());
+        }
+    }
+    let mut text = String::new();
+    for row in std::iter::once(&header).chain(&rows) {
+        let line = format!(
+            "{:w0$}  {:w1$}  {:w2$}  {}",
+            row[0],
+            row[1],
+            row[2],
+            row[3],
+            w0 = widths[0],
+            w1 = widths[1],
+            w2 = widths[2]
+        );
+        text.push_str(line.trim_end());
+        text.push('\n');
+    }
+    let active = list.iter().filter(|s| s.is_active()).count();
+    text.push_str(&format!(
+        "{} subscribers, {active} getting mail\n",
+        list.len()
+    ));
+    text
+}

@@ -1,0 +1,413 @@
+//! `paperwire serve`: the one-click unsubscribe endpoint (RFC 8058) and a local preview.
+//!
+//! Mail clients and providers POST `List-Unsubscribe=One-Click` to the link in the
+//! `List-Unsubscribe` header; people who click the link in the footer get a page with a confirm
+//! button, because mail scanners fetch links and a GET must never unsubscribe. The token in the
+//! link (see [`crate::subscribers::token`]) is checked in constant time; the change goes
+//! through the same locked, atomic edit as `paperwire subscribers …`.
+//!
+//! The server listens on loopback by default and is meant to sit behind an HTTPS reverse proxy
+//! that exposes only `/unsubscribe`. It caps request bodies, and times out slow clients: while
+//! sending headers, while the request is handled, and over a connection's whole life.
+
+use std::future::Future;
+use std::pin::pin;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::body::Body;
+use axum::extract::{DefaultBodyLimit, FromRequest, Multipart, RawQuery, Request, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::service::TowerToHyperService;
+use tokio::net::TcpListener;
+use tower_http::timeout::TimeoutLayer;
+
+use crate::exit::{Classify, Exit};
+use crate::subscribers::token::{self, TokenError};
+use crate::subscribers::{SubscriberEmail, SubscriberStore, UnsubscribeOutcome};
+
+/// The largest request body accepted (the one-click body is 26 bytes).
+pub const MAX_BODY_BYTES: usize = 16 * 1024;
+/// The default listen address: loopback only.
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
+
+/// Renders the current digest as an HTML page for `GET /`; an error is shown as a 500 page.
+pub type PreviewFn = Arc<dyn Fn() -> Result<String, String> + Send + Sync>;
+
+/// What the endpoints need.
+#[derive(Clone)]
+pub struct ServeContext {
+    pub store: SubscriberStore,
+    /// `PAPERWIRE_SECRET`, the key of the unsubscribe tokens.
+    pub secret: Arc<[u8]>,
+    /// `newsletter.list_id`, the tokens' scope.
+    pub list_id: String,
+    /// `newsletter.title`, for the pages.
+    pub title: String,
+    pub preview: PreviewFn,
+}
+
+/// How long slow clients get.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ServeLimits {
+    /// To send the request line and headers.
+    pub header_read_timeout: Duration,
+    /// To send the body and get the answer.
+    pub request_timeout: Duration,
+    /// For a whole (keep-alive) connection.
+    pub connection_lifetime: Duration,
+    /// For requests in flight to finish after shutdown was asked for.
+    pub shutdown_grace: Duration,
+}
+
+impl Default for ServeLimits {
+    fn default() -> Self {
+        Self {
+            header_read_timeout: Duration::from_secs(10),
+            request_timeout: Duration::from_secs(15),
+            connection_lifetime: Duration::from_secs(60),
+            shutdown_grace: Duration::from_secs(5),
+        }
+    }
+}
+
+/// The routes: `GET /` (preview), `GET /unsubscribe` (confirm page), `POST /unsubscribe`.
+pub fn router(context: ServeContext, limits: ServeLimits) -> Router {
+    Router::new()
+        .route("/", get(preview))
+        .route("/unsubscribe", get(confirm_page).post(unsubscribe))
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            limits.request_timeout,
+        ))
+        .with_state(context)
+}
+
+/// Serves `app` on `listener` until `shutdown` completes, then lets requests in flight finish
+/// (up to `limits.shutdown_grace`).
+pub async fn serve(
+    listener: TcpListener,
+    app: Router,
+    limits: ServeLimits,
+    shutdown: impl Future<Output = ()>,
+) {
+    let mut shutdown = pin!(shutdown);
+    let mut connections = tokio::task::JoinSet::new();
+    loop {
+        let stream = tokio::select! {
+            () = &mut shutdown => break,
+            Some(_) = connections.join_next(), if !connections.is_empty() => continue,
+            accepted = listener.accept() => match accepted {
+                Ok((stream, _peer)) => stream,
+                Err(e) => {
+                    // Out of file descriptors and the like: back off instead of spinning.
+                    tracing::warn!("accept failed: {e}");
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                    continue;
+                }
+            },
+        };
+        let service = TowerToHyperService::new(app.clone());
+        connections.spawn(async move {
+            let mut http = hyper::server::conn::http1::Builder::new();
+            http.timer(TokioTimer::new())
+                .header_read_timeout(limits.header_read_timeout);
+            let connection = http.serve_connection(TokioIo::new(stream), service);
+            match tokio::time::timeout(limits.connection_lifetime, connection).await {
+                Ok(Ok(())) => {}
+                Ok(Err(e)) => tracing::debug!("connection ended: {e}"),
+                Err(_) => tracing::debug!("closed a connection that outlived its time limit"),
+            }
+        });
+    }
+    let drained = tokio::time::timeout(limits.shutdown_grace, async {
+        while connections.join_next().await.is_some() {}
+    })
+    .await;
+    if drained.is_err() {
+        tracing::info!("closing connections still open after the shutdown grace period");
+    }
+}
+
+async fn preview(State(context): State<ServeContext>) -> Response {
+    let render = context.preview.clone();
+    match tokio::task::spawn_blocking(move || render()).await {
+        Ok(Ok(html)) => (
+            [(header::CACHE_CONTROL, HeaderValue::from_static("no-store"))],
+            axum::response::Html(html),
+        )
+            .into_response(),
+        Ok(Err(message)) => page(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "Preview failed",
+            &format!("<pre>{}</pre>", escape_html(&message)),
+        ),
+        Err(e) => page(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "Preview failed",
+            &format!("<p>{}</p>", escape_html(&e.to_string())),
+        ),
+    }
+}
+
+/// Why a request is turned away: becomes a small page with this status.
+struct Refusal {
+    status: StatusCode,
+    heading: &'static str,
+    body_html: String,
+}
+
+impl Refusal {
+    fn new(status: StatusCode, heading: &'static str, body_html: impl Into<String>) -> Self {
+        Self {
+            status,
+            heading,
+            body_html: body_html.into(),
+        }
+    }
+}
+
+impl IntoResponse for Refusal {
+    fn into_response(self) -> Response {
+        page(self.status, self.heading, &self.body_html)
+    }
+}
+
+/// The address in the request's `token`, or why there is none.
+fn checked_token(context: &ServeContext, query: Option<&str>) -> Result<SubscriberEmail, Refusal> {
+    let token = query.and_then(|q| {
+        url::form_urlencoded::parse(q.as_bytes())
+            .find(|(k, _)| k == "token")
+            .map(|(_, v)| v.into_owned())
+    });
+    let Some(token) = token else {
+        return Err(Refusal::new(
+            StatusCode::BAD_REQUEST,
+            "Broken link",
+            "<p>This unsubscribe link has no token. Please use the link from the email.</p>",
+        ));
+    };
+    token::verify(&context.secret, &context.list_id, &token).map_err(|e| {
+        let status = match e {
+            TokenError::Malformed(_) => StatusCode::BAD_REQUEST,
+            TokenError::BadSignature => StatusCode::FORBIDDEN,
+        };
+        Refusal::new(
+            status,
+            "Broken link",
+            format!(
+                "<p>{}. Please use the link from the email, or reply to it to be removed by hand.</p>",
+                escape_html(&e.to_string())
+            ),
+        )
+    })
+}
+
+/// `GET /unsubscribe`: a confirm button that POSTs to the same URL. Never unsubscribes.
+async fn confirm_page(State(context): State<ServeContext>, RawQuery(query): RawQuery) -> Response {
+    let email = match checked_token(&context, query.as_deref()) {
+        Ok(email) => email,
+        Err(refusal) => return refusal.into_response(),
+    };
+    // No `action`: the form posts to this very URL, token included, whatever prefix the
+    // reverse proxy serves it under.
+    let body = format!(
+        "<p>Stop sending <strong>{title}</strong> to <strong>{email}</strong>?</p>\
+         <form method=\"post\">\
+         <input type=\"hidden\" name=\"List-Unsubscribe\" value=\"One-Click\">\
+         <button type=\"submit\">Unsubscribe</button>\
+         </form>",
+        title = escape_html(&context.title),
+        email = escape_html(email.as_str()),
+    );
+    page(StatusCode::OK, "Unsubscribe", &body)
+}
+
+/// `POST /unsubscribe`: records the unsubscribe and answers 200 (no redirect, no cookie).
+async fn unsubscribe(
+    State(context): State<ServeContext>,
+    RawQuery(query): RawQuery,
+    request: Request,
+) -> Response {
+    let email = match checked_token(&context, query.as_deref()) {
+        Ok(email) => email,
+        Err(refusal) => return refusal.into_response(),
+    };
+    if let Err(refusal) = check_one_click_body(request).await {
+        return refusal.into_response();
+    }
+    let store = context.store.clone();
+    let who = email.clone();
+    let outcome =
+        tokio::task::spawn_blocking(move || store.unsubscribe(&who, chrono::Utc::now())).await;
+    let title = escape_html(&context.title);
+    let email_html = escape_html(email.as_str());
+    match outcome {
+        Ok(Ok(UnsubscribeOutcome::Unsubscribed | UnsubscribeOutcome::AlreadyUnsubscribed)) => {
+            tracing::info!(%email, "unsubscribed");
+            page(
+                StatusCode::OK,
+                "Unsubscribed",
+                &format!(
+                    "<p><strong>{email_html}</strong> will get no more <strong>{title}</strong>.</p>"
+                ),
+            )
+        }
+        Ok(Ok(UnsubscribeOutcome::NotSubscribed)) => page(
+            StatusCode::OK,
+            "Not subscribed",
+            &format!(
+                "<p><strong>{email_html}</strong> is not subscribed to <strong>{title}</strong>; there is nothing to do.</p>"
+            ),
+        ),
+        Ok(Err(e)) => {
+            tracing::error!(%email, "could not record an unsubscribe: {e}");
+            let mut response = page(
+                if e.exit() == Exit::TryLater {
+                    StatusCode::SERVICE_UNAVAILABLE
+                } else {
+                    StatusCode::INTERNAL_SERVER_ERROR
+                },
+                "Please try again",
+                "<p>Your request could not be recorded just now. Please try again in a minute.</p>",
+            );
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from_static("30"));
+            response
+        }
+        Err(e) => {
+            tracing::error!(%email, "the unsubscribe task failed: {e}");
+            page(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "Please try again",
+                "<p>Your request could not be recorded. Please try again.</p>",
+            )
+        }
+    }
+}
+
+/// Accepts the RFC 8058 body `List-Unsubscribe=One-Click` (urlencoded or multipart), or an
+/// empty body; anything else is a 400.
+async fn check_one_click_body(request: Request) -> Result<(), Refusal> {
+    let content_type = content_type(request.headers());
+    let wrong_body = || {
+        Refusal::new(
+            StatusCode::BAD_REQUEST,
+            "Unexpected request",
+            "<p>An unsubscribe request carries <code>List-Unsubscribe=One-Click</code>.</p>",
+        )
+    };
+    let unreadable = |status: StatusCode, e: &dyn std::fmt::Display| {
+        Refusal::new(
+            status,
+            "Unreadable request",
+            format!("<p>{}</p>", escape_html(&e.to_string())),
+        )
+    };
+    if content_type == "multipart/form-data" {
+        let mut form = Multipart::from_request(request, &())
+            .await
+            .map_err(|e| unreadable(e.status(), &e))?;
+        while let Some(field) = form
+            .next_field()
+            .await
+            .map_err(|e| unreadable(e.status(), &e))?
+        {
+            if field.name() == Some("List-Unsubscribe") {
+                let value = field.text().await.map_err(|e| unreadable(e.status(), &e))?;
+                return if value.trim() == "One-Click" {
+                    Ok(())
+                } else {
+                    Err(wrong_body())
+                };
+            }
+        }
+        return Err(wrong_body());
+    }
+    let body = axum::body::to_bytes(request.into_body(), MAX_BODY_BYTES)
+        .await
+        .map_err(|_| {
+            Refusal::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "Request too large",
+                "<p>The request body is too large.</p>",
+            )
+        })?;
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Ok(());
+    }
+    let one_click = url::form_urlencoded::parse(body.trim_ascii())
+        .any(|(k, v)| k == "List-Unsubscribe" && v.trim() == "One-Click");
+    if one_click { Ok(()) } else { Err(wrong_body()) }
+}
+
+fn content_type(headers: &HeaderMap) -> String {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .map(|v| v.trim().to_ascii_lowercase())
+        .unwrap_or_default()
+}
+
+/// A small self-contained HTML page; nothing cached, no referrer leaks the token, no cookie.
+fn page(status: StatusCode, heading: &str, body_html: &str) -> Response {
+    let heading = escape_html(heading);
+    let html = format!(
+        "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
+         <meta name=\"viewport\" content=\"width=device-width,initial-scale=1\">\
+         <title>{heading}</title><style>body{{font-family:system-ui,sans-serif;max-width:36rem;\
+         margin:4rem auto;padding:0 1rem;line-height:1.5}}button{{font-size:1rem;padding:.5rem 1.2rem}}\
+         </style></head><body><h1>{heading}</h1>{body_html}</body></html>\n"
+    );
+    let mut response = Response::new(Body::from(html));
+    *response.status_mut() = status;
+    let headers = response.headers_mut();
+    for (name, value) in [
+        (header::CONTENT_TYPE, "text/html; charset=utf-8"),
+        (header::CACHE_CONTROL, "no-store"),
+        (header::REFERRER_POLICY, "no-referrer"),
+        (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+        (
+            header::CONTENT_SECURITY_POLICY,
+            "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'",
+        ),
+    ] {
+        headers.insert(name, HeaderValue::from_static(value));
+    }
+    response
+}
+
+fn escape_html(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn html_is_escaped() {
+        assert_eq!(
+            escape_html("<a href=\"x\">'&'</a>"),
+            "&lt;a href=&quot;x&quot;&gt;&#39;&amp;&#39;&lt;/a&gt;"
+        );
+    }
+}

@@ -1,0 +1,256 @@
+//! CSV in and out of the subscriber list: `import FILE.csv` and `export --csv`.
+//!
+//! The columns are `email,name,topics` with a header row; several topics share one cell,
+//! separated by `;` or `|`. An import is all-or-nothing, so every bad row is reported with its
+//! line before anything is written.
+
+use std::collections::HashMap;
+use std::path::Path;
+
+use super::parse::check_topic;
+use super::store::NewSubscriber;
+use super::{Subscriber, SubscriberEmail};
+use crate::diag::{Location, Problem, Problems};
+
+const COLUMNS: &[&str] = &["email", "name", "topics"];
+
+/// One checked row of an import, with where it came from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ImportRow {
+    pub subscriber: NewSubscriber,
+    pub location: Location,
+}
+
+/// Parses and checks an import file: a header naming `email` (and optionally `name`,
+/// `topics`), then one row per person. Every problem is reported with its line.
+pub fn parse_import_csv(
+    text: &str,
+    path: &Path,
+    sections: &[&str],
+) -> Result<Vec<ImportRow>, Problems> {
+    let (rows, problems) = read_import_rows(text, path, sections);
+    if problems.is_empty() {
+        Ok(rows)
+    } else {
+        Err(Problems(problems))
+    }
+}
+
+/// The good rows and the problems of the bad ones.
+pub(super) fn read_import_rows(
+    text: &str,
+    path: &Path,
+    sections: &[&str],
+) -> (Vec<ImportRow>, Vec<Problem>) {
+    let at_line = |line: u64| Location {
+        path: path.to_owned(),
+        line: usize::try_from(line).unwrap_or(usize::MAX),
+        col: 1,
+    };
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(true)
+        .flexible(true)
+        .from_reader(text.as_bytes());
+    let mut problems = Vec::new();
+
+    let headers: Vec<String> = match reader.headers() {
+        Ok(h) => h.iter().map(|c| c.trim().to_lowercase()).collect(),
+        Err(e) => {
+            let problem = Problem::new(at_line(1), format!("cannot read the header: {e}"));
+            return (Vec::new(), vec![problem]);
+        }
+    };
+    let column = |name: &str| headers.iter().position(|h| h == name);
+    for (i, header) in headers.iter().enumerate() {
+        if !COLUMNS.contains(&header.as_str()) {
+            problems.push(Problem::new(
+                at_line(1),
+                format!(
+                    "unknown column `{header}` (the columns are: {})",
+                    COLUMNS.join(", ")
+                ),
+            ));
+        } else if headers[..i].contains(header) {
+            problems.push(Problem::new(
+                at_line(1),
+                format!("column `{header}` appears twice"),
+            ));
+        }
+    }
+    let Some(email_column) = column("email") else {
+        problems.push(Problem::new(
+            at_line(1),
+            "the header row must name an `email` column (columns: email,name,topics)",
+        ));
+        return (Vec::new(), problems);
+    };
+    let name_column = column("name");
+    let topics_column = column("topics");
+
+    let mut rows = Vec::new();
+    let mut first_line: HashMap<String, u64> = HashMap::new();
+    for record in reader.records() {
+        let record = match record {
+            Ok(r) => r,
+            Err(e) => {
+                let line = e.position().map_or(0, |p| p.line());
+                problems.push(Problem::new(at_line(line), format!("unreadable row: {e}")));
+                continue;
+            }
+        };
+        let line = record.position().map_or(0, |p| p.line());
+        let location = at_line(line);
+        if record.len() > headers.len() {
+            problems.push(Problem::new(
+                location.clone(),
+                format!(
+                    "{} fields, but the header names {}",
+                    record.len(),
+                    headers.len()
+                ),
+            ));
+            continue;
+        }
+        let cell = |i: Option<usize>| i.and_then(|i| record.get(i)).unwrap_or("").trim();
+        let before = problems.len();
+
+        let raw_email = cell(Some(email_column));
+        let email = if raw_email.is_empty() {
+            problems.push(Problem::new(location.clone(), "the email cell is empty"));
+            None
+        } else {
+            SubscriberEmail::parse(raw_email)
+                .map_err(|e| problems.push(Problem::new(location.clone(), e.to_string())))
+                .ok()
+        };
+        if let Some(email) = &email {
+            match first_line.get(&email.key()) {
+                Some(first) => problems.push(Problem::new(
+                    location.clone(),
+                    format!("{email} is listed twice (first on line {first})"),
+                )),
+                None => {
+                    first_line.insert(email.key(), line);
+                }
+            }
+        }
+        let mut topics = Vec::new();
+        for topic in cell(topics_column)
+            .split([';', '|'])
+            .map(str::trim)
+            .filter(|t| !t.is_empty())
+        {
+            match check_topic(topic, sections) {
+                Ok(known) => topics.push(known.to_owned()),
+                Err(message) => problems.push(Problem::new(location.clone(), message)),
+            }
+        }
+        let name = Some(cell(name_column))
+            .filter(|n| !n.is_empty())
+            .map(str::to_owned);
+
+        if let (Some(email), true) = (email, problems.len() == before) {
+            rows.push(ImportRow {
+                subscriber: NewSubscriber {
+                    name,
+                    topics,
+                    ..NewSubscriber::new(email)
+                },
+                location,
+            });
+        }
+    }
+    (rows, problems)
+}
+
+/// The list as an importable CSV (`email,name,topics`), leaving out addresses that
+/// unsubscribed so that re-importing the export cannot bring them back.
+pub fn export_csv(subscribers: &[Subscriber]) -> String {
+    let mut writer = csv::Writer::from_writer(Vec::new());
+    let mut write = |fields: [&str; 3]| {
+        writer
+            .write_record(fields)
+            .expect("writing CSV into memory cannot fail");
+    };
+    write(["email", "name", "topics"]);
+    for s in subscribers.iter().filter(|s| s.unsubscribed_at.is_none()) {
+        write([
+            s.email.as_str(),
+            s.name.as_deref().unwrap_or(""),
+            &s.topics.join("; "),
+        ]);
+    }
+    let bytes = writer
+        .into_inner()
+        .expect("flushing CSV into memory cannot fail");
+    String::from_utf8(bytes).expect("CSV of UTF-8 strings is UTF-8")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SECTIONS: &[&str] = &["Federated Learning", "Pruning & Compression"];
+
+    #[test]
+    fn rows_with_quotes_and_topic_lists() {
+        let text = "email,name,topics\n\
+                    ada@example.org,\"Lovelace, Ada\",Federated Learning; Pruning & Compression\n\
+                    grace@example.org,,Federated Learning|Pruning & Compression\n\
+                    alan@example.org\n";
+        let rows = parse_import_csv(text, Path::new("in.csv"), SECTIONS).unwrap();
+        assert_eq!(rows.len(), 3);
+        assert_eq!(rows[0].subscriber.name.as_deref(), Some("Lovelace, Ada"));
+        assert_eq!(rows[0].subscriber.topics, SECTIONS);
+        assert_eq!(rows[1].subscriber.topics, SECTIONS);
+        assert_eq!(rows[1].subscriber.name, None);
+        assert_eq!(rows[2].location.line, 4);
+    }
+
+    #[test]
+    fn every_bad_row_is_reported_with_its_line() {
+        let text = "email,name,topics\n\
+                    ok@example.org,Ok,\n\
+                    not-an-address,X,\n\
+                    \"multi\nline@example.org\",Y,\n\
+                    OK@example.org,Dup,\n\
+                    z@example.org,Z,Knitting\n\
+                    ,Nobody,\n";
+        let problems = parse_import_csv(text, Path::new("in.csv"), SECTIONS).unwrap_err();
+        let lines: Vec<usize> = problems.0.iter().map(|p| p.location.line).collect();
+        assert_eq!(lines, [3, 4, 6, 7, 8], "{problems}");
+        assert!(
+            problems
+                .to_string()
+                .contains("in.csv:6:1: OK@example.org is listed twice (first on line 2)")
+        );
+    }
+
+    #[test]
+    fn the_header_must_name_known_columns() {
+        let problems =
+            parse_import_csv("mail,name\nx@y.org,X\n", Path::new("in.csv"), SECTIONS).unwrap_err();
+        assert!(problems.to_string().contains("unknown column `mail`"));
+        assert!(problems.to_string().contains("must name an `email` column"));
+    }
+
+    #[test]
+    fn export_round_trips_through_import() {
+        let text = "email,name,topics\nada@example.org,\"Lovelace, Ada\",Federated Learning\n";
+        let rows = parse_import_csv(text, Path::new("in.csv"), SECTIONS).unwrap();
+        let subscribers: Vec<Subscriber> = rows
+            .into_iter()
+            .map(|r| Subscriber {
+                email: r.subscriber.email,
+                name: r.subscriber.name,
+                topics: r.subscriber.topics,
+                format: Default::default(),
+                max_papers: None,
+                paused: false,
+                since: None,
+                unsubscribed_at: None,
+            })
+            .collect();
+        assert_eq!(export_csv(&subscribers), text);
+    }
+}

@@ -1,0 +1,477 @@
+//! Checking `subscribers.toml` with a position for every problem.
+//!
+//! The file is read with `toml_edit`'s spanned document so that each problem — unknown key,
+//! wrong type, bad address, duplicate, unknown topic — points at its own `line:col`, and all
+//! of them are reported in one pass rather than stopping at the first.
+
+use std::collections::HashMap;
+use std::ops::Range;
+use std::path::Path;
+
+use toml_edit::{Document, Item, TableLike, Value};
+
+use super::{MailFormat, Subscriber, SubscriberEmail};
+use crate::diag::{Location, Problem, Problems, line_col};
+
+/// The keys a `[[subscriber]]` table may have.
+pub(super) const KNOWN_KEYS: &[&str] = &[
+    "email",
+    "name",
+    "topics",
+    "format",
+    "max_papers",
+    "paused",
+    "since",
+    "unsubscribed_at",
+];
+
+/// Parses and checks the text of a subscriber list; `path` names it in messages and
+/// `sections` are the topics a subscriber may choose.
+pub fn parse(text: &str, path: &Path, sections: &[&str]) -> Result<Vec<Subscriber>, Problems> {
+    let doc = Document::parse(text).map_err(|e| {
+        let offset = e.span().map_or(0, |s| s.start);
+        Problems::one(
+            Location::at(path, text, offset),
+            e.message().trim().to_owned(),
+        )
+    })?;
+    let mut checker = Checker {
+        path,
+        text,
+        sections,
+        problems: Vec::new(),
+        first_seen: HashMap::new(),
+    };
+    let mut subscribers = Vec::new();
+    for (key, item) in doc.as_table().iter() {
+        let key_span = doc.as_table().key(key).and_then(|k| k.span());
+        if key != "subscriber" {
+            checker.problem(
+                key_span.or_else(|| item.span()),
+                format!("unknown key `{key}` (the file holds [[subscriber]] tables only)"),
+            );
+            continue;
+        }
+        match item {
+            Item::ArrayOfTables(tables) => {
+                for table in tables.iter() {
+                    subscribers.extend(checker.subscriber(table, table.span()));
+                }
+            }
+            Item::Value(Value::Array(array)) => {
+                for value in array.iter() {
+                    match value {
+                        Value::InlineTable(table) => {
+                            subscribers.extend(checker.subscriber(table, table.span()))
+                        }
+                        other => checker.problem(
+                            other.span(),
+                            format!(
+                                "`subscriber` entries must be tables, found {}",
+                                value_kind(other)
+                            ),
+                        ),
+                    }
+                }
+            }
+            other => checker.problem(
+                other.span().or(key_span),
+                format!(
+                    "`subscriber` must be [[subscriber]] tables, found {}",
+                    item_kind(other)
+                ),
+            ),
+        }
+    }
+    if checker.problems.is_empty() {
+        Ok(subscribers)
+    } else {
+        let mut problems = checker.problems;
+        problems.sort_by_key(|p| (p.location.line, p.location.col));
+        Err(Problems(problems))
+    }
+}
+
+struct Checker<'a> {
+    path: &'a Path,
+    text: &'a str,
+    sections: &'a [&'a str],
+    problems: Vec<Problem>,
+    /// Lowercased address → line of its first entry.
+    first_seen: HashMap<String, usize>,
+}
+
+impl Checker<'_> {
+    fn problem(&mut self, span: Option<Range<usize>>, message: String) {
+        let location = match span {
+            Some(span) => Location::at(self.path, self.text, span.start),
+            None => Location::file(self.path),
+        };
+        self.problems.push(Problem::new(location, message));
+    }
+
+    /// One entry; `None` when it has problems (already recorded).
+    fn subscriber(
+        &mut self,
+        table: &dyn TableLike,
+        table_span: Option<Range<usize>>,
+    ) -> Option<Subscriber> {
+        let before = self.problems.len();
+        let key_span = |key: &str| table.key(key).and_then(|k| k.span());
+
+        for (key, item) in table.iter() {
+            if !KNOWN_KEYS.contains(&key) {
+                self.problem(
+                    key_span(key).or_else(|| item.span()),
+                    format!(
+                        "unknown key `{key}` in [[subscriber]] (expected one of: {})",
+                        KNOWN_KEYS.join(", ")
+                    ),
+                );
+            }
+        }
+
+        let email = match table.get("email") {
+            None => {
+                self.problem(
+                    table_span.clone(),
+                    "this [[subscriber]] has no `email`".to_owned(),
+                );
+                None
+            }
+            Some(item) => {
+                self.string(item, "email")
+                    .and_then(|raw| match SubscriberEmail::parse(raw) {
+                        Ok(email) => Some(email),
+                        Err(e) => {
+                            self.problem(item.span(), e.to_string());
+                            None
+                        }
+                    })
+            }
+        };
+        if let (Some(email), Some(item)) = (&email, table.get("email")) {
+            let line = item.span().map_or(0, |s| line_col(self.text, s.start).0);
+            match self.first_seen.get(&email.key()) {
+                Some(first_line) => {
+                    let message = format!(
+                        "{email} is listed twice (first on line {first_line}; addresses are compared ignoring case)"
+                    );
+                    self.problem(item.span(), message);
+                }
+                None => {
+                    self.first_seen.insert(email.key(), line);
+                }
+            }
+        }
+
+        let name = table
+            .get("name")
+            .and_then(|item| self.string(item, "name"))
+            .map(str::trim)
+            .filter(|n| !n.is_empty())
+            .map(str::to_owned);
+
+        let topics = table
+            .get("topics")
+            .map(|item| self.topics(item))
+            .unwrap_or_default();
+
+        let format = table
+            .get("format")
+            .and_then(|item| {
+                let raw = self.string(item, "format")?;
+                raw.parse::<MailFormat>()
+                    .map_err(|e| self.problem(item.span(), e))
+                    .ok()
+            })
+            .unwrap_or_default();
+
+        let max_papers = table
+            .get("max_papers")
+            .and_then(|item| match item.as_integer() {
+                Some(n) if n >= 1 => usize::try_from(n).ok(),
+                Some(n) => {
+                    self.problem(
+                        item.span(),
+                        format!("max_papers must be at least 1, found {n}"),
+                    );
+                    None
+                }
+                None => {
+                    self.wrong_type(item, "max_papers", "an integer");
+                    None
+                }
+            });
+
+        let paused = table
+            .get("paused")
+            .and_then(|item| match item.as_bool() {
+                Some(b) => Some(b),
+                None => {
+                    self.wrong_type(item, "paused", "true or false");
+                    None
+                }
+            })
+            .unwrap_or(false);
+
+        let since = table.get("since").and_then(|item| self.since(item));
+        let unsubscribed_at = table
+            .get("unsubscribed_at")
+            .and_then(|item| self.unsubscribed_at(item));
+
+        if self.problems.len() > before {
+            return None;
+        }
+        Some(Subscriber {
+            email: email?,
+            name,
+            topics,
+            format,
+            max_papers,
+            paused,
+            since,
+            unsubscribed_at,
+        })
+    }
+
+    fn string<'i>(&mut self, item: &'i Item, key: &str) -> Option<&'i str> {
+        match item.as_str() {
+            Some(s) => Some(s),
+            None => {
+                self.wrong_type(item, key, "a string");
+                None
+            }
+        }
+    }
+
+    fn wrong_type(&mut self, item: &Item, key: &str, expected: &str) {
+        self.problem(
+            item.span(),
+            format!("`{key}` must be {expected}, found {}", item_kind(item)),
+        );
+    }
+
+    fn topics(&mut self, item: &Item) -> Vec<String> {
+        let Some(array) = item.as_array() else {
+            self.wrong_type(item, "topics", "an array of section names");
+            return Vec::new();
+        };
+        let mut topics = Vec::new();
+        for value in array.iter() {
+            let Some(topic) = value.as_str() else {
+                self.problem(
+                    value.span(),
+                    format!("a topic must be a string, found {}", value_kind(value)),
+                );
+                continue;
+            };
+            match check_topic(topic, self.sections) {
+                Ok(known) => topics.push(known.to_owned()),
+                Err(message) => self.problem(value.span(), message),
+            }
+        }
+        topics
+    }
+
+    fn since(&mut self, item: &Item) -> Option<chrono::NaiveDate> {
+        let date = item
+            .as_datetime()
+            .filter(|d| d.time.is_none() && d.offset.is_none())
+            .and_then(|d| d.date);
+        match date {
+            Some(d) => {
+                let parsed = chrono::NaiveDate::from_ymd_opt(
+                    i32::from(d.year),
+                    d.month.into(),
+                    d.day.into(),
+                );
+                if parsed.is_none() {
+                    self.problem(item.span(), format!("`since` {d} is not a calendar date"));
+                }
+                parsed
+            }
+            None => {
+                self.wrong_type(item, "since", "a date like 2026-11-28");
+                None
+            }
+        }
+    }
+
+    fn unsubscribed_at(&mut self, item: &Item) -> Option<chrono::DateTime<chrono::Utc>> {
+        let Some(datetime) = item.as_datetime() else {
+            self.wrong_type(
+                item,
+                "unsubscribed_at",
+                "a date-time like 2026-12-01T08:00:00Z",
+            );
+            return None;
+        };
+        if datetime.date.is_none() || datetime.time.is_none() || datetime.offset.is_none() {
+            self.problem(
+                item.span(),
+                format!(
+                    "`unsubscribed_at` {datetime} needs a date, a time and an offset, like 2026-12-01T08:00:00Z"
+                ),
+            );
+            return None;
+        }
+        chrono::DateTime::parse_from_rfc3339(&datetime.to_string())
+            .map(|d| d.with_timezone(&chrono::Utc))
+            .map_err(|e| self.problem(item.span(), format!("`unsubscribed_at` {datetime}: {e}")))
+            .ok()
+    }
+}
+
+/// The section named `topic`, or a message listing the sections.
+pub(super) fn check_topic<'s>(topic: &str, sections: &[&'s str]) -> Result<&'s str, String> {
+    let wanted = topic.trim();
+    if let Some(known) = sections.iter().find(|s| **s == wanted) {
+        return Ok(known);
+    }
+    let hint = sections
+        .iter()
+        .find(|s| s.eq_ignore_ascii_case(wanted))
+        .map(|s| format!(" — did you mean `{s}`?"))
+        .unwrap_or_default();
+    Err(format!(
+        "unknown topic `{topic}`{hint} (the sections are: {})",
+        sections.join(", ")
+    ))
+}
+
+fn item_kind(item: &Item) -> &'static str {
+    match item {
+        Item::None => "nothing",
+        Item::Value(v) => value_kind(v),
+        Item::Table(_) => "a table",
+        Item::ArrayOfTables(_) => "an array of tables",
+    }
+}
+
+fn value_kind(value: &Value) -> &'static str {
+    match value {
+        Value::String(_) => "a string",
+        Value::Integer(_) => "an integer",
+        Value::Float(_) => "a float",
+        Value::Boolean(_) => "a boolean",
+        Value::Datetime(_) => "a date-time",
+        Value::Array(_) => "an array",
+        Value::InlineTable(_) => "an inline table",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SECTIONS: &[&str] = &["Federated Learning", "Pruning & Compression", "More papers"];
+
+    fn problems(text: &str) -> Vec<String> {
+        parse(text, Path::new("subs.toml"), SECTIONS)
+            .unwrap_err()
+            .0
+            .iter()
+            .map(ToString::to_string)
+            .collect()
+    }
+
+    #[test]
+    fn the_example_file_loads() {
+        let text = include_str!("../../subscribers.example.toml");
+        let subs = parse(text, Path::new("x"), SECTIONS).unwrap();
+        assert_eq!(subs.len(), 3);
+        assert_eq!(
+            subs[0].topics,
+            ["Federated Learning", "Pruning & Compression"]
+        );
+        assert_eq!(subs[0].max_papers, Some(20));
+        assert_eq!(subs[0].since, chrono::NaiveDate::from_ymd_opt(2026, 11, 28));
+        assert_eq!(subs[1].format, MailFormat::Text);
+        assert!(subs[2].is_active());
+    }
+
+    #[test]
+    fn every_problem_is_listed_with_its_position() {
+        let text = "\
+[[subscriber]]
+email = \"not an address\"
+colour = \"blue\"
+
+[[subscriber]]
+email = \"a@example.org\"
+topics = [\"Federated Learning\", \"Knitting\", 3]
+format = \"pdf\"
+max_papers = \"ten\"
+paused = \"no\"
+since = 2026-11-28T10:00:00
+unsubscribed_at = 2026-12-01T08:00:00
+
+[[subscriber]]
+email = \"A@Example.org\"
+max_papers = 0
+
+[[subscriber]]
+name = \"nobody\"
+";
+        let got = problems(text);
+        let expected = [
+            "subs.toml:2:9: `not an address` is not a valid email address",
+            "subs.toml:3:1: unknown key `colour` in [[subscriber]]",
+            "subs.toml:7:33: unknown topic `Knitting`",
+            "subs.toml:7:45: a topic must be a string, found an integer",
+            "subs.toml:8:10: unknown format `pdf`",
+            "subs.toml:9:14: `max_papers` must be an integer, found a string",
+            "subs.toml:10:10: `paused` must be true or false, found a string",
+            "subs.toml:11:9: `since` must be a date like 2026-11-28, found a date-time",
+            "subs.toml:12:19: `unsubscribed_at` 2026-12-01T08:00:00 needs a date, a time and an offset",
+            "subs.toml:15:9: A@Example.org is listed twice (first on line 6;",
+            "subs.toml:16:14: max_papers must be at least 1, found 0",
+            "subs.toml:18:1: this [[subscriber]] has no `email`",
+        ];
+        assert_eq!(got.len(), expected.len(), "{got:#?}");
+        for (got, want) in got.iter().zip(expected) {
+            assert!(got.starts_with(want), "{got:?} should start with {want:?}");
+        }
+    }
+
+    #[test]
+    fn unknown_top_level_keys_and_syntax_errors_have_positions() {
+        let got = problems("title = \"x\"\n[[subscriber]]\nemail = \"a@b.org\"\n");
+        assert_eq!(got.len(), 1);
+        assert!(
+            got[0].starts_with("subs.toml:1:1: unknown key `title`"),
+            "{got:?}"
+        );
+
+        let got = problems("[[subscriber]]\nemail = \"a@b.org\n");
+        assert_eq!(got.len(), 1);
+        assert!(got[0].starts_with("subs.toml:2:"), "{got:?}");
+    }
+
+    #[test]
+    fn topic_hints_the_right_spelling() {
+        let got =
+            problems("[[subscriber]]\nemail = \"a@b.org\"\ntopics = [\"federated learning\"]\n");
+        assert!(
+            got[0].contains("did you mean `Federated Learning`"),
+            "{got:?}"
+        );
+    }
+
+    #[test]
+    fn inline_tables_are_accepted_too() {
+        let text = "subscriber = [{ email = \"a@b.org\", format = \"text\" }]\n";
+        let subs = parse(text, Path::new("x"), SECTIONS).unwrap();
+        assert_eq!(subs[0].format, MailFormat::Text);
+    }
+
+    #[test]
+    fn empty_file_is_an_empty_list() {
+        assert!(
+            parse("# nobody yet\n", Path::new("x"), SECTIONS)
+                .unwrap()
+                .is_empty()
+        );
+    }
+}

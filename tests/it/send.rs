@@ -1,0 +1,480 @@
+//! `paperwire send` against a real SMTP server on 127.0.0.1: personalization, headers, the
+//! journal across reruns and crashes, fault handling and exit codes.
+
+use std::time::Duration;
+
+use crate::harness::{Faults, SmtpServer, TestEnv};
+
+const SECRET: (&str, &str) = ("PAPERWIRE_SECRET", "test-secret");
+const FAST_RETRY: (&str, &str) = ("PAPERWIRE_RETRY_BASE_MS", "20");
+
+const SUBSCRIBERS: &str = r#"
+[[subscriber]]
+email  = "ada@example.org"
+name   = "Ada Lovelace"
+topics = ["Federated Learning"]
+
+[[subscriber]]
+email  = "grace@example.org"
+name   = "Grace Hopper"
+format = "text"
+
+[[subscriber]]
+email      = "alan@example.org"
+max_papers = 2
+
+[[subscriber]]
+email  = "paused@example.org"
+paused = true
+
+[[subscriber]]
+email = "gone@example.org"
+unsubscribed_at = 2026-11-01T08:00:00Z
+"#;
+
+fn send(env: &TestEnv, extra: &[&str]) -> crate::harness::Output {
+    let mut args = vec![
+        "send",
+        "--config",
+        "paperwire.toml",
+        "--edition",
+        "2026-11-28",
+    ];
+    args.extend_from_slice(extra);
+    env.run_with_env(&args, &[SECRET, FAST_RETRY])
+}
+
+fn journal(env: &TestEnv) -> Vec<serde_json::Value> {
+    if !env.exists("state/editions/2026-11-28/journal.jsonl") {
+        return Vec::new();
+    }
+    env.read("state/editions/2026-11-28/journal.jsonl")
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+#[test]
+fn every_active_subscriber_gets_one_personalized_message() {
+    let server = SmtpServer::start();
+    let env = TestEnv::new();
+    env.subscribers(SUBSCRIBERS);
+    env.config_builder(Some(&server.url()))
+        .with_newsletter("reply_to = \"editor@example.org\"")
+        .with_delivery("return_path = \"bounces@example.org\"")
+        .write();
+    let out = send(&env, &[]);
+    out.assert_code(0);
+    assert_eq!(
+        out.stdout, "",
+        "a successful run off a terminal prints nothing"
+    );
+    let got = server.wait_for(3, Duration::from_secs(5));
+    assert_eq!(got.len(), 3);
+    assert!(server.messages_to("paused@example.org").is_empty());
+    assert!(server.messages_to("gone@example.org").is_empty());
+
+    let ada = server.messages_to("ada@example.org")[0].summary();
+    assert_eq!(
+        ada.part_types,
+        ["multipart/alternative", "text/plain", "text/html"]
+    );
+    assert_eq!(ada.to.as_deref(), Some("Ada Lovelace <ada@example.org>"));
+    assert_eq!(ada.from.as_deref(), Some("Paperwire <digest@example.org>"));
+    assert_eq!(ada.reply_to.as_deref(), Some("editor@example.org"));
+    assert_eq!(ada.return_path, "bounces@example.org");
+    assert_eq!(
+        ada.subject.as_deref(),
+        Some("Test Digest — Saturday, 28 November 2026")
+    );
+    let mid = ada.message_id.clone().unwrap();
+    assert!(
+        mid.starts_with("2026-11-28.") && mid.ends_with("@example.org"),
+        "{mid}"
+    );
+    assert!(ada.date.is_some());
+    assert_eq!(
+        ada.list_id.as_deref(),
+        Some("\"Test Digest\" <test.example.org>")
+    );
+    let lu = ada.list_unsubscribe.clone().unwrap();
+    assert!(
+        lu.starts_with("<https://digest.example.org/unsubscribe?token="),
+        "{lu}"
+    );
+    assert!(
+        lu.ends_with("<mailto:digest@example.org?subject=unsubscribe>"),
+        "{lu}"
+    );
+    assert_eq!(
+        ada.list_unsubscribe_post.as_deref(),
+        Some("List-Unsubscribe=One-Click")
+    );
+    let url = lu
+        .trim_start_matches('<')
+        .split('>')
+        .next()
+        .unwrap()
+        .to_owned();
+    let text = ada.text.clone().unwrap();
+    let html = ada.html.clone().unwrap();
+    assert!(text.contains(&format!("Unsubscribe: {url}")), "{text}");
+    assert!(html.contains(&format!("href=\"{url}\"")));
+    assert!(text.contains("Hi Ada Lovelace,") && html.contains("Hi Ada Lovelace,"));
+    // Ada's topics: only Federated Learning.
+    assert!(
+        text.contains("== Federated Learning ==") && !text.contains("== Losses & Optimization ==")
+    );
+    assert!(text.contains("in other sections are not in your topics"));
+
+    let grace = server.messages_to("grace@example.org")[0].summary();
+    assert_eq!(grace.part_types, ["text/plain"]);
+    assert!(grace.html.is_none());
+    assert!(grace.text.unwrap().contains("== Losses & Optimization =="));
+
+    let alan = server.messages_to("alan@example.org")[0].summary();
+    assert_eq!(alan.to.as_deref(), Some("alan@example.org"));
+    let alan_text = alan.text.unwrap();
+    assert_eq!(
+        alan_text.lines().filter(|l| l.starts_with("* ")).count(),
+        2,
+        "{alan_text}"
+    );
+    assert!(alan_text.contains("Hi there,"));
+
+    // The journal has one delivered line per recipient; the report says so.
+    let j = journal(&env);
+    assert_eq!(j.len(), 3);
+    assert!(j.iter().all(|e| e["outcome"] == "delivered"));
+    let report: serde_json::Value =
+        serde_json::from_str(&env.read("state/editions/2026-11-28/report.json")).unwrap();
+    assert_eq!(report["delivered"], 3);
+    assert!(env.exists("state/editions/2026-11-28/papers.json"));
+
+    // A rerun sends nothing and says so in --json.
+    let out = send(&env, &["--json"]);
+    out.assert_code(0);
+    let report: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+    assert_eq!(
+        (
+            report["delivered"].as_u64(),
+            report["already_delivered"].as_u64()
+        ),
+        (Some(0), Some(3))
+    );
+    assert_eq!(server.messages().len(), 3);
+}
+
+#[test]
+fn message_ids_are_stable_across_runs_and_the_frozen_list_is_reused() {
+    let server = SmtpServer::start();
+    let env = TestEnv::new();
+    env.subscribers("[[subscriber]]\nemail = \"ada@example.org\"\n");
+    env.config(Some(&server.url()));
+    send(&env, &[]).assert_code(0);
+    let first = server.wait_for(1, Duration::from_secs(5))[0]
+        .summary()
+        .message_id;
+    // Change the source: the edition's frozen list is used anyway.
+    env.write(
+        "papers.txt",
+        "Daily Papers\n\nA different paper about federated things\n\nAbstract.\n",
+    );
+    std::fs::remove_file(env.path("state/editions/2026-11-28/journal.jsonl")).unwrap();
+    send(&env, &[]).assert_code(0);
+    let msgs = server.wait_for(2, Duration::from_secs(5));
+    assert_eq!(msgs[1].summary().message_id, first);
+    assert!(!msgs[1].text().contains("A different paper"));
+}
+
+#[test]
+fn transient_failures_retry_permanent_ones_do_not_and_exit_codes_say_so() {
+    let server = SmtpServer::with_faults(
+        Faults::new()
+            .temp_fail_times("grey@example.org", 1)
+            .perm_fail("nobody@example.org")
+            .drop_in_data("flaky@example.org", 1),
+    );
+    let env = TestEnv::new();
+    env.subscribers(
+        "[[subscriber]]\nemail = \"grey@example.org\"\n\n[[subscriber]]\nemail = \"nobody@example.org\"\n\n[[subscriber]]\nemail = \"flaky@example.org\"\n\n[[subscriber]]\nemail = \"ok@example.org\"\n",
+    );
+    env.config_builder(Some(&server.url()))
+        .with_delivery("retries = 2")
+        .write();
+    let out = send(&env, &[]);
+    out.assert_code(1);
+    assert!(out.stdout.contains("failed nobody@example.org"), "{out}");
+    assert_eq!(server.messages().len(), 3);
+    assert_eq!(
+        server.attempts("nobody@example.org"),
+        1,
+        "a 5xx is never retried"
+    );
+    assert!(server.attempts("grey@example.org") >= 2);
+    let j = journal(&env);
+    let outcome = |who: &str| {
+        j.iter()
+            .find(|e| e["email"] == who)
+            .map(|e| e["outcome"].clone())
+    };
+    assert_eq!(outcome("nobody@example.org"), Some("failed".into()));
+    assert_eq!(outcome("grey@example.org"), Some("delivered".into()));
+    assert_eq!(outcome("flaky@example.org"), Some("delivered".into()));
+    // The permanent failure is not retried by a rerun of the same edition.
+    let out = send(&env, &[]);
+    out.assert_code(0);
+    assert_eq!(server.attempts("nobody@example.org"), 1);
+}
+
+#[test]
+fn a_server_that_never_replies_defers_and_the_next_run_delivers() {
+    let server = SmtpServer::with_faults(Faults::new().hang_after_data("slow@example.org", 1));
+    let env = TestEnv::new();
+    env.subscribers("[[subscriber]]\nemail = \"slow@example.org\"\n\n[[subscriber]]\nemail = \"ok@example.org\"\n");
+    env.config_builder(Some(&server.url()))
+        .with_delivery("retries = 0\ntimeout_secs = 1")
+        .write();
+    let out = send(&env, &[]);
+    out.assert_code(75);
+    assert!(out.stdout.contains("deferred slow@example.org"), "{out}");
+    let j = journal(&env);
+    assert!(
+        j.iter()
+            .any(|e| e["email"] == "slow@example.org" && e["outcome"] == "deferred")
+    );
+    let out = send(&env, &[]);
+    out.assert_code(0);
+    assert_eq!(server.messages_to("slow@example.org").len(), 1);
+    assert_eq!(server.messages_to("ok@example.org").len(), 1);
+}
+
+#[test]
+fn kill_9_mid_send_then_rerun_repeats_at_most_concurrency_messages() {
+    let server =
+        SmtpServer::with_faults(Faults::new().delay_per_message(Duration::from_millis(40)));
+    let env = TestEnv::new();
+    let subs: String = (0..40)
+        .map(|i| format!("[[subscriber]]\nemail = \"r{i}@example.org\"\n\n"))
+        .collect();
+    env.subscribers(&subs);
+    env.config_builder(Some(&server.url()))
+        .with_delivery("concurrency = 3")
+        .write();
+    let child = env.spawn(
+        &[
+            "send",
+            "--config",
+            "paperwire.toml",
+            "--edition",
+            "2026-11-28",
+        ],
+        &[SECRET, FAST_RETRY],
+    );
+    assert!(server.wait_until(Duration::from_secs(20), |s| s.messages().len() >= 10));
+    let pid = child.id().to_string();
+    std::process::Command::new("kill")
+        .args(["-9", &pid])
+        .status()
+        .unwrap();
+    let out = crate::harness::Output::of_child(child);
+    assert_eq!(out.code, None, "killed by a signal");
+    let out = send(&env, &[]);
+    out.assert_code(0);
+    let mut twice = 0;
+    for i in 0..40 {
+        let n = server.messages_to(&format!("r{i}@example.org")).len();
+        assert!(n >= 1, "r{i} got nothing");
+        if n > 1 {
+            twice += 1;
+        }
+    }
+    assert!(twice <= 3, "{twice} recipients got two copies");
+    // A finished edition's rerun sends nothing.
+    let before = server.messages().len();
+    send(&env, &[]).assert_code(0);
+    assert_eq!(server.messages().len(), before);
+}
+
+#[test]
+fn a_second_send_fails_at_once_while_the_first_holds_the_lock() {
+    let server =
+        SmtpServer::with_faults(Faults::new().delay_per_message(Duration::from_millis(300)));
+    let env = TestEnv::new();
+    env.subscribers(
+        "[[subscriber]]\nemail = \"a@example.org\"\n\n[[subscriber]]\nemail = \"b@example.org\"\n",
+    );
+    env.config_builder(Some(&server.url()))
+        .with_delivery("concurrency = 1")
+        .write();
+    let child = env.spawn(
+        &[
+            "send",
+            "--config",
+            "paperwire.toml",
+            "--edition",
+            "2026-11-28",
+        ],
+        &[SECRET],
+    );
+    assert!(server.wait_until(Duration::from_secs(10), |s| s.connections() >= 2));
+    let second = send(&env, &[]);
+    second.assert_code(75);
+    assert!(second.stderr.contains("send.lock"), "{second}");
+    let first = crate::harness::Output::of_child(child);
+    assert_eq!(first.code, Some(0), "{first}");
+    assert_eq!(server.messages().len(), 2);
+}
+
+#[test]
+fn dry_run_renders_everything_and_writes_nothing() {
+    let server = SmtpServer::start();
+    let env = TestEnv::new();
+    env.subscribers(SUBSCRIBERS);
+    env.config(Some(&server.url()));
+    let out = send(&env, &["--dry-run"]);
+    out.assert_code(0);
+    assert!(out.stdout.contains("dry run"), "{out}");
+    assert!(!env.exists("state") && !env.exists("outbox"));
+    assert_eq!(server.connections(), 0);
+}
+
+#[test]
+fn test_to_sends_one_subscribers_exact_message_unjournaled() {
+    let server = SmtpServer::start();
+    let env = TestEnv::new();
+    env.subscribers(SUBSCRIBERS);
+    env.config(Some(&server.url()));
+    send(
+        &env,
+        &[
+            "--only",
+            "ada@example.org",
+            "--test-to",
+            "editor@example.org",
+        ],
+    )
+    .assert_code(0);
+    let got = server.wait_for(1, Duration::from_secs(5));
+    assert_eq!(got.len(), 1);
+    assert_eq!(got[0].rcpt_to, ["editor@example.org"]);
+    assert_eq!(
+        got[0].summary().to.as_deref(),
+        Some("Ada Lovelace <ada@example.org>")
+    );
+    assert!(!env.exists("state/editions/2026-11-28/journal.jsonl"));
+}
+
+#[test]
+fn unreachable_smtp_exits_75_and_sends_nothing() {
+    let port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let env = TestEnv::new();
+    env.subscribers(SUBSCRIBERS);
+    env.config(Some(&format!("smtp://127.0.0.1:{port}")));
+    let out = send(&env, &[]);
+    out.assert_code(75);
+    assert!(out.stderr.contains("unreachable"), "{out}");
+    assert!(journal(&env).is_empty());
+}
+
+#[test]
+fn smtp_without_a_secret_refuses_and_outbox_warns() {
+    let env = TestEnv::new();
+    env.subscribers(SUBSCRIBERS);
+    env.config(Some("smtp://127.0.0.1:25"));
+    let out = env.run(&["send", "--config", "paperwire.toml"]);
+    out.assert_code(2);
+    assert!(out.stderr.contains("PAPERWIRE_SECRET"), "{out}");
+    let out = env.run(&[
+        "send",
+        "--config",
+        "paperwire.toml",
+        "--transport",
+        "outbox",
+    ]);
+    out.assert_code(0);
+    assert!(out.stderr.contains("PAPERWIRE_SECRET"));
+    assert_eq!(
+        env.list("outbox")
+            .iter()
+            .filter(|f| f.ends_with(".eml"))
+            .count(),
+        3
+    );
+}
+
+#[test]
+fn an_empty_day_sends_nothing_and_says_why() {
+    let server = SmtpServer::start();
+    let env = TestEnv::new();
+    env.subscribers(SUBSCRIBERS);
+    env.write("papers.json", "[]");
+    env.config_builder(Some(&server.url()))
+        .sources("[[source]]\nkind = \"file\"\npath = \"papers.json\"\n")
+        .write();
+    let out = send(&env, &[]);
+    out.assert_code(0);
+    assert!(out.stderr.contains("no papers"), "{out}");
+    assert_eq!(server.connections(), 0);
+}
+
+#[test]
+fn papers_sent_in_an_earlier_edition_are_left_out() {
+    let server = SmtpServer::start();
+    let env = TestEnv::new();
+    env.subscribers("[[subscriber]]\nemail = \"ada@example.org\"\n");
+    env.config(Some(&server.url()));
+    send(&env, &[]).assert_code(0);
+    let out = env.run_with_env(
+        &[
+            "send",
+            "--config",
+            "paperwire.toml",
+            "--edition",
+            "2026-11-29",
+        ],
+        &[SECRET],
+    );
+    out.assert_code(0);
+    assert!(out.stderr.contains("no papers"), "{out}");
+    assert_eq!(server.messages().len(), 1);
+}
+
+#[test]
+fn the_readme_main_job_works_on_a_fresh_copy() {
+    let env = TestEnv::new();
+    let root = env!("CARGO_MANIFEST_DIR");
+    for f in [
+        "paperwire.example.toml",
+        "subscribers.example.toml",
+        "samples/daily-papers.txt",
+    ] {
+        env.write(f, std::fs::read(format!("{root}/{f}")).unwrap());
+    }
+    let out = env.run(&["send", "--config", "paperwire.example.toml"]);
+    out.assert_code(0);
+    let emls: Vec<String> = env
+        .list("outbox")
+        .into_iter()
+        .filter(|f| f.ends_with(".eml"))
+        .collect();
+    assert_eq!(emls.len(), 3, "{out}");
+    for f in emls {
+        let raw = std::fs::read(env.path("outbox").join(&f)).unwrap();
+        let msg = mail_parser::MessageParser::default().parse(&raw).unwrap();
+        assert!(msg.message_id().is_some() && msg.header("List-Unsubscribe-Post").is_some());
+    }
+    // The rerun sends nothing more.
+    env.run(&["send", "--config", "paperwire.example.toml"])
+        .assert_code(0);
+    assert_eq!(
+        env.list("outbox")
+            .iter()
+            .filter(|f| f.ends_with(".eml"))
+            .count(),
+        3
+    );
+}
