@@ -17,42 +17,22 @@ pub fn load_settings(flag: Option<&Path>, allow_bundled: bool) -> anyhow::Result
     Ok(config::load(&origin)?)
 }
 
-/// The paper list: `--papers FILE` when given, else every configured source (the bundled
-/// sample for the bundled config), fetched and merged. `Ok(None)` is an empty day: the sources
-/// answered, and there are no papers (weekends, holidays); the message says which day.
+/// The paper list, outside any async runtime (preview, explain, serve): see
+/// [`source::load`]. `Ok(Err(why))` is an empty day.
 pub fn load_papers(
     settings: &Settings,
     papers_flag: Option<&Path>,
 ) -> anyhow::Result<Result<Vec<Paper>, String>> {
-    if let Some(path) = papers_flag {
-        let list = source::read_papers_file(path)?;
-        warn_skipped(list.skipped, &path.display().to_string());
-        if list.papers.is_empty() {
-            return Ok(Err(format!("no papers in {}", path.display())));
-        }
-        return Ok(Ok(list.papers));
-    }
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .context("cannot start the async runtime")?;
-    match runtime.block_on(source::fetch_all(settings, None, chrono::Utc::now())) {
-        Ok(fetched) => {
-            for w in &fetched.warnings {
-                eprintln!("paperwire: warning: {w}");
-            }
-            warn_skipped(fetched.skipped, "the sources");
-            Ok(Ok(fetched.papers))
-        }
-        Err(e @ source::SourceError::NoPapers { .. }) => Ok(Err(e.to_string())),
-        Err(e) => Err(e.into()),
-    }
-}
-
-fn warn_skipped(skipped: usize, what: &str) {
-    if skipped > 0 {
-        tracing::warn!("{what}: skipped {skipped} item(s) without a title or an abstract");
-    }
+    Ok(
+        match runtime.block_on(source::load(settings, papers_flag, chrono::Utc::now()))? {
+            source::Loaded::Papers(p) => Ok(p),
+            source::Loaded::EmptyDay(why) => Err(why),
+        },
+    )
 }
 
 /// Groups the papers by the config's sections.

@@ -9,12 +9,12 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use anyhow::Context;
-use paperwire::config::{self, TransportKind};
-use paperwire::deliver::transport::TransportSpec;
-use paperwire::deliver::{self, Prepared, Progress, SendRequest, Silent};
-use paperwire::edition::{EditionDir, EditionId, send_lock_path};
+use paperwire::config::TransportKind;
+use paperwire::deliver::edition::{EditionOutcome, EditionRequest, SendLock, run_edition};
+use paperwire::deliver::{Progress, Silent};
+use paperwire::edition::EditionId;
 use paperwire::exit::Exit;
-use paperwire::render::{EditionInfo, Renderer, Templates};
+use paperwire::subscribers::SubscriberEmail;
 
 use super::common;
 
@@ -50,46 +50,9 @@ pub struct SendArgs {
 
 pub fn run(args: SendArgs) -> anyhow::Result<Exit> {
     let settings = common::load_settings(args.config.as_deref(), false)?;
-    let kind = match &args.transport {
-        Some(t) => t.parse::<TransportKind>().map_err(anyhow::Error::msg)?,
-        None => settings.delivery.transport,
-    };
-    let secret = match config::secret_from_env("PAPERWIRE_SECRET")? {
-        Some(s) => s.into_bytes(),
-        None if kind == TransportKind::Outbox || args.dry_run => {
-            tracing::warn!(
-                "PAPERWIRE_SECRET is not set: unsubscribe links use a throwaway key and will not work"
-            );
-            eprintln!(
-                "paperwire: warning: PAPERWIRE_SECRET is not set; the outbox's unsubscribe links use a throwaway key"
-            );
-            rand::random::<[u8; 32]>().to_vec()
-        }
-        None => {
-            return Err(config::ConfigError::MissingSecret {
-                name: "PAPERWIRE_SECRET",
-                why: "it signs the unsubscribe links; smtp and sendmail refuse to send without it"
-                    .into(),
-            }
-            .into());
-        }
-    };
-    let transport = match kind {
-        TransportKind::Outbox => TransportSpec::Outbox {
-            dir: settings.delivery.outbox_dir.clone(),
-        },
-        TransportKind::Sendmail => TransportSpec::Sendmail {
-            command: settings.delivery.sendmail_command.clone(),
-        },
-        TransportKind::Smtp => {
-            let endpoint = settings.smtp_endpoint()?;
-            let password = config::secret_from_env("PAPERWIRE_SMTP_PASSWORD")?;
-            TransportSpec::Smtp {
-                endpoint,
-                password,
-                timeout: settings.delivery.timeout,
-            }
-        }
+    let transport = match &args.transport {
+        Some(t) => Some(t.parse::<TransportKind>().map_err(anyhow::Error::msg)?),
+        None => None,
     };
     let test_to = match &args.test_to {
         Some(a) => Some(
@@ -98,95 +61,30 @@ pub fn run(args: SendArgs) -> anyhow::Result<Exit> {
         ),
         None => None,
     };
-    let mut only = Vec::new();
-    for e in &args.only {
-        only.push(paperwire::subscribers::SubscriberEmail::parse(e)?.key());
-    }
-    if test_to.is_some() && only.len() != 1 {
-        anyhow::bail!("--test-to needs exactly one --only EMAIL: whose message to send");
-    }
-
-    let subscribers =
-        paperwire::subscribers::load(&settings.subscribers_path, &settings.section_names())?;
-    for e in &only {
-        if !subscribers.iter().any(|s| &s.email.key() == e) {
-            anyhow::bail!("--only {e}: not in {}", settings.subscribers_path.display());
-        }
-    }
-    let templates = Templates::load(settings.templates_dir.as_deref())?;
-    let renderer = Renderer::new(&templates)?;
-
+    let only = args
+        .only
+        .iter()
+        .map(|e| SubscriberEmail::parse(e))
+        .collect::<Result<Vec<_>, _>>()?;
     let today = common::today(&settings);
-    let edition_id = match &args.edition {
+    let edition = match &args.edition {
         Some(id) => EditionId::parse(id)?,
         None => EditionId::for_date(today),
     };
-    let dir = EditionDir::new(&settings.state_dir, &edition_id);
-
-    // The send lock, for the whole run (not for a dry run or a proof, which write nothing).
+    // Held for the whole run; a dry run and a proof write nothing and need no lock.
     let _lock = if args.dry_run || test_to.is_some() {
         None
     } else {
-        Some(take_send_lock(&settings.state_dir)?)
+        Some(SendLock::acquire(&settings.state_dir)?)
     };
-
-    let papers = match deliver::frozen_papers(&dir)? {
-        Some(p) => p,
-        None => {
-            let fresh = match common::load_papers(&settings, args.papers.as_deref())? {
-                Ok(p) => p,
-                Err(empty_day) => {
-                    eprintln!("paperwire: {empty_day}: nothing sent");
-                    return Ok(Exit::Done);
-                }
-            };
-            let seen = deliver::previously_sent(
-                &settings.state_dir,
-                &edition_id,
-                today,
-                settings.digest.repeat_after_days,
-            );
-            let before = fresh.len();
-            let fresh = paperwire::digest::without_repeats(fresh, &seen);
-            if before > fresh.len() {
-                tracing::info!(
-                    "left out {} paper(s) sent in earlier editions",
-                    before - fresh.len()
-                );
-            }
-            fresh
-        }
-    };
-    let digest = common::build_digest(&settings, papers.clone())?;
-    if digest.paper_count() == 0 {
-        eprintln!(
-            "paperwire: no papers for edition {edition_id} (none left after leaving out papers already sent, or none matched a section): nothing sent"
-        );
-        return Ok(Exit::Done);
-    }
-    if !args.dry_run && test_to.is_none() && !dir.papers().exists() {
-        deliver::freeze_papers(&dir, &papers, edition_id.date())?;
-    }
-
-    let edition = EditionInfo::from_settings(
-        &settings,
-        edition_id.clone(),
-        edition_id.date().unwrap_or(today),
-    );
-    let prepared = Prepared {
-        settings,
+    let request = EditionRequest {
         edition,
-        digest,
-        subscribers,
-        renderer,
-    };
-    let request = SendRequest {
-        edition: edition_id.clone(),
+        today,
+        papers_file: args.papers.clone(),
         dry_run: args.dry_run,
         only,
         test_to,
         transport,
-        secret,
         retry_base: retry_base(),
     };
     let stop = Arc::new(AtomicBool::new(false));
@@ -195,22 +93,28 @@ pub fn run(args: SendArgs) -> anyhow::Result<Exit> {
     } else {
         Arc::new(Silent)
     };
-
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .context("cannot start the async runtime")?;
-    let report = runtime.block_on(async {
+    let outcome = runtime.block_on(async {
         let stop_on_signal = Arc::clone(&stop);
         tokio::spawn(async move {
             wait_for_signal().await;
             eprintln!("paperwire: stopping: letting messages in flight finish");
             stop_on_signal.store(true, Ordering::SeqCst);
         });
-        deliver::send(prepared, request, Arc::clone(&stop), progress).await
+        run_edition(&settings, request, Arc::clone(&stop), progress).await
     })?;
     runtime.shutdown_timeout(Duration::from_secs(2));
 
+    let report = match outcome {
+        EditionOutcome::Sent(report) => report,
+        EditionOutcome::NothingToSend(why) => {
+            eprintln!("paperwire: {why}: nothing sent");
+            return Ok(Exit::Done);
+        }
+    };
     if args.json {
         println!("{}", serde_json::to_string_pretty(&report)?);
     } else if !report.all_ok() || std::io::stdout().is_terminal() || args.dry_run {
@@ -225,28 +129,6 @@ fn retry_base() -> Duration {
         .ok()
         .and_then(|v| v.parse().ok())
         .map_or(Duration::from_secs(2), Duration::from_millis)
-}
-
-/// Takes `state.dir/send.lock` or fails at once; the kernel drops it if we die.
-fn take_send_lock(state_dir: &std::path::Path) -> anyhow::Result<std::fs::File> {
-    std::fs::create_dir_all(state_dir)
-        .with_context(|| format!("cannot create the state directory {}", state_dir.display()))?;
-    let path = send_lock_path(state_dir);
-    let file = std::fs::OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(&path)
-        .with_context(|| format!("cannot open {}", path.display()))?;
-    match file.try_lock() {
-        Ok(()) => Ok(file),
-        Err(std::fs::TryLockError::WouldBlock) => {
-            Err(paperwire::deliver::DeliverError::Locked(path).into())
-        }
-        Err(std::fs::TryLockError::Error(e)) => {
-            Err(anyhow::Error::new(e).context(format!("cannot lock {}", path.display())))
-        }
-    }
 }
 
 async fn wait_for_signal() {

@@ -7,6 +7,7 @@
 //! topics, cap and format a group of subscribers share); each message only fills in the
 //! per-person strings.
 
+pub mod edition;
 pub mod journal;
 pub mod message;
 pub mod transport;
@@ -46,6 +47,14 @@ pub enum DeliverError {
     #[error(transparent)]
     Render(#[from] crate::render::RenderError),
     #[error(transparent)]
+    Config(#[from] crate::config::ConfigError),
+    #[error(transparent)]
+    Source(#[from] crate::source::SourceError),
+    #[error(transparent)]
+    Subscribers(#[from] crate::subscribers::SubscriberError),
+    #[error("{0}")]
+    Invalid(String),
+    #[error(transparent)]
     Build(#[from] message::BuildError),
 }
 
@@ -55,8 +64,13 @@ impl Classify for DeliverError {
             DeliverError::Locked(_) | DeliverError::Io { .. } | DeliverError::Unreachable(_) => {
                 Exit::TryLater
             }
-            DeliverError::Setup(_) | DeliverError::Build(_) => Exit::Usage,
+            DeliverError::Setup(_) | DeliverError::Build(_) | DeliverError::Invalid(_) => {
+                Exit::Usage
+            }
             DeliverError::Render(e) => e.exit(),
+            DeliverError::Config(e) => e.exit(),
+            DeliverError::Source(e) => e.exit(),
+            DeliverError::Subscribers(e) => e.exit(),
         }
     }
 }

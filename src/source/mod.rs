@@ -351,3 +351,51 @@ mod tests {
         assert_eq!(rej.to_string(), "u: HTTP 404");
     }
 }
+
+/// What an edition's sources gave.
+#[derive(Debug, Clone)]
+pub enum Loaded {
+    Papers(Vec<Paper>),
+    /// The sources answered and there are no papers (a weekend, a holiday): why, in words.
+    EmptyDay(String),
+}
+
+/// The paper list for an edition: `papers_file` when given, else every configured source (the
+/// bundled sample for the bundled config), fetched and merged. Warnings go to the log.
+pub async fn load(
+    settings: &crate::config::Settings,
+    papers_file: Option<&Path>,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<Loaded, SourceError> {
+    if let Some(path) = papers_file {
+        let list = read_papers_file(path)?;
+        if list.skipped > 0 {
+            tracing::warn!(
+                "{}: skipped {} item(s) without a title or an abstract",
+                path.display(),
+                list.skipped
+            );
+        }
+        return Ok(if list.papers.is_empty() {
+            Loaded::EmptyDay(format!("no papers in {}", path.display()))
+        } else {
+            Loaded::Papers(list.papers)
+        });
+    }
+    match fetch_all(settings, None, now).await {
+        Ok(fetched) => {
+            for w in &fetched.warnings {
+                tracing::warn!("{w}");
+            }
+            if fetched.skipped > 0 {
+                tracing::warn!(
+                    "the sources: skipped {} item(s) without a title or an abstract",
+                    fetched.skipped
+                );
+            }
+            Ok(Loaded::Papers(fetched.papers))
+        }
+        Err(e @ SourceError::NoPapers { .. }) => Ok(Loaded::EmptyDay(e.to_string())),
+        Err(e) => Err(e),
+    }
+}
