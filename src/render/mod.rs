@@ -166,7 +166,8 @@ impl std::fmt::Debug for Renderer {
     }
 }
 
-fn escape_html(s: &str) -> String {
+/// Escapes text for HTML content and attribute values (`&`, `<`, `>`, `"`, `'`).
+pub fn escape_html(s: &str) -> String {
     let mut out = String::with_capacity(s.len() + 8);
     for c in s.chars() {
         match c {
