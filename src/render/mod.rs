@@ -236,7 +236,8 @@ fn template_error(
 }
 
 impl Renderer {
-    /// Compiles every template; errors name the file, line and column.
+    /// Compiles every template and renders the full fixture in strict mode (see
+    /// [`Renderer::check_strict`]); errors name the file, line and column.
     pub fn new(templates: &Templates) -> Result<Self, RenderError> {
         let mut html = Handlebars::new();
         html.register_escape_fn(escape_html);
@@ -271,7 +272,9 @@ impl Renderer {
             .keep_at_rules(true)
             .load_remote_stylesheets(false)
             .build();
-        Ok(Self { html, text, css })
+        let renderer = Self { html, text, css };
+        renderer.check_strict(templates)?;
+        Ok(renderer)
     }
 
     /// Renders a fixture that fills every field, in strict mode: a template that names a field

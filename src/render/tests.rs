@@ -129,8 +129,7 @@ fn strict_check_catches_unknown_fields() {
             "over/partials/paper.html.hbs".into(),
         ),
     );
-    let r = Renderer::new(&t).unwrap();
-    let err = r.check_strict(&t).unwrap_err().to_string();
+    let err = Renderer::new(&t).unwrap_err().to_string();
     assert!(err.contains("no_such_field"), "{err}");
     assert!(
         Renderer::new(&Templates::builtin())
