@@ -7,6 +7,7 @@ mod fetch;
 mod preview;
 mod send;
 mod serve;
+mod status;
 mod subscribers;
 
 use clap::{Parser, Subcommand};
@@ -33,6 +34,8 @@ pub enum Command {
     Explain(explain::ExplainArgs),
     /// Fetch the configured sources and write the merged list as normalized JSON.
     Fetch(fetch::FetchArgs),
+    /// Show the last editions at a glance: papers, delivered, failed, deferred.
+    Status(status::StatusArgs),
     /// Manage the subscriber list (edits keep comments and formatting).
     Subscribers(subscribers::SubscribersArgs),
     /// Serve the one-click unsubscribe endpoint and a preview on loopback.
@@ -50,6 +53,7 @@ pub fn run(cli: Cli) -> anyhow::Result<Exit> {
         Command::Send(a) => send::run(a),
         Command::Fetch(a) => block_on(fetch::run(a)),
         Command::Subscribers(a) => subscribers::run(a),
+        Command::Status(a) => status::run(a),
         Command::Serve(a) => block_on(serve::run(a)),
     }
 }

@@ -151,6 +151,20 @@ fn every_active_subscriber_gets_one_personalized_message() {
     assert_eq!(report["delivered"], 3);
     assert!(env.exists("state/editions/2026-11-28/papers.json"));
 
+    // status shows the edition at a glance.
+    let out = env.run(&["status", "--config", "paperwire.toml"]);
+    out.assert_code(0);
+    let row = out
+        .stdout
+        .lines()
+        .find(|l| l.starts_with("2026-11-28"))
+        .unwrap_or_default();
+    assert_eq!(
+        row.split_whitespace().take(5).collect::<Vec<_>>(),
+        ["2026-11-28", "90", "3", "0", "0"],
+        "{out}"
+    );
+
     // A rerun sends nothing and says so in --json.
     let out = send(&env, &["--json"]);
     out.assert_code(0);
