@@ -492,3 +492,133 @@ fn the_readme_main_job_works_on_a_fresh_copy() {
         3
     );
 }
+
+#[test]
+fn sigterm_stops_starting_messages_journals_the_in_flight_and_exits_75() {
+    let server =
+        SmtpServer::with_faults(Faults::new().delay_per_message(Duration::from_millis(100)));
+    let env = TestEnv::new();
+    let subs: String = (0..30)
+        .map(|i| format!("[[subscriber]]\nemail = \"t{i}@example.org\"\n\n"))
+        .collect();
+    env.subscribers(&subs);
+    env.config_builder(Some(&server.url()))
+        .with_delivery("concurrency = 2")
+        .write();
+    let child = env.spawn(
+        &[
+            "send",
+            "--config",
+            "paperwire.toml",
+            "--edition",
+            "2026-11-28",
+        ],
+        &[SECRET],
+    );
+    assert!(server.wait_until(Duration::from_secs(20), |s| s.messages().len() >= 4));
+    let started = std::time::Instant::now();
+    std::process::Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    let out = crate::harness::Output::of_child(child);
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "took {:?}",
+        started.elapsed()
+    );
+    assert_eq!(out.code, Some(75), "{out}");
+    let delivered = journal(&env)
+        .iter()
+        .filter(|e| e["outcome"] == "delivered")
+        .count();
+    assert_eq!(
+        delivered,
+        server.messages().len(),
+        "every accepted message is journaled"
+    );
+    assert!(delivered < 30);
+    send(&env, &[]).assert_code(0);
+    for i in 0..30 {
+        assert_eq!(
+            server.messages_to(&format!("t{i}@example.org")).len(),
+            1,
+            "t{i}"
+        );
+    }
+}
+
+#[test]
+fn the_sendmail_transport_pipes_each_message_to_the_command() {
+    let env = TestEnv::new();
+    env.subscribers(SUBSCRIBERS);
+    let script = env.write(
+        "fake-sendmail",
+        format!(
+            "#!/bin/sh\ncat > \"{}/mail.$$.eml\"\necho \"$@\" > \"{}/args.$$\"\n",
+            env.path("spool").display(),
+            env.path("spool").display()
+        ),
+    );
+    std::fs::create_dir_all(env.path("spool")).unwrap();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    env.config_builder(None)
+        .with_delivery(&format!(
+            "transport = \"sendmail\"\nsendmail_command = \"{}\"",
+            script.display()
+        ))
+        .write();
+    send(&env, &[]).assert_code(0);
+    let mails: Vec<String> = env
+        .list("spool")
+        .into_iter()
+        .filter(|f| f.ends_with(".eml"))
+        .collect();
+    assert_eq!(mails.len(), 3);
+    let all = mails
+        .iter()
+        .map(|f| env.read(format!("spool/{f}")))
+        .collect::<String>();
+    assert!(all.contains("List-Unsubscribe-Post: List-Unsubscribe=One-Click"));
+    let args: String = env
+        .list("spool")
+        .into_iter()
+        .filter(|f| f.starts_with("args"))
+        .map(|f| env.read(format!("spool/{f}")))
+        .collect();
+    assert!(
+        args.contains("ada@example.org") && args.contains("digest@example.org"),
+        "{args}"
+    );
+}
+
+#[test]
+fn smtp_auth_uses_the_user_from_the_url_and_the_password_from_the_environment() {
+    let server = SmtpServer::builder().auth("mailer", "s3cret").start();
+    let env = TestEnv::new();
+    env.subscribers("[[subscriber]]\nemail = \"ada@example.org\"\n");
+    env.config(Some(&format!("smtp://mailer@127.0.0.1:{}", server.port())));
+    let out = env.run_with_env(
+        &[
+            "send",
+            "--config",
+            "paperwire.toml",
+            "--edition",
+            "2026-11-28",
+        ],
+        &[SECRET, ("PAPERWIRE_SMTP_PASSWORD", "s3cret")],
+    );
+    out.assert_code(0);
+    assert_eq!(server.messages()[0].auth_user.as_deref(), Some("mailer"));
+    // No password: a setup error before anything is sent.
+    let env2 = TestEnv::new();
+    env2.subscribers("[[subscriber]]\nemail = \"ada@example.org\"\n");
+    env2.config(Some(&format!("smtp://mailer@127.0.0.1:{}", server.port())));
+    let out = env2.run_with_env(&["send", "--config", "paperwire.toml"], &[SECRET]);
+    out.assert_code(2);
+    assert!(out.stderr.contains("PAPERWIRE_SMTP_PASSWORD"), "{out}");
+}
