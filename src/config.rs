@@ -835,11 +835,8 @@ impl Settings {
         // [schedule]
         let schedule = raw.schedule.as_ref().and_then(|s| {
             let mut ok = true;
-            if let Err(e) = s.cron.get_ref().parse::<croner::Cron>() {
-                bad(
-                    s.cron.span().start,
-                    format!("schedule.cron `{}`: {e}", s.cron.get_ref()),
-                );
+            if let Err(e) = crate::schedule::Schedule::parse(s.cron.get_ref(), chrono_tz::UTC) {
+                bad(s.cron.span().start, e.to_string());
                 ok = false;
             }
             let catch_up = parse_duration(s.catch_up.get_ref())

@@ -14,6 +14,7 @@ pub mod exit;
 pub mod fsutil;
 pub mod paper;
 pub mod render;
+pub mod schedule;
 pub mod serve;
 pub mod source;
 pub mod subscribers;

@@ -105,3 +105,28 @@ pub fn unsubscribe_url_for_preview(
         ),
     }
 }
+
+/// Resolves on SIGINT (Ctrl-C) or SIGTERM (systemd, kill).
+pub async fn wait_for_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let mut term = signal(SignalKind::terminate()).expect("SIGTERM handler");
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}
+
+/// A duration in milliseconds from the environment, or `default`.
+pub fn env_millis(var: &str, default: std::time::Duration) -> std::time::Duration {
+    std::env::var(var)
+        .ok()
+        .and_then(|v| v.trim().parse().ok())
+        .map_or(default, std::time::Duration::from_millis)
+}

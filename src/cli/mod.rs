@@ -5,6 +5,7 @@ mod common;
 mod explain;
 mod fetch;
 mod preview;
+mod run;
 mod send;
 mod serve;
 mod status;
@@ -32,6 +33,9 @@ pub enum Command {
     Check(check::CheckArgs),
     /// Show how each section scores a paper, and which keywords hit.
     Explain(explain::ExplainArgs),
+    /// Run as a daemon: send each edition at the [schedule] cron time, retry deferred
+    /// recipients, catch up after downtime (--once: do the due run and exit).
+    Run(run::RunArgs),
     /// Fetch the configured sources and write the merged list as normalized JSON.
     Fetch(fetch::FetchArgs),
     /// Show the last editions at a glance: papers, delivered, failed, deferred.
@@ -51,6 +55,7 @@ pub fn run(cli: Cli) -> anyhow::Result<Exit> {
         Command::Check(a) => check::run(a),
         Command::Explain(a) => explain::run(a),
         Command::Send(a) => send::run(a),
+        Command::Run(a) => run::run(a),
         Command::Fetch(a) => block_on(fetch::run(a)),
         Command::Subscribers(a) => subscribers::run(a),
         Command::Status(a) => status::run(a),

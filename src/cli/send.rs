@@ -85,7 +85,8 @@ pub fn run(args: SendArgs) -> anyhow::Result<Exit> {
         only,
         test_to,
         transport,
-        retry_base: retry_base(),
+        // `PAPERWIRE_RETRY_BASE_MS` shortens the in-run backoff (tests).
+        retry_base: common::env_millis("PAPERWIRE_RETRY_BASE_MS", Duration::from_secs(2)),
     };
     let stop = Arc::new(AtomicBool::new(false));
     let progress: Arc<dyn Progress> = if std::io::stderr().is_terminal() && !args.json {
@@ -100,7 +101,7 @@ pub fn run(args: SendArgs) -> anyhow::Result<Exit> {
     let outcome = runtime.block_on(async {
         let stop_on_signal = Arc::clone(&stop);
         tokio::spawn(async move {
-            wait_for_signal().await;
+            common::wait_for_signal().await;
             eprintln!("paperwire: stopping: letting messages in flight finish");
             stop_on_signal.store(true, Ordering::SeqCst);
         });
@@ -121,30 +122,6 @@ pub fn run(args: SendArgs) -> anyhow::Result<Exit> {
         println!("{}", report.summary());
     }
     Ok(report.exit())
-}
-
-/// `PAPERWIRE_RETRY_BASE_MS` shortens the in-run backoff (tests); default 2 s.
-fn retry_base() -> Duration {
-    std::env::var("PAPERWIRE_RETRY_BASE_MS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .map_or(Duration::from_secs(2), Duration::from_millis)
-}
-
-async fn wait_for_signal() {
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{SignalKind, signal};
-        let mut term = signal(SignalKind::terminate()).expect("SIGTERM handler");
-        tokio::select! {
-            _ = tokio::signal::ctrl_c() => {}
-            _ = term.recv() => {}
-        }
-    }
-    #[cfg(not(unix))]
-    {
-        let _ = tokio::signal::ctrl_c().await;
-    }
 }
 
 /// A progress bar on a terminal.

@@ -4,6 +4,7 @@
 
 mod harness;
 mod pipeline;
+mod schedule;
 mod send;
 mod serve;
 mod smtp_server;
