@@ -49,6 +49,8 @@ pub(crate) struct Model {
     newsletter: NewsletterModel,
     edition: EditionModel,
     preheader: String,
+    /// "Federated Learning (8) · Graphs (6)": the sections shown, with their paper counts.
+    contents: String,
     count: CountModel,
     sections: Vec<SectionModel>,
     notes: Vec<String>,
@@ -102,6 +104,8 @@ pub struct PaperModel {
     pub meta: String,
     pub teaser: String,
     pub links: Vec<LinkModel>,
+    /// Whether `url` is also one of `links` (the text part then need not print it twice).
+    pub url_listed: bool,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -176,6 +180,12 @@ pub(crate) fn build(
             parts.join(", ")
         )
     };
+    let contents = view
+        .sections
+        .iter()
+        .map(|s| format!("{} ({})", s.name, s.papers.len()))
+        .collect::<Vec<_>>()
+        .join(" · ");
     Model {
         newsletter: NewsletterModel {
             title: edition.title.clone(),
@@ -189,6 +199,7 @@ pub(crate) fn build(
             iso_date: edition.date.to_string(),
         },
         preheader,
+        contents,
         count: CountModel {
             shown: view.shown,
             one: view.shown == 1,
@@ -243,10 +254,12 @@ pub fn paper_model(paper: &Paper, settings: &DigestSettings) -> PaperModel {
     if let Some(u) = paper.upvotes {
         meta_parts.push(format!("{u} {}", plural(u as usize, "upvote", "upvotes")));
     }
+    let url = paper.primary_url().as_str().to_owned();
     PaperModel {
         id: paper.id.to_string(),
         title: one_line(&paper.title),
-        url: paper.primary_url().as_str().to_owned(),
+        url_listed: link_models.iter().any(|l| l.url == url),
+        url,
         authors,
         upvotes: paper.upvotes,
         comments: paper.comments,
@@ -325,6 +338,7 @@ pub(crate) fn fixture() -> Model {
             label: "PDF".into(),
             url: "https://arxiv.org/pdf/2405.10000".into(),
         }],
+        url_listed: false,
     };
     Model {
         newsletter: NewsletterModel {
@@ -339,6 +353,7 @@ pub(crate) fn fixture() -> Model {
             iso_date: "2026-11-28".into(),
         },
         preheader: "1 paper today".into(),
+        contents: "Fixture section (1)".into(),
         count: CountModel {
             shown: 1,
             one: true,
