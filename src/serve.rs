@@ -229,6 +229,18 @@ async fn confirm_page(State(context): State<ServeContext>, RawQuery(query): RawQ
     page(StatusCode::OK, "Unsubscribe", &body)
 }
 
+/// Keeps an unsubscribe that could not go into the list (broken by a hand edit, lock held)
+/// in the sidecar that every load honours; whether that worked.
+fn record_pending(context: &ServeContext, email: &crate::subscribers::SubscriberEmail) -> bool {
+    match crate::subscribers::pending::record(context.store.path(), email, chrono::Utc::now()) {
+        Ok(()) => true,
+        Err(e) => {
+            tracing::error!(%email, "could not keep the unsubscribe aside either: {e}");
+            false
+        }
+    }
+}
+
 /// `POST /unsubscribe`: records the unsubscribe and answers 200 (no redirect, no cookie).
 async fn unsubscribe(
     State(context): State<ServeContext>,
@@ -266,6 +278,16 @@ async fn unsubscribe(
                 "<p><strong>{email_html}</strong> is not subscribed to <strong>{title}</strong>; there is nothing to do.</p>"
             ),
         ),
+        Ok(Err(e)) if record_pending(&context, &email) => {
+            tracing::warn!(%email, "unsubscribe kept aside until the list can be edited: {e}");
+            page(
+                StatusCode::OK,
+                "Unsubscribed",
+                &format!(
+                    "<p><strong>{email_html}</strong> will get no more <strong>{title}</strong>.</p>"
+                ),
+            )
+        }
         Ok(Err(e)) => {
             tracing::error!(%email, "could not record an unsubscribe: {e}");
             let mut response = page(

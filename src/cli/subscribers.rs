@@ -53,6 +53,10 @@ pub enum SubscribersCmd {
     Remove {
         #[arg(value_parser = parse_email)]
         email: SubscriberEmail,
+        /// Also erase an address that unsubscribed (normally its entry is kept so that no
+        /// import adds it back).
+        #[arg(long)]
+        forget: bool,
     },
     /// Stop sending to a subscriber until `resume`.
     Pause {
@@ -127,8 +131,8 @@ pub fn run(args: SubscribersArgs) -> anyhow::Result<Exit> {
                 AddOutcome::Resubscribed => writeln!(out, "resubscribed {}", new.email)?,
             }
         }
-        SubscribersCmd::Remove { email } => {
-            store.remove(&email)?;
+        SubscribersCmd::Remove { email, forget } => {
+            store.remove(&email, forget)?;
             writeln!(out, "removed {email}")?;
         }
         SubscribersCmd::Pause { email } => {

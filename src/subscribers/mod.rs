@@ -8,6 +8,7 @@
 mod csv_import;
 mod document;
 mod parse;
+pub mod pending;
 pub mod store;
 pub mod token;
 
@@ -169,6 +170,10 @@ pub enum SubscriberError {
         "{email} unsubscribed at {at}; they are not added back unless they ask to (pass --resubscribe)"
     )]
     Unsubscribed { email: SubscriberEmail, at: String },
+    #[error(
+        "{email} unsubscribed at {at}; the entry stays so that no import adds them back (pass --forget to erase it anyway)"
+    )]
+    KeepUnsubscribed { email: SubscriberEmail, at: String },
     #[error("{email} is not in {path}")]
     NotFound {
         email: SubscriberEmail,
@@ -200,7 +205,19 @@ pub fn load(path: &Path, sections: &[&str]) -> Result<Vec<Subscriber>, Subscribe
     let text = read_list(path)?.ok_or_else(|| SubscriberError::Missing {
         path: path.to_owned(),
     })?;
-    parse(&text, path, sections).map_err(SubscriberError::Invalid)
+    let mut list = parse(&text, path, sections).map_err(SubscriberError::Invalid)?;
+    // Unsubscribes that could not be written into the file yet still count.
+    let pending = pending::read(path);
+    if !pending.is_empty() {
+        for s in &mut list {
+            if s.unsubscribed_at.is_none()
+                && let Some(at) = pending.get(&s.email.key())
+            {
+                s.unsubscribed_at = Some(*at);
+            }
+        }
+    }
+    Ok(list)
 }
 
 /// The list's text, `None` when the file does not exist.

@@ -248,9 +248,17 @@ impl SubscriberStore {
     }
 
     /// Removes the entry for `email` (ignoring case).
-    pub fn remove(&self, email: &SubscriberEmail) -> Result<(), SubscriberError> {
+    /// Removes an entry. An address that unsubscribed keeps its entry (so that an old CSV
+    /// cannot add it back) unless `forget` — e.g. for a request to erase the data.
+    pub fn remove(&self, email: &SubscriberEmail, forget: bool) -> Result<(), SubscriberError> {
         self.edit(false, |_, roster| {
             let index = self.existing(roster, email)?;
+            if let Some(at) = roster.unsubscribed_at(index).filter(|_| !forget) {
+                return Err(SubscriberError::KeepUnsubscribed {
+                    email: email.clone(),
+                    at,
+                });
+            }
             roster.remove(index);
             Ok(((), true))
         })
@@ -310,6 +318,19 @@ impl SubscriberStore {
     ) -> Result<T, SubscriberError> {
         let _lock = self.acquire_lock()?;
         self.remove_leftover_temp_files();
+        // One-click unsubscribes that could not be written earlier ride along with this edit.
+        let pending = super::pending::Folding::begin(&self.path).map_err(|source| {
+            SubscriberError::Write {
+                path: super::pending::sidecar(&self.path),
+                source,
+            }
+        })?;
+        let finish = |pending: super::pending::Folding| {
+            pending.done().map_err(|source| SubscriberError::Write {
+                path: super::pending::sidecar(&self.path),
+                source,
+            })
+        };
         for _ in 0..MAX_ATTEMPTS {
             let before = read_list(&self.path)?;
             let text = match &before {
@@ -322,11 +343,24 @@ impl SubscriberStore {
                 }
             };
             let mut roster = Roster::parse(text, &self.path)?;
-            let (outcome, changed) = change(text, &mut roster)?;
+            let (outcome, mut changed) = change(text, &mut roster)?;
+            for (email, at) in &pending.requests {
+                let Ok(email) = SubscriberEmail::parse(email) else {
+                    continue;
+                };
+                if let Some(index) = roster.find(&email)
+                    && roster.unsubscribed_at(index).is_none()
+                {
+                    roster.set(index, "unsubscribed_at", document::utc_datetime_value(*at));
+                    changed = true;
+                }
+            }
             if !changed {
+                finish(pending)?;
                 return Ok(outcome);
             }
             if self.replace_if_unchanged(before.as_deref(), &roster.render())? {
+                finish(pending)?;
                 return Ok(outcome);
             }
             tracing::info!(path = %self.path.display(), "the list changed while editing it; starting over");

@@ -430,3 +430,31 @@ fn the_binary_refuses_to_serve_without_a_secret_and_serves_with_one() {
         "{list}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unsubscribe_while_the_list_is_broken_is_kept_and_folded_in_later() {
+    let server = Server::start().await;
+    let good = server.list();
+    fs::write(server.list_path(), format!("{good}\n[[subscriber\n")).unwrap();
+    let response = server.one_click(&token_for("grace@example.org")).await;
+    assert_eq!(
+        response.status(),
+        StatusCode::OK,
+        "the request must not be lost"
+    );
+    // The hand edit is fixed; every load already honours the request.
+    fs::write(server.list_path(), &good).unwrap();
+    assert!(unsubscribed_at(&server, "grace@example.org").is_some());
+    // The next edit writes it into the list and empties the sidecar.
+    let store = SubscriberStore::new(server.list_path());
+    store
+        .pause(&SubscriberEmail::parse("ada@example.org").unwrap())
+        .unwrap();
+    assert!(
+        server.list().contains("unsubscribed_at"),
+        "{}",
+        server.list()
+    );
+    let sidecar = subscribers::pending::sidecar(&server.list_path());
+    assert_eq!(fs::read_to_string(sidecar).unwrap(), "");
+}

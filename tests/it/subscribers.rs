@@ -155,7 +155,7 @@ fn comments_survive_add_pause_resume_and_remove_byte_for_byte() {
     );
     store.resume(&email("grace@example.org")).unwrap();
 
-    store.remove(&email("Barbara@Example.org")).unwrap();
+    store.remove(&email("Barbara@Example.org"), false).unwrap();
     assert_eq!(
         fx.list(),
         EXAMPLE.replacen(
@@ -538,4 +538,40 @@ fn list_and_export_print_the_checked_list() {
          grace@example.org,Grace Hopper,\n\
          alan@example.org,,\n"
     );
+}
+
+#[test]
+fn removing_an_unsubscribed_address_keeps_its_record_unless_forget() {
+    let env = crate::harness::TestEnv::new();
+    env.subscribers(
+        "[[subscriber]]\nemail = \"gone@example.org\"\nunsubscribed_at = 2026-11-01T08:00:00Z\n",
+    );
+    env.config(None);
+    let out = env.run(&[
+        "subscribers",
+        "--config",
+        "paperwire.toml",
+        "remove",
+        "gone@example.org",
+    ]);
+    out.assert_code(2);
+    assert!(out.stderr.contains("--forget"), "{out}");
+    let out = env.run(&[
+        "subscribers",
+        "--config",
+        "paperwire.toml",
+        "add",
+        "gone@example.org",
+    ]);
+    out.assert_code(2);
+    env.run(&[
+        "subscribers",
+        "--config",
+        "paperwire.toml",
+        "remove",
+        "--forget",
+        "gone@example.org",
+    ])
+    .assert_code(0);
+    assert!(!env.read("subscribers.toml").contains("gone@example.org"));
 }
