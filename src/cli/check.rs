@@ -10,6 +10,7 @@ use super::common;
 
 #[derive(Debug, clap::Args)]
 pub struct CheckArgs {
+    /// The config (default: $PAPERWIRE_CONFIG, ./paperwire.toml, else the bundled sample).
     #[arg(long, value_name = "FILE")]
     config: Option<PathBuf>,
 }

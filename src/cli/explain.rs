@@ -13,8 +13,10 @@ use super::common;
 pub struct ExplainArgs {
     /// A paper id (2405.10000) or a piece of its title (case-insensitive).
     paper: String,
+    /// A paper list (default: the configured sources).
     #[arg(long, value_name = "FILE")]
     papers: Option<PathBuf>,
+    /// The config (default: $PAPERWIRE_CONFIG, ./paperwire.toml, else the bundled sample).
     #[arg(long, value_name = "FILE")]
     config: Option<PathBuf>,
 }

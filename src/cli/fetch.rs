@@ -4,10 +4,8 @@
 //! `send --papers FILE` can then use. The file is written whole or not at all: a temporary file
 //! beside it, synced, then renamed over it.
 
-use std::io::Write as _;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
-use anyhow::Context as _;
 use chrono::{NaiveDate, Utc};
 use paperwire::exit::Exit;
 use paperwire::source::{SourceError, fetch_all, to_normalized_json};
@@ -38,19 +36,18 @@ pub async fn run(args: FetchArgs) -> anyhow::Result<Exit> {
     let fetched = match fetch_all(&settings, args.date, Utc::now()).await {
         Ok(f) => f,
         Err(SourceError::NoPapers { date, source_name }) => {
-            eprintln!("no papers for {date} from {source_name}; nothing written");
+            eprintln!("paperwire: no papers for {date} from {source_name}; nothing written");
             return Ok(Exit::Done);
         }
         Err(e) => return Err(e.into()),
     };
     for w in &fetched.warnings {
-        eprintln!("warning: {w}");
+        eprintln!("paperwire: warning: {w}");
     }
     let json = to_normalized_json(&fetched.papers, fetched.date);
     match &args.out {
         Some(path) => {
-            write_atomically(path, json.as_bytes())
-                .with_context(|| format!("cannot write {}", path.display()))?;
+            super::common::write_atomically(path, json.as_bytes())?;
             eprintln!(
                 "{} papers{} written to {}",
                 fetched.papers.len(),
@@ -61,41 +58,9 @@ pub async fn run(args: FetchArgs) -> anyhow::Result<Exit> {
                 path.display()
             );
         }
-        None => {
-            let mut out = std::io::stdout().lock();
-            out.write_all(json.as_bytes())?;
-            out.flush()?;
-        }
+        None => super::common::emit(None, json.as_bytes())?,
     }
     Ok(Exit::Done)
-}
-
-/// Writes `bytes` to `path` via a synced temporary file in the same directory and a rename, so
-/// that a reader sees the old file or the new one, never half of one.
-fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    let dir = path
-        .parent()
-        .filter(|d| !d.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    let name = path
-        .file_name()
-        .ok_or_else(|| std::io::Error::other("--out needs a file name"))?;
-    let tmp = dir.join(format!(
-        ".{}.tmp-{}",
-        name.to_string_lossy(),
-        std::process::id()
-    ));
-    let result = (|| {
-        let mut f = std::fs::File::create(&tmp)?;
-        f.write_all(bytes)?;
-        f.sync_all()?;
-        drop(f);
-        std::fs::rename(&tmp, path)
-    })();
-    if result.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-    }
-    result
 }
 
 #[cfg(test)]
@@ -109,21 +74,5 @@ mod tests {
             NaiveDate::from_ymd_opt(2024, 5, 24).unwrap()
         );
         assert!(parse_date("24/05/2024").unwrap_err().contains("not a date"));
-    }
-
-    #[test]
-    fn atomic_write_replaces_whole_and_leaves_no_temp_file() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("papers.json");
-        std::fs::write(&path, "old").unwrap();
-        write_atomically(&path, b"new contents").unwrap();
-        assert_eq!(std::fs::read_to_string(&path).unwrap(), "new contents");
-        let names: Vec<_> = std::fs::read_dir(dir.path())
-            .unwrap()
-            .map(|e| e.unwrap().file_name())
-            .collect();
-        assert_eq!(names, ["papers.json"]);
-        // A directory that does not exist fails cleanly.
-        assert!(write_atomically(&dir.path().join("no/such/papers.json"), b"x").is_err());
     }
 }

@@ -71,6 +71,7 @@ pub fn run(args: SendArgs) -> anyhow::Result<Exit> {
         Some(id) => EditionId::parse(id)?,
         None => EditionId::for_date(today),
     };
+    let edition_label = edition.to_string();
     // Held for the whole run; a dry run and a proof write nothing and need no lock.
     let _lock = if args.dry_run || test_to.is_some() {
         None
@@ -113,6 +114,12 @@ pub fn run(args: SendArgs) -> anyhow::Result<Exit> {
         EditionOutcome::Sent(report) => report,
         EditionOutcome::NothingToSend(why) => {
             eprintln!("paperwire: {why}: nothing sent");
+            if args.json {
+                println!(
+                    "{}",
+                    serde_json::json!({ "edition": edition_label, "nothing_to_send": why })
+                );
+            }
             return Ok(Exit::Done);
         }
     };

@@ -12,6 +12,7 @@ use super::common;
 
 #[derive(Debug, clap::Args)]
 pub struct StatusArgs {
+    /// The config (default: $PAPERWIRE_CONFIG, else ./paperwire.toml).
     #[arg(long, value_name = "FILE")]
     config: Option<PathBuf>,
     /// How many editions to show, newest first.

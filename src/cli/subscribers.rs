@@ -33,8 +33,10 @@ pub enum SubscribersCmd {
     },
     /// Add a subscriber (since = today, UTC).
     Add {
+        /// The address (checked; unique on the list, ignoring case).
         #[arg(value_parser = parse_email)]
         email: SubscriberEmail,
+        /// The name for the greeting and the To header.
         #[arg(long)]
         name: Option<String>,
         /// Section names, comma-separated (default: every section).
@@ -43,6 +45,7 @@ pub enum SubscribersCmd {
         /// "html" (HTML with a text alternative) or "text".
         #[arg(long)]
         format: Option<MailFormat>,
+        /// At most this many papers in this person's email.
         #[arg(long)]
         max_papers: Option<NonZeroUsize>,
         /// Take back an address that unsubscribed (only when they asked to come back).

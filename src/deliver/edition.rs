@@ -150,7 +150,17 @@ pub async fn run_edition(
     let writes_state = !request.dry_run && request.test_to.is_none();
 
     let papers = match frozen_papers(&dir)? {
-        Some(p) => p,
+        Some(p) => {
+            if let Some(file) = &request.papers_file {
+                tracing::warn!(
+                    "edition {}'s paper list was frozen at its first send ({}); ignoring --papers {}",
+                    request.edition,
+                    dir.papers().display(),
+                    file.display()
+                );
+            }
+            p
+        }
         None => {
             let fresh =
                 match source::load(settings, request.papers_file.as_deref(), chrono::Utc::now())

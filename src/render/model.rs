@@ -147,9 +147,14 @@ pub(crate) fn build(
     let mut notes = Vec::new();
     if view.left_out > 0 {
         notes.push(format!(
-            "{} more {} on your topics did not fit in this email.",
+            "{} more {}{} did not fit in this email.",
             view.left_out,
-            plural(view.left_out, "paper", "papers")
+            plural(view.left_out, "paper", "papers"),
+            if topics.is_empty() {
+                ""
+            } else {
+                " on your topics"
+            }
         ));
     }
     if view.other_topics > 0 {
@@ -269,8 +274,13 @@ pub fn paper_model(paper: &Paper, settings: &DigestSettings) -> PaperModel {
     }
 }
 
+/// Whitespace folded to single spaces, and TeX quotes (``…'') as typographic ones.
 fn one_line(s: &str) -> String {
-    s.split_whitespace().collect::<Vec<_>>().join(" ")
+    s.split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+        .replace("``", "“")
+        .replace("''", "”")
 }
 
 /// "A, B, C et al." after `max` authors.

@@ -63,10 +63,7 @@ fn bundled_sample_previews_offline_within_the_size_budget() {
     assert!(!html.contains("<script"));
     let shown = html.matches("<h3").count();
     assert!(
-        html.contains(&format!(
-            "{} more papers on your topics did not fit",
-            90 - shown
-        )),
+        html.contains(&format!("{} more papers did not fit", 90 - shown)),
         "{shown} shown"
     );
     env.run(&["preview", "--text", "--out", "d.txt"])
@@ -89,7 +86,7 @@ fn the_seed_page_all_90_papers_appear_or_are_counted() {
     let shown: usize = sections_of(&text).values().map(Vec::len).sum();
     let counted: usize = text
         .lines()
-        .find_map(|l| l.strip_suffix(" more papers on your topics did not fit in this email."))
+        .find_map(|l| l.strip_suffix(" more papers did not fit in this email."))
         .map_or(0, |n| n.parse().unwrap());
     assert_eq!(shown + counted, 90, "{text}");
     assert!(text.contains("See all of today's papers: https://"));
