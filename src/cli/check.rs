@@ -1,10 +1,14 @@
 //! `paperwire check`: validates the config, the templates (rendering a fixture that fills every
-//! field, in strict mode) and the subscriber list, and lists every problem at once.
+//! field, in strict mode), the Subject template, the file sources and the subscriber list, and
+//! lists every problem at once.
 
 use std::path::PathBuf;
 
+use paperwire::config::SourceSettings;
+use paperwire::edition::EditionId;
 use paperwire::exit::Exit;
-use paperwire::render::{Renderer, Templates};
+use paperwire::render::{EditionInfo, Renderer, Templates, render_subject};
+use paperwire::subscribers::SubscriberError;
 
 use super::common;
 
@@ -18,10 +22,39 @@ pub struct CheckArgs {
 pub fn run(args: CheckArgs) -> anyhow::Result<Exit> {
     let settings = common::load_settings(args.config.as_deref(), true)?;
     let mut problems: Vec<String> = Vec::new();
-    match Templates::load(settings.templates_dir.as_deref()).and_then(|t| Renderer::new(&t)) {
-        Ok(_) => {}
-        Err(e) => problems.push(e.to_string()),
+    let mut warnings: Vec<String> = Vec::new();
+
+    if let Err(e) =
+        Templates::load(settings.templates_dir.as_deref()).and_then(|t| Renderer::new(&t))
+    {
+        problems.push(e.to_string());
     }
+    let today = common::today(&settings);
+    let edition = EditionInfo::from_settings(&settings, EditionId::for_date(today), today);
+    if let Err(e) = render_subject(&settings.newsletter.subject, &edition, 1) {
+        problems.push(format!("{}: {e}", settings.path.display()));
+    }
+    if !settings.is_bundled() {
+        for source in &settings.sources {
+            if let SourceSettings::File { path } = source
+                && !path.is_file()
+            {
+                problems.push(format!(
+                    "{}: the file source {} does not exist",
+                    settings.path.display(),
+                    path.display()
+                ));
+            }
+        }
+    }
+    if !settings.newsletter.base_url.starts_with("https://") {
+        warnings.push(format!(
+            "{}: newsletter.base_url {} is not https; one-click unsubscribe (RFC 8058) needs an https URL",
+            settings.path.display(),
+            settings.newsletter.base_url
+        ));
+    }
+
     let subscribers_note = if settings.subscribers_path.exists() {
         match paperwire::subscribers::load(&settings.subscribers_path, &settings.section_names()) {
             Ok(list) => format!(
@@ -29,6 +62,10 @@ pub fn run(args: CheckArgs) -> anyhow::Result<Exit> {
                 list.len(),
                 list.iter().filter(|s| s.is_active()).count()
             ),
+            Err(SubscriberError::Invalid(list)) => {
+                problems.extend(list.0.iter().map(ToString::to_string));
+                String::new()
+            }
             Err(e) => {
                 problems.push(e.to_string());
                 String::new()
@@ -43,6 +80,10 @@ pub fn run(args: CheckArgs) -> anyhow::Result<Exit> {
         ));
         String::new()
     };
+
+    for w in &warnings {
+        eprintln!("warning: {w}");
+    }
     if problems.is_empty() {
         println!(
             "{}: ok — {} sections, {} sources, templates ok, {}",
@@ -56,7 +97,11 @@ pub fn run(args: CheckArgs) -> anyhow::Result<Exit> {
         for p in &problems {
             eprintln!("{p}");
         }
-        eprintln!("paperwire: {} problem(s) found", problems.len());
+        eprintln!(
+            "paperwire: {} problem{} found",
+            problems.len(),
+            if problems.len() == 1 { "" } else { "s" }
+        );
         Ok(Exit::Usage)
     }
 }

@@ -288,9 +288,20 @@ impl Renderer {
         ] {
             let mut strict = reg.clone();
             strict.set_strict_mode(true);
-            strict
+            let out = strict
                 .render("digest", &model)
                 .map_err(|e| render_error(&templates.files, name, &e))?;
+            // Every message must carry a visible unsubscribe link, in both parts.
+            if !out.contains(model::FIXTURE_UNSUBSCRIBE_URL) {
+                let path = templates
+                    .files
+                    .get(name)
+                    .map_or_else(|| name.to_owned(), |(_, p)| p.display().to_string());
+                return Err(RenderError::Template {
+                    location: format!("{path}:1:1"),
+                    message: "the rendered part has no unsubscribe link: show {{subscriber.unsubscribe_url}} (in the footer partial by default)".into(),
+                });
+            }
         }
         Ok(())
     }
@@ -501,6 +512,8 @@ pub fn render_subject(
 ) -> Result<String, RenderError> {
     let mut reg = Handlebars::new();
     reg.register_escape_fn(handlebars::no_escape);
+    // A misspelt field would silently drop out of every Subject line.
+    reg.set_strict_mode(true);
     let data = serde_json::json!({
         "title": edition.title,
         "date": edition.date_long(),
@@ -511,7 +524,12 @@ pub fn render_subject(
         .map(|s| s.split_whitespace().collect::<Vec<_>>().join(" "))
         .map_err(|e| RenderError::Template {
             location: "newsletter.subject".into(),
-            message: e.to_string(),
+            message: match e.reason() {
+                RenderErrorReason::MissingVariable(Some(v)) => format!(
+                    "names `{v}`, which does not exist (use {{{{title}}}}, {{{{date}}}}, {{{{edition}}}} or {{{{count}}}})"
+                ),
+                other => other.to_string(),
+            },
         })
 }
 

@@ -333,6 +333,10 @@ pub fn teaser(paper: &Paper, max: usize) -> String {
     format!("{}…", source[..cut].trim_end_matches([',', ';', ':', ' ']))
 }
 
+/// The unsubscribe URL of [`fixture`]: every rendered part must show it.
+pub(crate) const FIXTURE_UNSUBSCRIBE_URL: &str =
+    "https://digest.example.org/unsubscribe?token=fixture";
+
 /// A model in which every field has a value, for strict-mode template checks.
 pub(crate) fn fixture() -> Model {
     let paper = PaperModel {
@@ -383,7 +387,7 @@ pub(crate) fn fixture() -> Model {
         subscriber: SubscriberModel {
             name: "Ada".into(),
             email: "ada@example.org".into(),
-            unsubscribe_url: "https://digest.example.org/unsubscribe?token=x".into(),
+            unsubscribe_url: FIXTURE_UNSUBSCRIBE_URL.into(),
             topics: "Fixture section".into(),
         },
     }

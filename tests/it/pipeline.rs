@@ -455,3 +455,34 @@ fn check_accepts_the_example_config_and_the_bundled_sample() {
     assert!(out.stdout.contains("ok"), "{out}");
     env.run(&["check"]).assert_code(0);
 }
+
+#[test]
+fn check_counts_every_problem_and_catches_what_would_break_a_send() {
+    let env = TestEnv::new();
+    env.subscribers(
+        "[[subscriber]]\nemail = \"not an address\"\n\n[[subscriber]]\nemail = \"a@example.org\"\ntopics = [\"Nope\"]\n\n[[subscriber]]\nemail = \"A@example.org\"\n",
+    );
+    env.write("tpl/partials/footer.txt.hbs", "-- \nbye\n");
+    let cfg = env
+        .config_builder(None)
+        .with_newsletter(
+            "subject = \"{{titel}} {{date}}\"\nbase_url = \"http://digest.example.org\"",
+        )
+        .with_templates("dir = \"tpl\"")
+        .sources("[[source]]\nkind = \"file\"\npath = \"missing.txt\"\n")
+        .write();
+    let out = env.run(&["check", "--config", cfg.to_str().unwrap()]);
+    out.assert_code(2);
+    for needle in [
+        "no unsubscribe link",
+        "titel",
+        "missing.txt does not exist",
+        "not a valid email address",
+        "Nope",
+        "subscribers.toml:",
+        "is not https",
+        "paperwire: 6 problems found",
+    ] {
+        assert!(out.stderr.contains(needle), "{needle}:\n{}", out.stderr);
+    }
+}
