@@ -1,7 +1,8 @@
 //! CSV in and out of the subscriber list: `import FILE.csv` and `export --csv`.
 //!
-//! The columns are `email,name,topics` with a header row; several topics share one cell,
-//! separated by `;` or `|`. An import is all-or-nothing, so every bad row is reported with its
+//! The columns are `email,name,topics` with a header row (and optionally `format` and
+//! `max_papers`, which `export --csv` writes so that an export re-imports whole); several
+//! topics share one cell, separated by `;` or `|`. An import is all-or-nothing, so every bad row is reported with its
 //! line before anything is written.
 
 use std::collections::HashMap;
@@ -12,7 +13,7 @@ use super::store::NewSubscriber;
 use super::{Subscriber, SubscriberEmail};
 use crate::diag::{Location, Problem, Problems};
 
-const COLUMNS: &[&str] = &["email", "name", "topics"];
+const COLUMNS: &[&str] = &["email", "name", "topics", "format", "max_papers"];
 
 /// One checked row of an import, with where it came from.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -86,6 +87,8 @@ pub(super) fn read_import_rows(
     };
     let name_column = column("name");
     let topics_column = column("topics");
+    let format_column = column("format");
+    let max_papers_column = column("max_papers");
 
     let mut rows = Vec::new();
     let mut first_line: HashMap<String, u64> = HashMap::new();
@@ -148,12 +151,33 @@ pub(super) fn read_import_rows(
         let name = Some(cell(name_column))
             .filter(|n| !n.is_empty())
             .map(str::to_owned);
+        let format = match cell(format_column) {
+            "" => None,
+            raw => raw
+                .parse::<super::MailFormat>()
+                .map_err(|e| problems.push(Problem::new(location.clone(), e.to_string())))
+                .ok(),
+        };
+        let max_papers = match cell(max_papers_column) {
+            "" => None,
+            raw => raw
+                .parse::<std::num::NonZeroUsize>()
+                .map_err(|_| {
+                    problems.push(Problem::new(
+                        location.clone(),
+                        format!("max_papers `{raw}` is not a whole number of at least 1"),
+                    ))
+                })
+                .ok(),
+        };
 
         if let (Some(email), true) = (email, problems.len() == before) {
             rows.push(ImportRow {
                 subscriber: NewSubscriber {
                     name,
                     topics,
+                    format,
+                    max_papers,
                     ..NewSubscriber::new(email)
                 },
                 location,
@@ -163,21 +187,24 @@ pub(super) fn read_import_rows(
     (rows, problems)
 }
 
-/// The list as an importable CSV (`email,name,topics`), leaving out addresses that
-/// unsubscribed so that re-importing the export cannot bring them back.
+/// The list as an importable CSV (`email,name,topics,format,max_papers`), leaving out
+/// addresses that unsubscribed so that re-importing the export cannot bring them back. (Paused
+/// state is not carried; `export` as JSON has every field.)
 pub fn export_csv(subscribers: &[Subscriber]) -> String {
     let mut writer = csv::Writer::from_writer(Vec::new());
-    let mut write = |fields: [&str; 3]| {
+    let mut write = |fields: [&str; 5]| {
         writer
             .write_record(fields)
             .expect("writing CSV into memory cannot fail");
     };
-    write(["email", "name", "topics"]);
+    write(["email", "name", "topics", "format", "max_papers"]);
     for s in subscribers.iter().filter(|s| s.unsubscribed_at.is_none()) {
         write([
             s.email.as_str(),
             s.name.as_deref().unwrap_or(""),
             &s.topics.join("; "),
+            s.format.as_str(),
+            &s.max_papers.map(|n| n.to_string()).unwrap_or_default(),
         ]);
     }
     let bytes = writer
@@ -236,7 +263,9 @@ mod tests {
 
     #[test]
     fn export_round_trips_through_import() {
-        let text = "email,name,topics\nada@example.org,\"Lovelace, Ada\",Federated Learning\n";
+        let text = "email,name,topics,format,max_papers\n\
+                    ada@example.org,\"Lovelace, Ada\",Federated Learning,text,5\n\
+                    bob@example.org,,,html,\n";
         let rows = parse_import_csv(text, Path::new("in.csv"), SECTIONS).unwrap();
         let subscribers: Vec<Subscriber> = rows
             .into_iter()
@@ -244,8 +273,8 @@ mod tests {
                 email: r.subscriber.email,
                 name: r.subscriber.name,
                 topics: r.subscriber.topics,
-                format: Default::default(),
-                max_papers: None,
+                format: r.subscriber.format.unwrap_or_default(),
+                max_papers: r.subscriber.max_papers.map(|n| n.get()),
                 paused: false,
                 since: None,
                 unsubscribed_at: None,
