@@ -533,10 +533,10 @@ fn list_and_export_print_the_checked_list() {
     let out = fx.run(&["export", "--csv"]);
     assert_eq!(
         String::from_utf8(out.stdout).unwrap(),
-        "email,name,topics\n\
-         ada@example.org,Ada,Federated Learning; Pruning & Compression\n\
-         grace@example.org,Grace Hopper,\n\
-         alan@example.org,,\n"
+        "email,name,topics,format,max_papers\n\
+         ada@example.org,Ada,Federated Learning; Pruning & Compression,html,20\n\
+         grace@example.org,Grace Hopper,,text,\n\
+         alan@example.org,,,html,\n"
     );
 }
 
