@@ -4,8 +4,9 @@
 //! The edition's paper list is frozen in `papers.json` at its first send; the journal records
 //! each recipient's outcome right after the server's reply, and a rerun skips those already
 //! delivered (and those that failed permanently). Rendering happens once per variant (the
-//! topics, cap and format a group of subscribers share); each message only fills in the
-//! per-person strings.
+//! topics, cap and format a group of subscribers share), and so is the encoding of its bodies
+//! ([`message::EncodedVariant`]); each message only fills in the per-person strings (headers
+//! through lettre's builder, and the few body lines that hold a slot).
 
 pub mod edition;
 pub mod journal;
@@ -24,7 +25,7 @@ use crate::config::Settings;
 use crate::digest::Digest;
 use crate::edition::{EditionDir, EditionId};
 use crate::exit::{Classify, Exit};
-use crate::render::{EditionInfo, Person, Renderer, Variant, VariantSpec};
+use crate::render::{EditionInfo, Person, Renderer, VariantSpec};
 use crate::subscribers::{MailFormat, Subscriber, token};
 use journal::{Entry, Journal, Outcome};
 use transport::{Failure, TransportSpec};
@@ -119,6 +120,12 @@ pub struct Report {
     pub interrupted: bool,
     pub variants: usize,
     pub seconds: f64,
+    /// Time spent building messages (rendering variants included), summed over the workers.
+    pub build_seconds: f64,
+    /// Time spent in the transport (SMTP round trips included), summed over the workers.
+    pub send_seconds: f64,
+    /// Bytes of the messages delivered in this run.
+    pub message_bytes: u64,
     /// Failures and deferrals, per recipient.
     pub problems: Vec<RecipientReport>,
 }
@@ -199,7 +206,8 @@ struct Shared {
     prepared: Prepared,
     request: SendRequest,
     subject: String,
-    variants: Mutex<HashMap<VariantSpec, Arc<Variant>>>,
+    /// Each variant rendered and encoded once, shared by every subscriber who gets it.
+    variants: Mutex<HashMap<VariantSpec, Arc<message::EncodedVariant>>>,
     journal: Option<Journal>,
     stop: Arc<AtomicBool>,
     report: Mutex<Report>,
@@ -213,7 +221,7 @@ struct Pacer {
 }
 
 impl Shared {
-    fn variant_for(&self, s: &Subscriber) -> Result<Arc<Variant>, DeliverError> {
+    fn variant_for(&self, s: &Subscriber) -> Result<Arc<message::EncodedVariant>, DeliverError> {
         let p = &self.prepared;
         let names = p.settings.section_names();
         let spec = VariantSpec::new(
@@ -230,12 +238,10 @@ impl Shared {
         {
             return Ok(Arc::clone(v));
         }
-        let v = Arc::new(p.renderer.render_variant(
-            &p.digest,
-            &spec,
-            &p.edition,
-            &p.settings.digest,
-        )?);
+        let rendered =
+            p.renderer
+                .render_variant(&p.digest, &spec, &p.edition, &p.settings.digest)?;
+        let v = Arc::new(message::EncodedVariant::new(&rendered));
         self.variants
             .lock()
             .unwrap_or_else(|e| e.into_inner())
@@ -257,22 +263,22 @@ impl Shared {
                 &s.email,
             ),
         );
-        let parts = variant.personalize(&Person {
-            name: s.name.as_deref(),
-            email: s.email.as_str(),
-            unsubscribe_url: &url,
-        });
-        let (mut envelope, bytes) = message::build(
+        let bytes = variant.build(
             &p.settings,
             &self.request.edition,
             s,
-            &parts,
+            &Person {
+                name: s.name.as_deref(),
+                email: s.email.as_str(),
+                unsubscribe_url: &url,
+            },
             &message::MessageMeta {
                 subject: &self.subject,
                 unsubscribe_url: &url,
                 date: std::time::SystemTime::now(),
             },
         )?;
+        let mut envelope = message::envelope(&p.settings, s)?;
         if let Some(to) = &self.request.test_to {
             envelope = lettre::address::Envelope::new(envelope.from().cloned(), vec![to.clone()])
                 .map_err(|e| DeliverError::Setup(e.to_string()))?;
@@ -342,7 +348,7 @@ pub async fn send(
         ..Report::default()
     };
     let mut queue = Vec::new();
-    for s in &prepared.subscribers {
+    for (i, s) in prepared.subscribers.iter().enumerate() {
         if !s.is_active() {
             continue;
         }
@@ -355,7 +361,7 @@ pub async fn send(
             Some(Outcome::Failed) => {
                 report.failed_earlier += 1;
             }
-            _ => queue.push(s.clone()),
+            _ => queue.push(i),
         }
     }
 
@@ -377,8 +383,8 @@ pub async fn send(
             report: Mutex::new(Report::default()),
             pacer: None,
         };
-        for s in &queue {
-            shared.message_for(s)?;
+        for &i in &queue {
+            shared.message_for(&shared.prepared.subscribers[i])?;
         }
         report.variants = shared.variants.lock().map(|v| v.len()).unwrap_or(0);
         report.seconds = started.elapsed().as_secs_f64();
@@ -449,13 +455,19 @@ pub async fn send(
         tasks.spawn(async move {
             let mut transport = shared.request.transport.open();
             let mut done = 0usize;
+            let (mut building, mut sending) = (Duration::ZERO, Duration::ZERO);
+            let mut message_bytes = 0u64;
             loop {
                 if shared.stop.load(Ordering::SeqCst) {
                     break;
                 }
                 let next = queue.lock().unwrap_or_else(|e| e.into_inner()).next();
-                let Some(s) = next else { break };
-                let (envelope, bytes, id) = shared.message_for(&s)?;
+                let Some(i) = next else { break };
+                let s = &shared.prepared.subscribers[i];
+                let t0 = Instant::now();
+                let (envelope, bytes, id) = shared.message_for(s)?;
+                let t1 = Instant::now();
+                building += t1 - t0;
                 let mut attempt = 0u32;
                 let outcome = loop {
                     if let Some(p) = &shared.pacer {
@@ -469,7 +481,10 @@ pub async fn send(
                         tokio::time::sleep_until(slot).await;
                     }
                     attempt += 1;
-                    match transport.send(&envelope, &bytes).await {
+                    let t0 = Instant::now();
+                    let result = transport.send(&envelope, &bytes).await;
+                    sending += t0.elapsed();
+                    match result {
                         Ok(reply) => break (Outcome::Delivered, reply),
                         Err(Failure::Permanent(e)) => break (Outcome::Failed, e),
                         Err(Failure::Transient(e)) => {
@@ -484,18 +499,27 @@ pub async fn send(
                         }
                     }
                 };
-                shared.record(&s, outcome.0, outcome.1, id)?;
+                if outcome.0 == Outcome::Delivered {
+                    message_bytes += bytes.len() as u64;
+                }
+                drop(bytes);
+                shared.record(s, outcome.0, outcome.1, id)?;
                 progress.advance();
                 done += 1;
             }
             transport.close().await;
-            Ok::<usize, DeliverError>(done)
+            Ok::<_, DeliverError>((done, building, sending, message_bytes))
         });
     }
     let mut first_error = None;
+    let (mut building, mut sending, mut message_bytes) = (Duration::ZERO, Duration::ZERO, 0);
     while let Some(joined) = tasks.join_next().await {
         match joined {
-            Ok(Ok(_)) => {}
+            Ok(Ok((_, b, s, n))) => {
+                building += b;
+                sending += s;
+                message_bytes += n;
+            }
             Ok(Err(e)) => {
                 shared.stop.store(true, Ordering::SeqCst);
                 first_error.get_or_insert(e);
@@ -519,6 +543,9 @@ pub async fn send(
     report.interrupted = shared.stop.load(Ordering::SeqCst) && left > 0;
     report.variants = shared.variants.lock().map(|v| v.len()).unwrap_or(0);
     report.seconds = started.elapsed().as_secs_f64();
+    report.build_seconds = building.as_secs_f64();
+    report.send_seconds = sending.as_secs_f64();
+    report.message_bytes = message_bytes;
     if journaled {
         let json = serde_json::to_vec_pretty(&report)
             .map_err(|e| io("report")(std::io::Error::other(e)))?;

@@ -486,22 +486,59 @@ pub struct Personalized {
 
 impl Variant {
     pub fn personalize(&self, person: &Person<'_>) -> Personalized {
-        let name = person
-            .name
-            .map(str::trim)
-            .filter(|n| !n.is_empty())
-            .unwrap_or("there");
-        let fill = |s: &str, escape: bool| {
-            let esc = |v: &str| if escape { escape_html(v) } else { v.to_owned() };
-            s.replace(NAME_SLOT, &esc(name))
-                .replace(EMAIL_SLOT, &esc(person.email))
-                .replace(UNSUBSCRIBE_SLOT, &esc(person.unsubscribe_url))
-        };
         Personalized {
-            html: self.html.as_deref().map(|h| fill(h, true)),
-            text: fill(&self.text, false),
+            html: self.html.as_deref().map(|h| fill_slots(h, person, true)),
+            text: fill_slots(&self.text, person, false),
         }
     }
+}
+
+/// The prefix every slot marker starts with: a line without it has no per-person string.
+const SLOT_PREFIX: &str = "PWSLOT0";
+
+/// Whether `s` holds a slot (a per-person string goes there).
+pub fn has_slot(s: &str) -> bool {
+    s.contains(SLOT_PREFIX)
+}
+
+/// Fills the slots of `s` with `person`'s strings (HTML-escaped when `escape`), in one pass.
+pub fn fill_slots(s: &str, person: &Person<'_>, escape: bool) -> String {
+    let mut out = String::with_capacity(s.len() + 64);
+    fill_slots_into(s, person, escape, &mut out);
+    out
+}
+
+/// [`fill_slots`], appending to `out`.
+pub fn fill_slots_into(s: &str, person: &Person<'_>, escape: bool, out: &mut String) {
+    let name = person
+        .name
+        .map(str::trim)
+        .filter(|n| !n.is_empty())
+        .unwrap_or("there");
+    let mut rest = s;
+    while let Some(at) = rest.find(SLOT_PREFIX) {
+        out.push_str(&rest[..at]);
+        let tail = &rest[at..];
+        let (value, marker) = if tail.starts_with(NAME_SLOT) {
+            (name, NAME_SLOT)
+        } else if tail.starts_with(EMAIL_SLOT) {
+            (person.email, EMAIL_SLOT)
+        } else if tail.starts_with(UNSUBSCRIBE_SLOT) {
+            (person.unsubscribe_url, UNSUBSCRIBE_SLOT)
+        } else {
+            // Not one of ours: keep the text as it is.
+            out.push_str(SLOT_PREFIX);
+            rest = &tail[SLOT_PREFIX.len()..];
+            continue;
+        };
+        if escape {
+            out.push_str(&escape_html(value));
+        } else {
+            out.push_str(value);
+        }
+        rest = &tail[marker.len()..];
+    }
+    out.push_str(rest);
 }
 
 /// Renders the Subject line from `newsletter.subject` (no HTML escaping; lettre encodes it).
