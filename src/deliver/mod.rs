@@ -62,9 +62,18 @@ pub enum DeliverError {
 impl Classify for DeliverError {
     fn exit(&self) -> Exit {
         match self {
-            DeliverError::Locked(_) | DeliverError::Io { .. } | DeliverError::Unreachable(_) => {
-                Exit::TryLater
-            }
+            DeliverError::Locked(_) | DeliverError::Unreachable(_) => Exit::TryLater,
+            // A path that is wrong (a file where the outbox should be, no permission) will not
+            // fix itself; a full disk or a vanished mount may.
+            DeliverError::Io { source, .. } => match source.kind() {
+                std::io::ErrorKind::NotFound
+                | std::io::ErrorKind::PermissionDenied
+                | std::io::ErrorKind::AlreadyExists
+                | std::io::ErrorKind::NotADirectory
+                | std::io::ErrorKind::IsADirectory
+                | std::io::ErrorKind::InvalidInput => Exit::Usage,
+                _ => Exit::TryLater,
+            },
             DeliverError::Setup(_) | DeliverError::Build(_) | DeliverError::Invalid(_) => {
                 Exit::Usage
             }
@@ -118,6 +127,8 @@ pub struct Report {
     pub failed_earlier: usize,
     pub deferred: usize,
     pub interrupted: bool,
+    /// Dry run: the messages that would have been sent.
+    pub would_send: usize,
     pub variants: usize,
     pub seconds: f64,
     /// Time spent building messages (rendering variants included), summed over the workers.
@@ -132,10 +143,12 @@ pub struct Report {
 
 impl Report {
     /// 75 when something must be retried, 1 when something failed for good, else 0.
+    /// Permanent failures of earlier runs of the edition count too: a rerun must not turn a
+    /// failure someone should look at into a silent success.
     pub fn exit(&self) -> Exit {
         if self.deferred > 0 || self.interrupted {
             Exit::TryLater
-        } else if self.failed > 0 {
+        } else if self.failed + self.failed_earlier > 0 {
             Exit::SomeFailed
         } else {
             Exit::Done
@@ -149,8 +162,13 @@ impl Report {
     /// A short human summary.
     pub fn summary(&self) -> String {
         let mut s = format!(
-            "edition {}: {} delivered, {} already delivered, {} failed, {} deferred{}{}",
+            "edition {}: {}{} delivered, {} already delivered, {} failed, {} deferred{}{}",
             self.edition,
+            if self.dry_run {
+                format!("{} to send ({} variants), ", self.would_send, self.variants)
+            } else {
+                String::new()
+            },
             self.delivered,
             self.already_delivered,
             self.failed + self.failed_earlier,
@@ -386,6 +404,7 @@ pub async fn send(
         for &i in &queue {
             shared.message_for(&shared.prepared.subscribers[i])?;
         }
+        report.would_send = queue.len();
         report.variants = shared.variants.lock().map(|v| v.len()).unwrap_or(0);
         report.seconds = started.elapsed().as_secs_f64();
         return Ok(report);
@@ -393,6 +412,9 @@ pub async fn send(
 
     if queue.is_empty() {
         report.seconds = started.elapsed().as_secs_f64();
+        if journaled {
+            write_report(&dir, &report)?;
+        }
         return Ok(report);
     }
 
@@ -495,7 +517,11 @@ pub async fn send(
                                 "{}: {e}; retrying (attempt {attempt} of {retries})",
                                 s.email
                             );
-                            tokio::time::sleep(backoff(shared.request.retry_base, attempt)).await;
+                            sleep_unless_stopped(
+                                backoff(shared.request.retry_base, attempt),
+                                &shared.stop,
+                            )
+                            .await;
                         }
                     }
                 };
@@ -547,12 +573,31 @@ pub async fn send(
     report.send_seconds = sending.as_secs_f64();
     report.message_bytes = message_bytes;
     if journaled {
-        let json = serde_json::to_vec_pretty(&report)
-            .map_err(|e| io("report")(std::io::Error::other(e)))?;
-        crate::fsutil::write_atomically(&dir.report(), &json)
-            .map_err(io(format!("cannot write {}", dir.report().display())))?;
+        write_report(&dir, &report)?;
     }
     Ok(report)
+}
+
+/// Sleeps for `delay`, or less when a stop is asked for (SIGTERM must not wait out a backoff).
+async fn sleep_unless_stopped(delay: Duration, stop: &AtomicBool) {
+    let deadline = tokio::time::Instant::now() + delay;
+    while !stop.load(Ordering::SeqCst) {
+        let now = tokio::time::Instant::now();
+        if now >= deadline {
+            break;
+        }
+        tokio::time::sleep((deadline - now).min(Duration::from_millis(50))).await;
+    }
+}
+
+/// `report.json`: the last run's summary.
+fn write_report(dir: &EditionDir, report: &Report) -> Result<(), DeliverError> {
+    let json =
+        serde_json::to_vec_pretty(report).map_err(|e| io("report")(std::io::Error::other(e)))?;
+    std::fs::create_dir_all(&dir.dir)
+        .map_err(io(format!("cannot create {}", dir.dir.display())))?;
+    crate::fsutil::write_atomically(&dir.report(), &json)
+        .map_err(io(format!("cannot write {}", dir.report().display())))
 }
 
 /// Exponential backoff with jitter: base × 2^(attempt-1), ±25 %.

@@ -11,7 +11,7 @@ use lettre::address::Envelope;
 use lettre::transport::smtp::authentication::{Credentials, Mechanism};
 use lettre::transport::smtp::client::{AsyncSmtpConnection, Tls, TlsParameters};
 use lettre::transport::smtp::extension::ClientId;
-use lettre::{AsyncFileTransport, AsyncSendmailTransport, AsyncTransport, Tokio1Executor};
+use lettre::{AsyncFileTransport, AsyncTransport, Tokio1Executor};
 
 use crate::config::{SmtpEndpoint, TlsMode};
 
@@ -50,7 +50,7 @@ pub enum TransportSpec {
 pub enum Transport {
     Smtp(Box<SmtpWorker>),
     Outbox(AsyncFileTransport<Tokio1Executor>),
-    Sendmail(AsyncSendmailTransport<Tokio1Executor>),
+    Sendmail(Sendmail),
 }
 
 impl TransportSpec {
@@ -67,9 +67,8 @@ impl TransportSpec {
                 conn: None,
             })),
             TransportSpec::Outbox { dir } => Transport::Outbox(AsyncFileTransport::new(dir)),
-            TransportSpec::Sendmail { command } => Transport::Sendmail(match command {
-                Some(c) => AsyncSendmailTransport::new_with_command(c),
-                None => AsyncSendmailTransport::new(),
+            TransportSpec::Sendmail { command } => Transport::Sendmail(Sendmail {
+                command: command.clone().unwrap_or_else(|| "sendmail".to_owned()),
             }),
         }
     }
@@ -85,11 +84,7 @@ impl Transport {
                 .await
                 .map(|id| format!("written to outbox as {id}.eml"))
                 .map_err(|e| Failure::Transient(format!("cannot write to the outbox: {e}"))),
-            Transport::Sendmail(t) => t
-                .send_raw(envelope, message)
-                .await
-                .map(|()| "accepted by sendmail".to_owned())
-                .map_err(|e| Failure::Transient(format!("sendmail failed: {e}"))),
+            Transport::Sendmail(t) => t.send(envelope, message).await,
         }
     }
 
@@ -98,6 +93,67 @@ impl Transport {
             && let Some(mut c) = w.conn.take()
         {
             let _ = c.quit().await;
+        }
+    }
+}
+
+/// The local `sendmail` binary, run as `sendmail -i -f FROM -- TO…` like lettre's sendmail
+/// transport, but keeping what lettre's drops: the command's stderr and its exit status, which
+/// says whether a failure is permanent (sysexits `EX_NOUSER`, `EX_NOHOST`, `EX_DATAERR`, …) or
+/// worth retrying (`EX_TEMPFAIL` and the rest).
+pub struct Sendmail {
+    command: String,
+}
+
+impl Sendmail {
+    async fn send(&self, envelope: &Envelope, message: &[u8]) -> Result<String, Failure> {
+        use tokio::io::AsyncWriteExt;
+        let mut cmd = tokio::process::Command::new(&self.command);
+        cmd.arg("-i");
+        if let Some(from) = envelope.from() {
+            cmd.arg("-f").arg(from.to_string());
+        }
+        cmd.arg("--")
+            .args(envelope.to().iter().map(ToString::to_string))
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .kill_on_drop(true);
+        let mut child = cmd
+            .spawn()
+            .map_err(|e| Failure::Transient(format!("cannot run `{}`: {e}", self.command)))?;
+        let mut stdin = child.stdin.take().expect("piped");
+        let written = stdin.write_all(message).await;
+        drop(stdin);
+        let out = child
+            .wait_with_output()
+            .await
+            .map_err(|e| Failure::Transient(format!("`{}` did not finish: {e}", self.command)))?;
+        let stderr = String::from_utf8_lossy(&out.stderr).trim().to_owned();
+        let said = if stderr.is_empty() {
+            String::new()
+        } else {
+            format!(": {stderr}")
+        };
+        match out.status.code() {
+            Some(0) if written.is_ok() => Ok("accepted by sendmail".to_owned()),
+            Some(0) => Err(Failure::Transient(format!(
+                "`{}` exited before reading the whole message",
+                self.command
+            ))),
+            // sysexits.h: EX_USAGE, EX_DATAERR, EX_NOUSER, EX_NOHOST, EX_NOPERM.
+            Some(code @ (64 | 65 | 67 | 68 | 77)) => Err(Failure::Permanent(format!(
+                "`{}` refused the message (exit {code}){said}",
+                self.command
+            ))),
+            Some(code) => Err(Failure::Transient(format!(
+                "`{}` failed (exit {code}){said}",
+                self.command
+            ))),
+            None => Err(Failure::Transient(format!(
+                "`{}` was killed by a signal{said}",
+                self.command
+            ))),
         }
     }
 }
@@ -198,7 +254,16 @@ pub async fn connect(
                 "no TLS handshake with {where_} within {timeout:?}; if it is a plain or STARTTLS port, try smtp://{where_}?tls=required"
             ))
         })?
-        .map_err(|e| Failure::Transient(tls_hint(&format!("cannot connect to {where_}: {e}"), endpoint)))?
+        .map_err(|e| {
+            // A refused or reset connection may be temporary; a server that answers in plain
+            // text where TLS was expected is a wrong setting that no retry fixes.
+            let text = format!("cannot connect to {where_}: {e}");
+            if e.is_tls() || text.contains("corrupt message") || text.contains("WRONG_VERSION_NUMBER") {
+                Failure::Permanent(tls_hint(&text, endpoint))
+            } else {
+                Failure::Transient(text)
+            }
+        })?
     } else {
         let stream = tokio::time::timeout(timeout, tokio::net::TcpStream::connect(addr))
             .await
@@ -227,7 +292,7 @@ pub async fn connect(
             .supports_feature(lettre::transport::smtp::extension::Extension::StartTls);
         match endpoint.tls {
             TlsMode::StartTls if !offers_starttls => {
-                return Err(Failure::Transient(format!(
+                return Err(Failure::Permanent(format!(
                     "{where_} does not offer STARTTLS but tls=required; if it is an implicit-TLS port, try smtps://{where_}"
                 )));
             }
@@ -247,9 +312,11 @@ pub async fn connect(
                 "the SMTP URL names a user but PAPERWIRE_SMTP_PASSWORD is not set".to_owned(),
             ));
         };
-        if endpoint.tls == TlsMode::None && !endpoint.is_loopback() {
+        // Only over TLS that was actually negotiated: `tls=opportunistic` against a server
+        // that offers no STARTTLS (or has it stripped) must not leak the password.
+        if !conn.is_encrypted() && !endpoint.is_loopback() {
             return Err(Failure::Permanent(format!(
-                "refusing to send the SMTP password in clear text to {where_}; use ?tls=required or smtps://"
+                "refusing to send the SMTP password in clear text to {where_} (no TLS was negotiated); use ?tls=required or smtps://"
             )));
         }
         conn.auth(

@@ -10,3 +10,4 @@ mod serve;
 mod smtp_server;
 mod sources;
 mod subscribers;
+mod tls;

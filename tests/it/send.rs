@@ -235,9 +235,11 @@ fn transient_failures_retry_permanent_ones_do_not_and_exit_codes_say_so() {
     assert_eq!(outcome("nobody@example.org"), Some("failed".into()));
     assert_eq!(outcome("grey@example.org"), Some("delivered".into()));
     assert_eq!(outcome("flaky@example.org"), Some("delivered".into()));
-    // The permanent failure is not retried by a rerun of the same edition.
+    // The permanent failure is not retried by a rerun of the same edition, and the rerun still
+    // says that someone failed for good.
     let out = send(&env, &[]);
-    out.assert_code(0);
+    out.assert_code(1);
+    assert!(out.stdout.contains("1 failed"), "{out}");
     assert_eq!(server.attempts("nobody@example.org"), 1);
 }
 
@@ -348,6 +350,7 @@ fn dry_run_renders_everything_and_writes_nothing() {
     env.config(Some(&server.url()));
     let out = send(&env, &["--dry-run"]);
     out.assert_code(0);
+    assert!(out.stdout.contains("3 to send"), "{out}");
     assert!(out.stdout.contains("dry run"), "{out}");
     assert!(!env.exists("state") && !env.exists("outbox"));
     assert_eq!(server.connections(), 0);
@@ -621,4 +624,47 @@ fn smtp_auth_uses_the_user_from_the_url_and_the_password_from_the_environment() 
     let out = env2.run_with_env(&["send", "--config", "paperwire.toml"], &[SECRET]);
     out.assert_code(2);
     assert!(out.stderr.contains("PAPERWIRE_SMTP_PASSWORD"), "{out}");
+}
+
+#[test]
+fn sendmail_exit_codes_say_permanent_or_temporary_and_keep_the_reason() {
+    let env = TestEnv::new();
+    env.subscribers("[[subscriber]]\nemail = \"nouser@example.org\"\n\n[[subscriber]]\nemail = \"later@example.org\"\n");
+    let script = env.write(
+        "fake-sendmail",
+        "#!/bin/sh\ncat > /dev/null\ncase \"$*\" in\n  *nouser*) echo 'no such user here' >&2; exit 67;;\n  *) echo 'queue full' >&2; exit 75;;\nesac\n",
+    );
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    env.config_builder(None)
+        .with_delivery(&format!(
+            "transport = \"sendmail\"\nsendmail_command = \"{}\"\nretries = 0",
+            script.display()
+        ))
+        .write();
+    let out = send(&env, &[]);
+    out.assert_code(75);
+    assert!(
+        out.stdout.contains("failed nouser@example.org")
+            && out.stdout.contains("no such user here"),
+        "{out}"
+    );
+    assert!(
+        out.stdout.contains("deferred later@example.org") && out.stdout.contains("queue full"),
+        "{out}"
+    );
+}
+
+#[test]
+fn an_outbox_that_is_a_file_is_a_config_error_not_a_retry() {
+    let env = TestEnv::new();
+    env.subscribers("[[subscriber]]\nemail = \"ada@example.org\"\n");
+    env.write("outbox", "not a directory");
+    env.config(None);
+    let out = send(&env, &[]);
+    out.assert_code(2);
+    assert!(out.stderr.contains("outbox"), "{out}");
 }
