@@ -111,7 +111,7 @@ impl Sendmail {
         let mut cmd = tokio::process::Command::new(&self.command);
         cmd.arg("-i");
         if let Some(from) = envelope.from() {
-            cmd.arg("-f").arg(from.to_string());
+            cmd.arg("-f").arg(from);
         }
         cmd.arg("--")
             .args(envelope.to().iter().map(ToString::to_string))
