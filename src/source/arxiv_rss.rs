@@ -179,14 +179,7 @@ pub(super) fn parse(text: &str, path: &Path) -> Result<PaperList, SourceError> {
         ));
     }
 
-    let mut papers = Vec::with_capacity(items.len());
-    let mut skipped = 0;
-    for item in items {
-        match paper_from_item(item) {
-            Some(p) => papers.push(p),
-            None => skipped += 1,
-        }
-    }
+    let (papers, skipped) = super::collect_papers(items, paper_from_item);
     Ok(PaperList {
         papers,
         skipped,

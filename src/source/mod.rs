@@ -352,6 +352,22 @@ mod tests {
     }
 }
 
+/// Papers from a source's items, and how many items were skipped (no title or abstract).
+pub(crate) fn collect_papers<T>(
+    items: impl IntoIterator<Item = T>,
+    paper_from_item: impl Fn(T) -> Option<Paper>,
+) -> (Vec<Paper>, usize) {
+    let mut papers = Vec::new();
+    let mut skipped = 0;
+    for item in items {
+        match paper_from_item(item) {
+            Some(p) => papers.push(p),
+            None => skipped += 1,
+        }
+    }
+    (papers, skipped)
+}
+
 /// What an edition's sources gave.
 #[derive(Debug, Clone)]
 pub enum Loaded {

@@ -44,6 +44,36 @@ fn send(env: &TestEnv, extra: &[&str]) -> crate::harness::Output {
     env.run_with_env(&args, &[SECRET, FAST_RETRY])
 }
 
+/// `n` subscribers `{prefix}0@example.org` … `{prefix}{n-1}@example.org`.
+fn many_subscribers(env: &TestEnv, prefix: &str, n: usize) {
+    let subs: String = (0..n)
+        .map(|i| format!("[[subscriber]]\nemail = \"{prefix}{i}@example.org\"\n\n"))
+        .collect();
+    env.subscribers(&subs);
+}
+
+/// Starts `send` of edition 2026-11-28 in the background.
+fn spawn_send(env: &TestEnv) -> std::process::Child {
+    env.spawn(
+        &[
+            "send",
+            "--config",
+            "paperwire.toml",
+            "--edition",
+            "2026-11-28",
+        ],
+        &[SECRET, FAST_RETRY],
+    )
+}
+
+fn make_executable(path: &std::path::Path) {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+}
+
 fn journal(env: &TestEnv) -> Vec<serde_json::Value> {
     if !env.exists("state/editions/2026-11-28/journal.jsonl") {
         return Vec::new();
@@ -270,23 +300,11 @@ fn kill_9_mid_send_then_rerun_repeats_at_most_concurrency_messages() {
     let server =
         SmtpServer::with_faults(Faults::new().delay_per_message(Duration::from_millis(40)));
     let env = TestEnv::new();
-    let subs: String = (0..40)
-        .map(|i| format!("[[subscriber]]\nemail = \"r{i}@example.org\"\n\n"))
-        .collect();
-    env.subscribers(&subs);
+    many_subscribers(&env, "r", 40);
     env.config_builder(Some(&server.url()))
         .with_delivery("concurrency = 3")
         .write();
-    let child = env.spawn(
-        &[
-            "send",
-            "--config",
-            "paperwire.toml",
-            "--edition",
-            "2026-11-28",
-        ],
-        &[SECRET, FAST_RETRY],
-    );
+    let child = spawn_send(&env);
     assert!(server.wait_until(Duration::from_secs(20), |s| s.messages().len() >= 10));
     let pid = child.id().to_string();
     std::process::Command::new("kill")
@@ -323,16 +341,7 @@ fn a_second_send_fails_at_once_while_the_first_holds_the_lock() {
     env.config_builder(Some(&server.url()))
         .with_delivery("concurrency = 1")
         .write();
-    let child = env.spawn(
-        &[
-            "send",
-            "--config",
-            "paperwire.toml",
-            "--edition",
-            "2026-11-28",
-        ],
-        &[SECRET],
-    );
+    let child = spawn_send(&env);
     assert!(server.wait_until(Duration::from_secs(10), |s| s.connections() >= 2));
     let second = send(&env, &[]);
     second.assert_code(75);
@@ -501,23 +510,11 @@ fn sigterm_stops_starting_messages_journals_the_in_flight_and_exits_75() {
     let server =
         SmtpServer::with_faults(Faults::new().delay_per_message(Duration::from_millis(100)));
     let env = TestEnv::new();
-    let subs: String = (0..30)
-        .map(|i| format!("[[subscriber]]\nemail = \"t{i}@example.org\"\n\n"))
-        .collect();
-    env.subscribers(&subs);
+    many_subscribers(&env, "t", 30);
     env.config_builder(Some(&server.url()))
         .with_delivery("concurrency = 2")
         .write();
-    let child = env.spawn(
-        &[
-            "send",
-            "--config",
-            "paperwire.toml",
-            "--edition",
-            "2026-11-28",
-        ],
-        &[SECRET],
-    );
+    let child = spawn_send(&env);
     assert!(server.wait_until(Duration::from_secs(20), |s| s.messages().len() >= 4));
     let started = std::time::Instant::now();
     std::process::Command::new("kill")
@@ -564,11 +561,7 @@ fn the_sendmail_transport_pipes_each_message_to_the_command() {
         ),
     );
     std::fs::create_dir_all(env.path("spool")).unwrap();
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
-    }
+    make_executable(&script);
     env.config_builder(None)
         .with_delivery(&format!(
             "transport = \"sendmail\"\nsendmail_command = \"{}\"",
@@ -634,11 +627,7 @@ fn sendmail_exit_codes_say_permanent_or_temporary_and_keep_the_reason() {
         "fake-sendmail",
         "#!/bin/sh\ncat > /dev/null\ncase \"$*\" in\n  *nouser*) echo 'no such user here' >&2; exit 67;;\n  *) echo 'queue full' >&2; exit 75;;\nesac\n",
     );
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
-    }
+    make_executable(&script);
     env.config_builder(None)
         .with_delivery(&format!(
             "transport = \"sendmail\"\nsendmail_command = \"{}\"\nretries = 0",

@@ -13,30 +13,10 @@ use paperwire::serve::{self, PreviewFn, ServeContext, ServeLimits};
 use paperwire::subscribers::{self, SubscriberEmail, SubscriberStore, token};
 use reqwest::StatusCode;
 
-const EXAMPLE: &str = include_str!("../../subscribers.example.toml");
+use crate::subscribers::{CONFIG, EXAMPLE, SECTIONS};
+
 const SECRET: &str = "a test secret that is long enough";
 const LIST_ID: &str = "trending.example.org";
-const SECTIONS: &[&str] = &["Federated Learning", "Pruning & Compression", "More papers"];
-
-const CONFIG: &str = r#"
-[newsletter]
-title    = "Trending Papers"
-from     = "Paperwire <digest@example.org>"
-list_id  = "trending.example.org"
-base_url = "https://digest.example.org"
-
-[[source]]
-kind = "file"
-path = "papers.txt"
-
-[[section]]
-name     = "Federated Learning"
-keywords = ["federated"]
-
-[[section]]
-name     = "Pruning & Compression"
-keywords = ["prun*"]
-"#;
 
 /// A server on a free loopback port, serving a list in a temporary directory.
 struct Server {

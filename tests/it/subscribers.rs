@@ -11,10 +11,12 @@ use paperwire::subscribers::{
     self, AddOptions, NewSubscriber, SubscriberEmail, SubscriberError, SubscriberStore,
 };
 
-const EXAMPLE: &str = include_str!("../../subscribers.example.toml");
-const SECTIONS: &[&str] = &["Federated Learning", "Pruning & Compression", "More papers"];
+/// The example list, and a config whose sections fit it (shared with the serve tests).
+pub(crate) const EXAMPLE: &str = include_str!("../../subscribers.example.toml");
+pub(crate) const SECTIONS: &[&str] =
+    &["Federated Learning", "Pruning & Compression", "More papers"];
 
-const CONFIG: &str = r#"
+pub(crate) const CONFIG: &str = r#"
 [newsletter]
 title    = "Trending Papers"
 from     = "Paperwire <digest@example.org>"
