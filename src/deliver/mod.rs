@@ -491,6 +491,15 @@ pub async fn send(
                 let t1 = Instant::now();
                 building += t1 - t0;
                 let mut attempt = 0u32;
+                // Exponential backoff with jitter between in-run attempts (backon's schedule;
+                // the loop is ours so that each attempt can reuse the worker's connection).
+                let mut delays = backon::BackoffBuilder::build(
+                    backon::ExponentialBuilder::default()
+                        .with_min_delay(shared.request.retry_base)
+                        .with_max_delay(shared.request.retry_base * 30)
+                        .with_jitter()
+                        .with_max_times(retries as usize),
+                );
                 let outcome = loop {
                     if let Some(p) = &shared.pacer {
                         // Take the next free slot of the global rate, then wait for it.
@@ -510,18 +519,16 @@ pub async fn send(
                         Ok(reply) => break (Outcome::Delivered, reply),
                         Err(Failure::Permanent(e)) => break (Outcome::Failed, e),
                         Err(Failure::Transient(e)) => {
-                            if attempt > retries || shared.stop.load(Ordering::SeqCst) {
+                            let delay = delays.next();
+                            let Some(delay) = delay.filter(|_| !shared.stop.load(Ordering::SeqCst))
+                            else {
                                 break (Outcome::Deferred, e);
-                            }
+                            };
                             tracing::info!(
                                 "{}: {e}; retrying (attempt {attempt} of {retries})",
                                 s.email
                             );
-                            sleep_unless_stopped(
-                                backoff(shared.request.retry_base, attempt),
-                                &shared.stop,
-                            )
-                            .await;
+                            sleep_unless_stopped(delay, &shared.stop).await;
                         }
                     }
                 };
@@ -598,13 +605,6 @@ fn write_report(dir: &EditionDir, report: &Report) -> Result<(), DeliverError> {
         .map_err(io(format!("cannot create {}", dir.dir.display())))?;
     crate::fsutil::write_atomically(&dir.report(), &json)
         .map_err(io(format!("cannot write {}", dir.report().display())))
-}
-
-/// Exponential backoff with jitter: base × 2^(attempt-1), ±25 %.
-fn backoff(base: Duration, attempt: u32) -> Duration {
-    let exp = base.saturating_mul(1u32 << attempt.saturating_sub(1).min(10));
-    let jitter = rand::random::<f64>() * 0.5 + 0.75;
-    exp.mul_f64(jitter)
 }
 
 /// Ids of papers delivered (to at least one recipient) in other editions recent enough to

@@ -657,3 +657,22 @@ fn an_outbox_that_is_a_file_is_a_config_error_not_a_retry() {
     out.assert_code(2);
     assert!(out.stderr.contains("outbox"), "{out}");
 }
+
+#[test]
+fn max_per_second_spaces_the_messages_out() {
+    let server = SmtpServer::start();
+    let env = TestEnv::new();
+    many_subscribers(&env, "p", 6);
+    env.config_builder(Some(&server.url()))
+        .with_delivery("max_per_second = 10\nconcurrency = 3")
+        .write();
+    let started = std::time::Instant::now();
+    send(&env, &[]).assert_code(0);
+    // Six messages at ten a second take at least five intervals, whatever the concurrency.
+    assert!(
+        started.elapsed() >= Duration::from_millis(500),
+        "{:?}",
+        started.elapsed()
+    );
+    assert_eq!(server.messages().len(), 6);
+}
