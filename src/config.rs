@@ -289,6 +289,9 @@ struct RawDelivery {
     /// send (used by `paperwire run`).
     #[serde(default = "default_retry_deadline")]
     retry_deadline: Spanned<String>,
+    /// Added key: a PEM file of extra CA certificates to trust for the SMTP server.
+    #[serde(default)]
+    tls_ca_file: Option<Spanned<String>>,
 }
 
 impl Default for RawDelivery {
@@ -304,6 +307,7 @@ impl Default for RawDelivery {
             timeout_secs: default_timeout_secs(),
             sendmail_command: None,
             retry_deadline: default_retry_deadline(),
+            tls_ca_file: None,
         }
     }
 }
@@ -520,6 +524,15 @@ impl SmtpEndpoint {
         })
     }
 
+    /// `host:port`, with an IPv6 host in brackets (as in a URL).
+    pub fn authority(&self) -> String {
+        if self.host.contains(':') {
+            format!("[{}]:{}", self.host, self.port)
+        } else {
+            format!("{}:{}", self.host, self.port)
+        }
+    }
+
     pub fn is_loopback(&self) -> bool {
         self.host == "localhost"
             || self
@@ -542,6 +555,50 @@ pub struct DeliverySettings {
     pub timeout: Duration,
     pub sendmail_command: Option<String>,
     pub retry_deadline: Duration,
+    /// `delivery.tls_ca_file` and the certificates in it (at least one), trusted for the SMTP
+    /// server on top of the built-in web PKI roots.
+    pub tls_ca: Option<ExtraCas>,
+}
+
+/// CA certificates from `delivery.tls_ca_file`, checked at load.
+#[derive(Debug, Clone)]
+pub struct ExtraCas {
+    pub path: PathBuf,
+    /// DER, in file order.
+    pub certs: Vec<rustls::pki_types::CertificateDer<'static>>,
+}
+
+impl ExtraCas {
+    /// Reads `path`: a PEM file with at least one `CERTIFICATE` block, each usable as a trust
+    /// anchor. Other PEM blocks (a key, say) are ignored.
+    pub fn load(path: &Path) -> Result<Self, String> {
+        use rustls::pki_types::pem::{self, PemObject as _};
+        let bytes =
+            std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+        let certs = rustls::pki_types::CertificateDer::pem_slice_iter(&bytes)
+            .collect::<Result<Vec<_>, pem::Error>>()
+            .map_err(|e| format!("{} is not a PEM file: {e}", path.display()))?;
+        if certs.is_empty() {
+            return Err(format!(
+                "{} holds no PEM certificate (-----BEGIN CERTIFICATE-----)",
+                path.display()
+            ));
+        }
+        let mut store = rustls::RootCertStore::empty();
+        for (i, cert) in certs.iter().enumerate() {
+            store.add(cert.clone()).map_err(|e| {
+                format!(
+                    "certificate {} in {} is not a usable CA certificate: {e}",
+                    i + 1,
+                    path.display()
+                )
+            })?;
+        }
+        Ok(Self {
+            path: path.to_owned(),
+            certs,
+        })
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -831,6 +888,11 @@ impl Settings {
                 )
             })
             .unwrap_or_default();
+        let tls_ca = d.tls_ca_file.as_ref().and_then(|f| {
+            ExtraCas::load(&base_dir.join(f.get_ref()))
+                .map_err(|e| bad(f.span().start, format!("delivery.tls_ca_file: {e}")))
+                .ok()
+        });
 
         // [schedule]
         let schedule = raw.schedule.as_ref().and_then(|s| {
@@ -896,6 +958,7 @@ impl Settings {
                 timeout: Duration::from_secs(u64::from(d.timeout_secs.max(1))),
                 sendmail_command: d.sendmail_command.clone(),
                 retry_deadline,
+                tls_ca,
             },
             state_dir: base_dir.join(&raw.state.dir),
             schedule,
@@ -1007,6 +1070,13 @@ mod tests {
         assert!(SmtpEndpoint::parse("smtp://u:pw@host").is_err());
         assert!(SmtpEndpoint::parse("http://host").is_err());
         assert!(SmtpEndpoint::parse("smtps://host?tls=required").is_err());
+        assert_eq!(
+            SmtpEndpoint::parse("smtps://[::1]:2465")
+                .unwrap()
+                .authority(),
+            "[::1]:2465"
+        );
+        assert_eq!(e.authority(), "mail.example.org:465");
     }
 
     #[test]

@@ -8,13 +8,14 @@ use std::sync::atomic::AtomicBool;
 use std::time::Duration;
 
 use crate::config::{self, ConfigError, Settings, TransportKind};
+use crate::diag::{Location, Problems};
 use crate::digest::{Digest, Rules, without_repeats};
 use crate::edition::{EditionDir, EditionId, send_lock_path};
 use crate::render::{EditionInfo, Renderer, Templates};
 use crate::source::{self, Loaded};
 use crate::subscribers::SubscriberEmail;
 
-use super::transport::TransportSpec;
+use super::transport::{SmtpTls, TransportSpec};
 use super::{
     DeliverError, Prepared, Progress, Report, SendRequest, freeze_papers, frozen_papers,
     previously_sent,
@@ -79,11 +80,23 @@ pub fn transport_spec(
         TransportKind::Sendmail => TransportSpec::Sendmail {
             command: settings.delivery.sendmail_command.clone(),
         },
-        TransportKind::Smtp => TransportSpec::Smtp {
-            endpoint: settings.smtp_endpoint()?,
-            password: config::secret_from_env("PAPERWIRE_SMTP_PASSWORD")?,
-            timeout: settings.delivery.timeout,
-        },
+        TransportKind::Smtp => {
+            let endpoint = settings.smtp_endpoint()?;
+            let tls = SmtpTls::new(&endpoint, settings.delivery.tls_ca.as_ref()).map_err(|e| {
+                let path = settings
+                    .delivery
+                    .tls_ca
+                    .as_ref()
+                    .map_or(&settings.path, |c| &c.path);
+                ConfigError::Invalid(Problems::one(Location::file(path), e))
+            })?;
+            TransportSpec::Smtp {
+                endpoint,
+                tls,
+                password: config::secret_from_env("PAPERWIRE_SMTP_PASSWORD")?,
+                timeout: settings.delivery.timeout,
+            }
+        }
     })
 }
 

@@ -422,11 +422,12 @@ pub async fn send(
     // run cleanly (exit 75 or 2) instead of failing every recipient.
     if let TransportSpec::Smtp {
         endpoint,
+        tls,
         password,
         timeout,
     } = &request.transport
     {
-        match transport::connect(endpoint, password.as_deref(), *timeout).await {
+        match transport::connect(endpoint, tls, password.as_deref(), *timeout).await {
             Ok(mut c) => {
                 let _ = c.quit().await;
             }

@@ -1,19 +1,31 @@
 //! Transports: where built messages go. SMTP (one connection per worker, opened by us with
-//! `TCP_NODELAY`), an outbox directory of `.eml` files, or the local `sendmail` binary.
+//! `TCP_NODELAY`; implicit TLS done by us with rustls, STARTTLS by lettre; both trusting the
+//! web PKI roots plus `delivery.tls_ca_file`), an outbox directory of `.eml` files, or the local
+//! `sendmail` binary.
 //!
-//! Every failure is classified once, here: [`Failure::Permanent`] (a 5xx reply: never retried
-//! in this edition) or [`Failure::Transient`] (4xx, timeouts, dropped connections: retried,
+//! Every failure is classified once, here: [`Failure::Permanent`] (a 5xx reply, or a wrong
+//! setting such as an untrusted certificate: never retried in this edition) or
+//! [`Failure::Transient`] (4xx, timeouts, dropped connections: retried,
 //! then deferred to the next run).
 
+use std::io;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
 use std::time::Duration;
 
 use lettre::address::Envelope;
 use lettre::transport::smtp::authentication::{Credentials, Mechanism};
-use lettre::transport::smtp::client::{AsyncSmtpConnection, Tls, TlsParameters};
+use lettre::transport::smtp::client::{
+    AsyncSmtpConnection, AsyncTokioStream, Certificate, CertificateStore, TlsParameters,
+};
 use lettre::transport::smtp::extension::ClientId;
 use lettre::{AsyncFileTransport, AsyncTransport, Tokio1Executor};
+use rustls::pki_types::ServerName;
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::net::TcpStream;
 
-use crate::config::{SmtpEndpoint, TlsMode};
+use crate::config::{ExtraCas, SmtpEndpoint, TlsMode};
 
 /// How one attempt failed.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -35,6 +47,7 @@ impl Failure {
 pub enum TransportSpec {
     Smtp {
         endpoint: SmtpEndpoint,
+        tls: SmtpTls,
         password: Option<String>,
         timeout: Duration,
     },
@@ -58,10 +71,12 @@ impl TransportSpec {
         match self {
             TransportSpec::Smtp {
                 endpoint,
+                tls,
                 password,
                 timeout,
             } => Transport::Smtp(Box::new(SmtpWorker {
                 endpoint: endpoint.clone(),
+                tls: tls.clone(),
                 password: password.clone(),
                 timeout: *timeout,
                 conn: None,
@@ -161,6 +176,7 @@ impl Sendmail {
 /// One SMTP connection, reopened after any failure.
 pub struct SmtpWorker {
     endpoint: SmtpEndpoint,
+    tls: SmtpTls,
     password: Option<String>,
     timeout: Duration,
     conn: Option<AsyncSmtpConnection>,
@@ -169,8 +185,19 @@ pub struct SmtpWorker {
 impl SmtpWorker {
     async fn send(&mut self, envelope: &Envelope, message: &[u8]) -> Result<String, Failure> {
         if self.conn.as_ref().is_none_or(|c| c.has_broken()) {
-            self.conn =
-                Some(connect(&self.endpoint, self.password.as_deref(), self.timeout).await?);
+            self.conn = Some(
+                connect(
+                    &self.endpoint,
+                    &self.tls,
+                    self.password.as_deref(),
+                    self.timeout,
+                )
+                .await
+                // The run's preflight connection worked, so a failure to reconnect now (a
+                // rotated certificate, a relay restarting) is not this recipient's fault:
+                // defer them rather than fail them for good.
+                .map_err(|f| Failure::Transient(f.detail().to_owned()))?,
+            );
         }
         let conn = self.conn.as_mut().expect("just connected");
         match tokio::time::timeout(self.timeout * 2, conn.send(envelope, message)).await {
@@ -187,9 +214,8 @@ impl SmtpWorker {
             Err(_) => {
                 self.conn = None;
                 Err(Failure::Transient(format!(
-                    "no reply from {}:{} within {:?}",
-                    self.endpoint.host,
-                    self.endpoint.port,
+                    "no reply from {} within {:?}",
+                    self.endpoint.authority(),
                     self.timeout * 2
                 )))
             }
@@ -213,70 +239,264 @@ fn classify(e: &lettre::transport::smtp::Error, endpoint: &SmtpEndpoint) -> Fail
 
 /// Says which TLS mode to try when the one configured does not match the server.
 fn tls_hint(err: &str, endpoint: &SmtpEndpoint) -> String {
+    let at = endpoint.authority();
     let hint = match endpoint.tls {
         TlsMode::Implicit => format!(
-            "the server at {}:{} does not speak TLS from the first byte; if it is a submission port, try smtp://{}:{}?tls=required (STARTTLS)",
-            endpoint.host, endpoint.port, endpoint.host, endpoint.port
+            "the server at {at} does not speak TLS from the first byte; if it is a submission port, try smtp://{at}?tls=required (STARTTLS)"
         ),
         TlsMode::StartTls | TlsMode::Opportunistic => format!(
-            "STARTTLS failed at {}:{}; if this is an implicit-TLS port (usually 465), try smtps://{}:{}",
-            endpoint.host, endpoint.port, endpoint.host, endpoint.port
+            "STARTTLS failed at {at}; if this is an implicit-TLS port (usually 465), try smtps://{at}"
         ),
         TlsMode::None => "the server expects TLS; try smtps:// or ?tls=required".to_owned(),
     };
     format!("{err} — {hint}")
 }
 
+/// What a TLS client trusts: the web PKI roots (`webpki-roots`, built in) plus the CA
+/// certificates of `delivery.tls_ca_file`; hostname verification is always on. Built once per
+/// run and shared by the workers.
+#[derive(Clone)]
+pub struct SmtpTls {
+    /// For STARTTLS, which lettre performs on the connection it already holds.
+    starttls: TlsParameters,
+    /// For implicit TLS, which we perform on our own socket (rustls with *ring*).
+    implicit: tokio_rustls::TlsConnector,
+    /// `delivery.tls_ca_file`, for messages.
+    ca_file: Option<std::path::PathBuf>,
+}
+
+impl std::fmt::Debug for SmtpTls {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SmtpTls")
+            .field("domain", &self.starttls.domain())
+            .field("ca_file", &self.ca_file)
+            .finish_non_exhaustive()
+    }
+}
+
+impl SmtpTls {
+    /// TLS settings for connections to `endpoint.host`, trusting `extra` on top of the web
+    /// PKI roots.
+    pub fn new(endpoint: &SmtpEndpoint, extra: Option<&ExtraCas>) -> Result<Self, String> {
+        let certs = extra.map_or(&[][..], |e| &e.certs[..]);
+        let ca_file = extra.map(|e| e.path.clone());
+        let named = |e: &dyn std::fmt::Display| match &ca_file {
+            Some(p) => format!("TLS setup for {} with {}: {e}", endpoint.host, p.display()),
+            None => format!("TLS setup for {}: {e}", endpoint.host),
+        };
+
+        let mut builder = TlsParameters::builder(endpoint.host.clone())
+            .certificate_store(CertificateStore::WebpkiRoots);
+        for cert in certs {
+            builder = builder
+                .add_root_certificate(Certificate::from_der(cert.to_vec()).map_err(|e| named(&e))?);
+        }
+        let starttls = builder.build_rustls().map_err(|e| named(&e))?;
+
+        let mut roots = rustls::RootCertStore::empty();
+        roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
+        for cert in certs {
+            roots.add(cert.clone()).map_err(|e| named(&e))?;
+        }
+        // The provider is named, not taken from a process default: one TLS stack, *ring*.
+        let config = rustls::ClientConfig::builder_with_provider(Arc::new(
+            rustls::crypto::ring::default_provider(),
+        ))
+        .with_safe_default_protocol_versions()
+        .map_err(|e| named(&e))?
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+        Ok(Self {
+            starttls,
+            implicit: tokio_rustls::TlsConnector::from(Arc::new(config)),
+            ca_file,
+        })
+    }
+}
+
+/// Our TLS socket for implicit TLS, handed to lettre as a plain stream: lettre cannot wrap a
+/// socket it did not open in TLS itself, and it has no way to set `TCP_NODELAY` on one it did.
+/// (lettre's `is_encrypted()` says `false` for it: [`connect`] keeps its own flag.)
+#[derive(Debug)]
+struct TlsSocket(tokio_rustls::client::TlsStream<TcpStream>);
+
+impl AsyncRead for TlsSocket {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.0).poll_read(cx, buf)
+    }
+}
+
+impl AsyncWrite for TlsSocket {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.0).poll_write(cx, buf)
+    }
+
+    fn poll_write_vectored(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.0).poll_write_vectored(cx, bufs)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.0.is_write_vectored()
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.0).poll_flush(cx)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.0).poll_shutdown(cx)
+    }
+}
+
+impl AsyncTokioStream for TlsSocket {
+    fn peer_addr(&self) -> io::Result<std::net::SocketAddr> {
+        self.0.get_ref().0.peer_addr()
+    }
+}
+
+/// The rustls error somewhere in `e`'s chain (lettre wraps the `io::Error` that tokio-rustls
+/// wraps it in; `io::Error::source` skips its payload, so look inside by hand).
+fn rustls_error<'a>(e: &'a (dyn std::error::Error + 'static)) -> Option<&'a rustls::Error> {
+    let mut cur = Some(e);
+    while let Some(err) = cur {
+        if let Some(r) = err.downcast_ref::<rustls::Error>() {
+            return Some(r);
+        }
+        if let Some(inner) = err.downcast_ref::<io::Error>().and_then(io::Error::get_ref) {
+            if let Some(r) = inner.downcast_ref::<rustls::Error>() {
+                return Some(r);
+            }
+            cur = inner.source();
+            continue;
+        }
+        cur = err.source();
+    }
+    None
+}
+
+/// A failed TLS handshake with `where_`. A certificate that is not trusted or names another host
+/// or a server that speaks no TLS is a wrong setting that no retry fixes (permanent); a
+/// dropped or reset connection may be temporary.
+fn handshake_failure(
+    e: &(dyn std::error::Error + 'static),
+    endpoint: &SmtpEndpoint,
+    tls: &SmtpTls,
+    what: &str,
+) -> Failure {
+    let where_ = endpoint.authority();
+    let found = rustls_error(e);
+    // The rustls error says it all; lettre's wrapping only repeats "Connection error: ".
+    let text = match found {
+        Some(r) => format!("{what} with {where_} failed: {r}"),
+        None => format!("{what} with {where_} failed: {e}"),
+    };
+    match found {
+        Some(rustls::Error::InvalidCertificate(cert)) => {
+            use rustls::CertificateError as C;
+            let hint = match cert {
+                C::NotValidForName | C::NotValidForNameContext { .. } => format!(
+                    "the server's certificate is not issued for `{}`; connect by the name on its certificate",
+                    endpoint.host
+                ),
+                C::UnknownIssuer => match &tls.ca_file {
+                    Some(p) => format!(
+                        "the certificate of {} is not signed by a public CA nor by one in delivery.tls_ca_file ({})",
+                        endpoint.host,
+                        p.display()
+                    ),
+                    None => format!(
+                        "the certificate of {} is not signed by a public CA; if the server uses a private CA, set delivery.tls_ca_file to its PEM certificate",
+                        endpoint.host
+                    ),
+                },
+                _ => format!(
+                    "the certificate of {} is not valid; for a private CA, set delivery.tls_ca_file to its PEM certificate",
+                    endpoint.host
+                ),
+            };
+            Failure::Permanent(format!("{text} — {hint}"))
+        }
+        Some(_) => Failure::Permanent(tls_hint(&text, endpoint)),
+        None if text.contains("corrupt message") || text.contains("WRONG_VERSION_NUMBER") => {
+            Failure::Permanent(tls_hint(&text, endpoint))
+        }
+        None => Failure::Transient(text),
+    }
+}
+
+/// Our TCP socket, with `TCP_NODELAY`.
+async fn open_socket(endpoint: &SmtpEndpoint, timeout: Duration) -> Result<TcpStream, Failure> {
+    let where_ = endpoint.authority();
+    let stream = tokio::time::timeout(
+        timeout,
+        TcpStream::connect((endpoint.host.as_str(), endpoint.port)),
+    )
+    .await
+    .map_err(|_| {
+        Failure::Transient(format!(
+            "cannot connect to {where_}: timed out after {timeout:?}"
+        ))
+    })?
+    .map_err(|e| Failure::Transient(format!("cannot connect to {where_}: {e}")))?;
+    stream
+        .set_nodelay(true)
+        .map_err(|e| Failure::Transient(format!("cannot set TCP_NODELAY: {e}")))?;
+    Ok(stream)
+}
+
 /// Opens a connection: our own TCP socket with `TCP_NODELAY` (lettre never sets it, and every
-/// SMTP command then waits ~40 ms on Nagle + delayed ACK), then EHLO, STARTTLS or implicit TLS
-/// as configured, and AUTH when a user is given.
+/// SMTP command then waits ~40 ms on Nagle + delayed ACK), then implicit TLS (ours), EHLO,
+/// STARTTLS (lettre's) as configured, and AUTH when a user is given.
 pub async fn connect(
     endpoint: &SmtpEndpoint,
+    tls: &SmtpTls,
     password: Option<&str>,
     timeout: Duration,
 ) -> Result<AsyncSmtpConnection, Failure> {
     let hello = ClientId::default();
-    let addr = (endpoint.host.as_str(), endpoint.port);
-    let tls_params = || {
-        TlsParameters::new(endpoint.host.clone())
-            .map_err(|e| Failure::Transient(format!("TLS setup for {}: {e}", endpoint.host)))
-    };
-    let where_ = format!("{}:{}", endpoint.host, endpoint.port);
-    let mut conn = if endpoint.tls == TlsMode::Implicit {
-        // lettre's own socket here: implicit TLS needs the handshake before the greeting.
-        tokio::time::timeout(
+    let where_ = endpoint.authority();
+    let stream = open_socket(endpoint, timeout).await?;
+    let (mut conn, mut encrypted) = if endpoint.tls == TlsMode::Implicit {
+        let name = ServerName::try_from(endpoint.host.clone()).map_err(|e| {
+            Failure::Permanent(format!(
+                "`{}` cannot be checked against a TLS certificate: {e}",
+                endpoint.host
+            ))
+        })?;
+        let stream = tokio::time::timeout(timeout, tls.implicit.connect(name, stream))
+            .await
+            .map_err(|_| {
+                Failure::Transient(format!(
+                    "no TLS handshake with {where_} within {timeout:?}; if it is a plain or STARTTLS port, try smtp://{where_}?tls=required"
+                ))
+            })?
+            .map_err(|e| handshake_failure(&e, endpoint, tls, "TLS handshake"))?;
+        let conn = tokio::time::timeout(
             timeout,
-            AsyncSmtpConnection::connect_tokio1(addr, Some(timeout), &hello, Some(tls_params()?), None),
+            AsyncSmtpConnection::connect_with_transport(Box::new(TlsSocket(stream)), &hello),
         )
         .await
         .map_err(|_| {
             Failure::Transient(format!(
-                "no TLS handshake with {where_} within {timeout:?}; if it is a plain or STARTTLS port, try smtp://{where_}?tls=required"
+                "no SMTP greeting from {where_} over TLS within {timeout:?}"
             ))
         })?
-        .map_err(|e| {
-            // A refused or reset connection may be temporary; a server that answers in plain
-            // text where TLS was expected is a wrong setting that no retry fixes.
-            let text = format!("cannot connect to {where_}: {e}");
-            if e.is_tls() || text.contains("corrupt message") || text.contains("WRONG_VERSION_NUMBER") {
-                Failure::Permanent(tls_hint(&text, endpoint))
-            } else {
-                Failure::Transient(text)
-            }
-        })?
+        .map_err(|e| Failure::Transient(format!("cannot talk SMTP to {where_}: {e}")))?;
+        (conn, true)
     } else {
-        let stream = tokio::time::timeout(timeout, tokio::net::TcpStream::connect(addr))
-            .await
-            .map_err(|_| {
-                Failure::Transient(format!(
-                    "cannot connect to {where_}: timed out after {timeout:?}"
-                ))
-            })?
-            .map_err(|e| Failure::Transient(format!("cannot connect to {where_}: {e}")))?;
-        stream
-            .set_nodelay(true)
-            .map_err(|e| Failure::Transient(format!("cannot set TCP_NODELAY: {e}")))?;
-        let mut conn = tokio::time::timeout(
+        let conn = tokio::time::timeout(
             timeout,
             AsyncSmtpConnection::connect_with_transport(Box::new(stream), &hello),
         )
@@ -287,6 +507,9 @@ pub async fn connect(
             ))
         })?
         .map_err(|e| Failure::Transient(format!("cannot talk SMTP to {where_}: {e}")))?;
+        (conn, false)
+    };
+    if !encrypted {
         let offers_starttls = conn
             .server_info()
             .supports_feature(lettre::transport::smtp::extension::Extension::StartTls);
@@ -297,15 +520,19 @@ pub async fn connect(
                 )));
             }
             TlsMode::StartTls | TlsMode::Opportunistic if offers_starttls => {
-                conn.starttls(tls_params()?, &hello).await.map_err(|e| {
-                    Failure::Transient(tls_hint(&format!("STARTTLS with {where_}: {e}"), endpoint))
-                })?;
+                tokio::time::timeout(timeout, conn.starttls(tls.starttls.clone(), &hello))
+                    .await
+                    .map_err(|_| {
+                        Failure::Transient(format!(
+                            "no STARTTLS handshake with {where_} within {timeout:?}"
+                        ))
+                    })?
+                    .map_err(|e| handshake_failure(&e, endpoint, tls, "STARTTLS"))?;
+                encrypted = conn.is_encrypted();
             }
             _ => {}
         }
-        conn
-    };
-    let _ = Tls::None; // (lettre's enum is not used: the modes above are ours)
+    }
     if let Some(user) = &endpoint.user {
         let Some(password) = password else {
             return Err(Failure::Permanent(
@@ -314,7 +541,7 @@ pub async fn connect(
         };
         // Only over TLS that was actually negotiated: `tls=opportunistic` against a server
         // that offers no STARTTLS (or has it stripped) must not leak the password.
-        if !conn.is_encrypted() && !endpoint.is_loopback() {
+        if !encrypted && !endpoint.is_loopback() {
             return Err(Failure::Permanent(format!(
                 "refusing to send the SMTP password in clear text to {where_} (no TLS was negotiated); use ?tls=required or smtps://"
             )));

@@ -1,18 +1,21 @@
 //! Self-tests of the SMTP server in `harness::smtp`: before other tests trust it to judge
 //! paperwire's delivery, prove it with lettre's own client (the one paperwire uses) and with
 //! raw TCP — messages arrive intact (dot-stuffing undone, 8-bit bodies kept), every fault does
-//! what it says, pipelining and split lines work, many connections are served at once.
+//! what it says, pipelining and split lines work, many connections are served at once, and
+//! STARTTLS and implicit TLS work with lettre's TLS and follow RFC 3207 byte for byte.
 
 use std::io::{BufRead, BufReader, Write};
 use std::net::TcpStream;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use lettre::message::header::{ContentTransferEncoding, ContentType};
 use lettre::message::{MultiPart, SinglePart};
 use lettre::transport::smtp::authentication::Credentials;
+use lettre::transport::smtp::client::{Certificate, Tls, TlsParameters};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 
-use crate::harness::{Faults, Outcome, SmtpServer};
+use crate::harness::{Faults, Outcome, SmtpServer, TestCert};
 
 const WAIT: Duration = Duration::from_secs(5);
 
@@ -412,25 +415,7 @@ impl Raw {
 
     /// Reads one (possibly multi-line) reply.
     fn reply(&mut self) -> Reply {
-        let mut lines = Vec::new();
-        loop {
-            let mut line = String::new();
-            let n = self.reader.read_line(&mut line).expect("read reply");
-            assert!(n > 0, "connection closed; replies so far: {lines:?}");
-            assert!(line.ends_with("\r\n"), "reply line without CRLF: {line:?}");
-            let code: u16 = line[..3].parse().expect("reply code");
-            let sep = line.as_bytes()[3];
-            lines.push((code, line[4..].trim_end().to_owned()));
-            if sep == b' ' {
-                break;
-            }
-            assert_eq!(sep, b'-', "bad separator in {line:?}");
-        }
-        assert!(lines.iter().all(|(c, _)| *c == lines[0].0), "{lines:?}");
-        Reply {
-            code: lines[0].0,
-            lines: lines.into_iter().map(|(_, l)| l).collect(),
-        }
+        read_reply(&mut self.reader)
     }
 
     fn cmd(&mut self, line: &str) -> Reply {
@@ -442,6 +427,29 @@ impl Raw {
     fn is_closed(&mut self) -> bool {
         let mut buf = String::new();
         matches!(self.reader.read_line(&mut buf), Ok(0) | Err(_))
+    }
+}
+
+/// Reads one (possibly multi-line) reply from `reader`.
+fn read_reply(reader: &mut impl BufRead) -> Reply {
+    let mut lines = Vec::new();
+    loop {
+        let mut line = String::new();
+        let n = reader.read_line(&mut line).expect("read reply");
+        assert!(n > 0, "connection closed; replies so far: {lines:?}");
+        assert!(line.ends_with("\r\n"), "reply line without CRLF: {line:?}");
+        let code: u16 = line[..3].parse().expect("reply code");
+        let sep = line.as_bytes()[3];
+        lines.push((code, line[4..].trim_end().to_owned()));
+        if sep == b' ' {
+            break;
+        }
+        assert_eq!(sep, b'-', "bad separator in {line:?}");
+    }
+    assert!(lines.iter().all(|(c, _)| *c == lines[0].0), "{lines:?}");
+    Reply {
+        code: lines[0].0,
+        lines: lines.into_iter().map(|(_, l)| l).collect(),
     }
 }
 
@@ -700,4 +708,126 @@ fn dropping_the_server_frees_its_port_and_closes_connections() {
         TcpStream::connect(addr).is_err(),
         "nothing listens any more"
     );
+}
+
+// ---------------------------------------------------------------------------------------------
+// TLS.
+
+/// lettre's own TLS client (not paperwire's code) trusting `cert`'s CA, with `credentials`.
+fn tls_transport(
+    server: &SmtpServer,
+    cert: &TestCert,
+    implicit: bool,
+    credentials: Option<Credentials>,
+) -> Transport {
+    let params = TlsParameters::builder("localhost".to_owned())
+        .add_root_certificate(Certificate::from_pem(cert.ca_pem().as_bytes()).unwrap())
+        .build()
+        .unwrap();
+    let builder = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous("localhost")
+        .port(server.port())
+        .timeout(Some(WAIT))
+        .tls(if implicit {
+            Tls::Wrapper(params)
+        } else {
+            Tls::Required(params)
+        });
+    match credentials {
+        Some(c) => builder.credentials(c).build(),
+        None => builder.build(),
+    }
+}
+
+#[tokio::test]
+async fn lettre_sends_over_starttls_and_implicit_tls() {
+    let cert = TestCert::localhost();
+    for implicit in [false, true] {
+        let builder = SmtpServer::builder().auth("mailer", "s3cret");
+        let server = if implicit {
+            builder.implicit_tls(&cert)
+        } else {
+            builder.starttls(&cert)
+        }
+        .start();
+        let smtp = tls_transport(&server, &cert, implicit, None);
+        let err = smtp
+            .send(simple("ada@example.org", "anonymous"))
+            .await
+            .expect_err("AUTH is still required over TLS");
+        assert_eq!(code(&err), Some(530), "{err}");
+
+        let credentials = Credentials::new("mailer".into(), "s3cret".into());
+        let authed = tls_transport(&server, &cert, implicit, Some(credentials));
+        authed
+            .send(simple("ada@example.org", "over TLS"))
+            .await
+            .unwrap_or_else(|e| panic!("implicit={implicit}: {e}"));
+        let got = server.wait_for_async(1, WAIT).await;
+        assert_eq!(got.len(), 1);
+        assert!(got[0].tls, "implicit={implicit}");
+        assert_eq!(got[0].auth_user.as_deref(), Some("mailer"));
+        assert_eq!(got[0].summary().subject.as_deref(), Some("over TLS"));
+        assert_eq!(server.tls_failures(), 0);
+    }
+}
+
+#[test]
+fn starttls_follows_rfc_3207() {
+    use rustls::pki_types::CertificateDer;
+    use rustls::pki_types::pem::PemObject as _;
+
+    let cert = TestCert::localhost();
+    let server = SmtpServer::builder().starttls(&cert).start();
+    let mut c = Raw::connect(&server);
+    let ehlo = c.cmd("EHLO client.test");
+    assert!(ehlo.lines.iter().any(|l| l == "STARTTLS"), "{ehlo:?}");
+    assert_eq!(c.cmd("STARTTLS now").code, 501);
+    assert_eq!(c.cmd("STARTTLS").code, 220);
+
+    let mut roots = rustls::RootCertStore::empty();
+    for der in CertificateDer::pem_slice_iter(cert.ca_pem().as_bytes()) {
+        roots.add(der.unwrap()).unwrap();
+    }
+    let config = rustls::ClientConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .unwrap()
+    .with_root_certificates(roots)
+    .with_no_client_auth();
+    let conn =
+        rustls::ClientConnection::new(Arc::new(config), "localhost".try_into().unwrap()).unwrap();
+    let tcp = c.reader.into_inner();
+    let mut tls = BufReader::new(rustls::StreamOwned::new(conn, tcp));
+    let mut cmd = |line: &str| {
+        tls.get_mut()
+            .write_all(format!("{line}\r\n").as_bytes())
+            .unwrap();
+        read_reply(&mut tls)
+    };
+    // The session starts over: EHLO again, and no STARTTLS on offer any more.
+    assert_eq!(cmd("MAIL FROM:<digest@example.org>").code, 503);
+    let ehlo = cmd("EHLO client.test");
+    assert_eq!(ehlo.code, 250);
+    assert!(!ehlo.lines.iter().any(|l| l == "STARTTLS"), "{ehlo:?}");
+    assert_eq!(cmd("STARTTLS").code, 503);
+    assert_eq!(cmd("MAIL FROM:<digest@example.org>").code, 250);
+    assert_eq!(cmd("RCPT TO:<ada@example.org>").code, 250);
+    assert_eq!(cmd("DATA").code, 354);
+    assert_eq!(cmd("Subject: hi\r\n\r\nbody\r\n.").code, 250);
+    assert_eq!(cmd("QUIT").code, 221);
+    let got = server.messages();
+    assert_eq!(got.len(), 1);
+    assert!(got[0].tls);
+
+    // A plain server has no STARTTLS, and its messages say so.
+    let plain = SmtpServer::start();
+    let mut c = Raw::connect(&plain);
+    assert!(
+        !c.cmd("EHLO client.test")
+            .lines
+            .iter()
+            .any(|l| l == "STARTTLS")
+    );
+    assert_eq!(c.cmd("STARTTLS").code, 502);
 }

@@ -22,7 +22,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 #[allow(unused_imports)] // re-exported for the test modules that use them
-pub use smtp::{Attempt, Faults, MailSummary, Outcome, Received, SmtpServer};
+pub use smtp::{Attempt, Faults, MailSummary, Outcome, Received, SmtpServer, TestCert};
 
 /// The binary under test.
 pub const BIN: &str = env!("CARGO_BIN_EXE_paperwire");

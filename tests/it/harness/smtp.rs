@@ -21,6 +21,12 @@
 //! let mail = got[0].summary(); // From, To, Subject, List-* headers, text and HTML parts
 //! ```
 //!
+//! TLS: [`SmtpServerBuilder::starttls`] advertises STARTTLS and upgrades on it (the client must
+//! then say EHLO again), [`SmtpServerBuilder::implicit_tls`] speaks TLS from the first byte.
+//! Both take a [`TestCert`]: a throwaway CA (whose PEM goes in `delivery.tls_ca_file`) and a
+//! server certificate it issued, made with rcgen and served with rustls (*ring*). Each
+//! [`Received`] says whether it came over TLS.
+//!
 //! Fault rules are decided per recipient address (compared case-insensitively) with counters
 //! shared across connections:
 //! * at RCPT, `perm_fail` answers 550 every time; otherwise the first `temp_fail_times` RCPTs of
@@ -34,14 +40,17 @@
 
 use std::collections::HashMap;
 use std::fmt;
+use std::io;
 use std::net::SocketAddr;
+use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::task::{Context, Poll};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use base64::Engine as _;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
 
 /// The server's name in its greeting and EHLO reply.
@@ -67,6 +76,8 @@ pub struct Received {
     pub connection_id: u64,
     /// The user name that authenticated on the connection, when AUTH is configured.
     pub auth_user: Option<String>,
+    /// Whether the message came over TLS (implicit, or after STARTTLS).
+    pub tls: bool,
 }
 
 impl Received {
@@ -201,6 +212,153 @@ enum DataFault {
 }
 
 // ---------------------------------------------------------------------------------------------
+// TLS.
+
+/// A throwaway certificate authority and a server certificate it issued (ECDSA P-256, made by
+/// rcgen with *ring*).
+#[derive(Clone)]
+pub struct TestCert {
+    ca_pem: String,
+    names: Vec<String>,
+    config: Arc<rustls::ServerConfig>,
+}
+
+impl fmt::Debug for TestCert {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TestCert")
+            .field("names", &self.names)
+            .finish_non_exhaustive()
+    }
+}
+
+impl TestCert {
+    /// A new CA and a certificate for `localhost` and `127.0.0.1` from it.
+    pub fn localhost() -> Self {
+        Self::for_names(&["localhost", "127.0.0.1"])
+    }
+
+    /// A new CA and a certificate from it for `names` (DNS names or IP addresses).
+    pub fn for_names(names: &[&str]) -> Self {
+        use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, KeyPair, KeyUsagePurpose};
+
+        let mut ca_params = CertificateParams::new(Vec::<String>::new()).expect("CA params");
+        ca_params
+            .distinguished_name
+            .push(DnType::CommonName, "paperwire test CA");
+        ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        ca_params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
+        let ca_key = KeyPair::generate().expect("CA key");
+        let ca_cert = ca_params.self_signed(&ca_key).expect("CA certificate");
+        let ca = rcgen::Issuer::new(ca_params, ca_key);
+
+        let names: Vec<String> = names.iter().map(|n| (*n).to_owned()).collect();
+        let mut params = CertificateParams::new(names.clone()).expect("server params");
+        params.distinguished_name.push(
+            DnType::CommonName,
+            names.first().map_or("server", |n| n.as_str()),
+        );
+        let key = KeyPair::generate().expect("server key");
+        let cert = params.signed_by(&key, &ca).expect("server certificate");
+
+        let key_der = rustls::pki_types::PrivateKeyDer::Pkcs8(key.serialize_der().into());
+        let config = rustls::ServerConfig::builder_with_provider(Arc::new(
+            rustls::crypto::ring::default_provider(),
+        ))
+        .with_safe_default_protocol_versions()
+        .expect("TLS versions")
+        .with_no_client_auth()
+        .with_single_cert(vec![cert.der().clone(), ca_cert.der().clone()], key_der)
+        .expect("server TLS config");
+        Self {
+            ca_pem: ca_cert.pem(),
+            names,
+            config: Arc::new(config),
+        }
+    }
+
+    /// The CA certificate, PEM: what `delivery.tls_ca_file` points at.
+    pub fn ca_pem(&self) -> &str {
+        &self.ca_pem
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum TlsStyle {
+    StartTls,
+    Implicit,
+}
+
+/// The connection, in plain text or TLS.
+enum Stream {
+    Plain(TcpStream),
+    Tls(Box<tokio_rustls::server::TlsStream<TcpStream>>),
+    /// Only while STARTTLS swaps one for the other.
+    Gone,
+}
+
+impl Stream {
+    fn tcp(&self) -> Option<&TcpStream> {
+        match self {
+            Stream::Plain(s) => Some(s),
+            Stream::Tls(s) => Some(s.get_ref().0),
+            Stream::Gone => None,
+        }
+    }
+
+    fn is_tls(&self) -> bool {
+        matches!(self, Stream::Tls(_))
+    }
+}
+
+fn gone() -> io::Error {
+    io::Error::new(io::ErrorKind::NotConnected, "TLS upgrade failed")
+}
+
+impl AsyncRead for Stream {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        match self.get_mut() {
+            Stream::Plain(s) => Pin::new(s).poll_read(cx, buf),
+            Stream::Tls(s) => Pin::new(s.as_mut()).poll_read(cx, buf),
+            Stream::Gone => Poll::Ready(Err(gone())),
+        }
+    }
+}
+
+impl AsyncWrite for Stream {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        match self.get_mut() {
+            Stream::Plain(s) => Pin::new(s).poll_write(cx, buf),
+            Stream::Tls(s) => Pin::new(s.as_mut()).poll_write(cx, buf),
+            Stream::Gone => Poll::Ready(Err(gone())),
+        }
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        match self.get_mut() {
+            Stream::Plain(s) => Pin::new(s).poll_flush(cx),
+            Stream::Tls(s) => Pin::new(s.as_mut()).poll_flush(cx),
+            Stream::Gone => Poll::Ready(Err(gone())),
+        }
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        match self.get_mut() {
+            Stream::Plain(s) => Pin::new(s).poll_shutdown(cx),
+            Stream::Tls(s) => Pin::new(s.as_mut()).poll_shutdown(cx),
+            Stream::Gone => Poll::Ready(Ok(())),
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
 // The server.
 
 /// Starts an [`SmtpServer`] with options beyond fault rules.
@@ -209,6 +367,7 @@ pub struct SmtpServerBuilder {
     faults: Faults,
     auth: Option<(String, String)>,
     max_size: usize,
+    tls: Option<(TlsStyle, TestCert)>,
 }
 
 impl SmtpServerBuilder {
@@ -226,6 +385,19 @@ impl SmtpServerBuilder {
     /// The `SIZE` limit advertised and enforced (552 when exceeded).
     pub fn max_size(mut self, bytes: usize) -> Self {
         self.max_size = bytes;
+        self
+    }
+
+    /// Advertises STARTTLS in EHLO and upgrades on it with `cert`; after the upgrade the
+    /// client must say EHLO again.
+    pub fn starttls(mut self, cert: &TestCert) -> Self {
+        self.tls = Some((TlsStyle::StartTls, cert.clone()));
+        self
+    }
+
+    /// Speaks TLS from the first byte (like port 465) with `cert`.
+    pub fn implicit_tls(mut self, cert: &TestCert) -> Self {
+        self.tls = Some((TlsStyle::Implicit, cert.clone()));
         self
     }
 
@@ -256,6 +428,9 @@ struct Shared {
     faults: Faults,
     auth: Option<(String, String)>,
     max_size: usize,
+    tls: Option<(TlsStyle, tokio_rustls::TlsAcceptor)>,
+    /// TLS handshakes that failed (the client refused the certificate, say).
+    tls_failures: AtomicU64,
 }
 
 impl Shared {
@@ -309,6 +484,7 @@ impl SmtpServer {
             faults: Faults::default(),
             auth: None,
             max_size: DEFAULT_MAX_SIZE,
+            tls: None,
         }
     }
 
@@ -329,6 +505,13 @@ impl SmtpServer {
             faults: opts.faults,
             auth: opts.auth,
             max_size: opts.max_size,
+            tls: opts.tls.map(|(style, cert)| {
+                (
+                    style,
+                    tokio_rustls::TlsAcceptor::from(Arc::clone(&cert.config)),
+                )
+            }),
+            tls_failures: AtomicU64::new(0),
         });
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
         let thread_shared = Arc::clone(&shared);
@@ -369,6 +552,11 @@ impl SmtpServer {
     /// `smtp://127.0.0.1:PORT`, for `delivery.smtp_url` or `PAPERWIRE_SMTP_URL`.
     pub fn url(&self) -> String {
         format!("smtp://{}", self.addr)
+    }
+
+    /// How many TLS handshakes failed (implicit or after STARTTLS).
+    pub fn tls_failures(&self) -> u64 {
+        self.shared.tls_failures.load(Ordering::SeqCst)
     }
 
     /// Every accepted message so far, in the order the server answered 250.
@@ -514,7 +702,7 @@ impl Drop for ActiveGuard {
 }
 
 struct Session {
-    stream: TcpStream,
+    stream: Stream,
     buf: Vec<u8>,
     id: u64,
     shared: Arc<Shared>,
@@ -535,7 +723,7 @@ enum Next {
 impl Session {
     fn new(stream: TcpStream, id: u64, shared: Arc<Shared>) -> Self {
         Self {
-            stream,
+            stream: Stream::Plain(stream),
             buf: Vec::new(),
             id,
             _active: ActiveGuard(Arc::clone(&shared)),
@@ -547,6 +735,11 @@ impl Session {
     }
 
     async fn run(mut self) {
+        if let Some((TlsStyle::Implicit, _)) = &self.shared.tls
+            && !self.upgrade().await
+        {
+            return;
+        }
         if self
             .reply(&format!("220 {SERVER_NAME} ESMTP ready"))
             .await
@@ -643,6 +836,7 @@ impl Session {
                     .await?;
                 return Ok(Next::Close);
             }
+            "STARTTLS" if self.offers_starttls() => return self.starttls(arg).await,
             "EXPN" | "TURN" | "ETRN" | "STARTTLS" => {
                 self.reply("502 5.5.1 Command not implemented").await?
             }
@@ -669,6 +863,9 @@ impl Session {
             format!("SIZE {}", self.shared.max_size),
             "ENHANCEDSTATUSCODES".to_owned(),
         ];
+        if self.offers_starttls() && !self.stream.is_tls() {
+            lines.push("STARTTLS".to_owned());
+        }
         if self.shared.auth.is_some() {
             lines.push("AUTH PLAIN LOGIN".to_owned());
         }
@@ -826,7 +1023,9 @@ impl Session {
                 let _ = self.stream.read(&mut chunk).await;
             }
             self.shared.set_outcome(indexes, Outcome::Dropped);
-            let _ = self.stream.set_zero_linger();
+            if let Some(tcp) = self.stream.tcp() {
+                let _ = tcp.set_zero_linger();
+            }
             return Ok(Next::Close);
         }
 
@@ -879,6 +1078,7 @@ impl Session {
                 data,
                 connection_id: self.id,
                 auth_user: self.auth_user.clone(),
+                tls: self.stream.is_tls(),
             });
             for &i in &indexes {
                 st.log[i].outcome = Outcome::Delivered;
@@ -888,6 +1088,53 @@ impl Session {
         self.shared.changed.notify_all();
         self.reply(&format!("250 2.0.0 OK queued as {queued}"))
             .await?;
+        Ok(Next::Continue)
+    }
+
+    fn offers_starttls(&self) -> bool {
+        matches!(self.shared.tls, Some((TlsStyle::StartTls, _)))
+    }
+
+    /// Wraps the plain connection in TLS (server side); `false` when the handshake failed and
+    /// the connection is gone.
+    async fn upgrade(&mut self) -> bool {
+        let Some((_, acceptor)) = self.shared.tls.clone() else {
+            return false;
+        };
+        let Stream::Plain(tcp) = std::mem::replace(&mut self.stream, Stream::Gone) else {
+            return false;
+        };
+        match acceptor.accept(tcp).await {
+            Ok(tls) => {
+                self.stream = Stream::Tls(Box::new(tls));
+                true
+            }
+            Err(_) => {
+                self.shared.tls_failures.fetch_add(1, Ordering::SeqCst);
+                false
+            }
+        }
+    }
+
+    /// RFC 3207: `220`, the handshake, then a fresh start (the client must EHLO again).
+    async fn starttls(&mut self, arg: &str) -> std::io::Result<Next> {
+        if !arg.is_empty() {
+            self.reply("501 5.5.4 STARTTLS takes no arguments").await?;
+            return Ok(Next::Continue);
+        }
+        if self.stream.is_tls() {
+            self.reply("503 5.5.1 TLS already active").await?;
+            return Ok(Next::Continue);
+        }
+        self.reply("220 2.0.0 Ready to start TLS").await?;
+        // Anything the client pipelined after STARTTLS was sent in the clear: drop it.
+        self.buf.clear();
+        if !self.upgrade().await {
+            return Ok(Next::Close);
+        }
+        self.greeted = false;
+        self.auth_user = None;
+        self.tx = None;
         Ok(Next::Continue)
     }
 
