@@ -34,7 +34,7 @@ SINK=$(find_tool smtp-sink)
 SOURCE=$(find_tool smtp-source)
 
 (cd "$ROOT" && cargo build --release --quiet)
-PW="$ROOT/target/release/paperwire"
+PW="${CARGO_TARGET_DIR:-$ROOT/target}/release/paperwire"
 
 WORK=$(mktemp -d /tmp/paperwire-bench.XXXXXX)
 SINK_PID=""
@@ -93,7 +93,7 @@ import subprocess, sys, time
 best = 1e9
 for _ in range(7):
     t = time.perf_counter()
-    subprocess.run([sys.argv[1], "preview", "--out", "/dev/null"], check=True, cwd="/tmp")
+    subprocess.run([sys.argv[1], "preview"], check=True, cwd="/tmp", stdout=subprocess.DEVNULL)
     best = min(best, time.perf_counter() - t)
 print(f"{best*1000:.1f}")
 PY
@@ -105,7 +105,7 @@ for N in $SIZES; do
     rm -rf "$WORK/.paperwire"
     /usr/bin/time -v -o "$WORK/time.txt" \
         "$PW" send --config "$WORK/paperwire.toml" --edition "bench-$N" --json >"$WORK/report.json"
-    read -r DELIVERED SECONDS WALL RSS_MB BUILD SENDT VARIANTS BYTES < <(python3 - "$WORK" <<'PY'
+    read -r DELIVERED SEND_SECONDS WALL RSS_MB BUILD SENDT VARIANTS BYTES < <(python3 - "$WORK" <<'PY'
 import json, re, sys
 w = sys.argv[1]
 r = json.load(open(f"{w}/report.json"))
@@ -118,7 +118,7 @@ print(r["delivered"], r["seconds"], wall, f"{rss:.0f}", r.get("build_seconds", -
 PY
 )
     if [ "$DELIVERED" != "$N" ]; then echo "only $DELIVERED of $N delivered" >&2; cat "$WORK/report.json" >&2; exit 1; fi
-    RAW+=("$N $DELIVERED $WALL $SECONDS $RSS_MB $BUILD $SENDT $VARIANTS $BYTES")
+    RAW+=("$N $DELIVERED $WALL $SEND_SECONDS $RSS_MB $BUILD $SENDT $VARIANTS $BYTES")
 done
 
 C_FULL2=$(ceiling "$FULL_EML")

@@ -5,9 +5,27 @@ use std::io::Write;
 use std::path::Path;
 
 /// Writes `bytes` to `path` through a temp file in the same directory (fsync, rename). An
-/// existing file keeps its permissions; a new one gets 0644 (less the umask is not applied,
-/// as for any file meant to be read by others, e.g. a preview served by a web server).
+/// existing file keeps its permissions; a new one gets 0644, like any file meant to be read by
+/// others (a preview served by a web server).
+///
+/// A symlink is followed (the file it points to is replaced, the link stays); a target that is
+/// not a regular file (`/dev/null`, a FIFO) is written in place, never replaced.
 pub fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    if let Ok(meta) = std::fs::symlink_metadata(path) {
+        if meta.file_type().is_symlink() {
+            return write_atomically(&std::fs::canonicalize(path)?, bytes);
+        }
+        if meta.is_dir() {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::IsADirectory,
+                format!("{} is a directory", path.display()),
+            ));
+        }
+        if !meta.is_file() {
+            let mut f = std::fs::OpenOptions::new().write(true).open(path)?;
+            return f.write_all(bytes);
+        }
+    }
     let dir = path
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
@@ -39,4 +57,32 @@ fn default_permissions() -> std::fs::Permissions {
         .and_then(|f| f.metadata())
         .map(|m| m.permissions())
         .expect("a temp file")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn symlinks_are_followed_and_devices_written_in_place() {
+        let dir = tempfile::tempdir().unwrap();
+        let real = dir.path().join("real.html");
+        std::fs::write(&real, "old").unwrap();
+        let link = dir.path().join("link.html");
+        #[cfg(unix)]
+        {
+            std::os::unix::fs::symlink(&real, &link).unwrap();
+            write_atomically(&link, b"new").unwrap();
+            assert!(
+                std::fs::symlink_metadata(&link)
+                    .unwrap()
+                    .file_type()
+                    .is_symlink()
+            );
+            assert_eq!(std::fs::read_to_string(&real).unwrap(), "new");
+            write_atomically(Path::new("/dev/null"), b"x").unwrap();
+            assert!(!std::fs::metadata("/dev/null").unwrap().is_file());
+        }
+        assert!(write_atomically(dir.path(), b"x").is_err());
+    }
 }

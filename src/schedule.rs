@@ -331,6 +331,9 @@ pub enum EditionState {
 struct ReportView {
     #[serde(default)]
     interrupted: bool,
+    /// A `send --only` run: the rest of the list was not asked for.
+    #[serde(default)]
+    partial: bool,
     #[serde(default)]
     problems: Vec<ProblemView>,
 }
@@ -355,7 +358,7 @@ pub fn edition_state(state_dir: &Path, id: &EditionId) -> EditionState {
     else {
         return EditionState::Incomplete;
     };
-    if view.interrupted {
+    if view.interrupted || view.partial {
         return EditionState::Incomplete;
     }
     let deferred: Vec<String> = view
@@ -782,6 +785,16 @@ mod tests {
         };
         std::fs::write(ed.report(), report(true, &[])).unwrap();
         assert_eq!(edition_state(dir.path(), &id), EditionState::Incomplete);
+        std::fs::write(
+            ed.report(),
+            r#"{"edition": "2026-11-28", "partial": true, "problems": []}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            edition_state(dir.path(), &id),
+            EditionState::Incomplete,
+            "send --only"
+        );
         std::fs::write(ed.report(), report(false, &[])).unwrap();
         assert_eq!(edition_state(dir.path(), &id), EditionState::Complete);
         std::fs::write(ed.report(), report(false, &["Ada@example.org"])).unwrap();

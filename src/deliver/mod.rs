@@ -127,6 +127,8 @@ pub struct Report {
     pub failed_earlier: usize,
     pub deferred: usize,
     pub interrupted: bool,
+    /// Only some subscribers were asked for (`--only`): the edition is not done for the rest.
+    pub partial: bool,
     /// Dry run: the messages that would have been sent.
     pub would_send: usize,
     pub variants: usize,
@@ -362,6 +364,7 @@ pub async fn send(
     let mut report = Report {
         edition: request.edition.to_string(),
         dry_run: request.dry_run,
+        partial: !request.only.is_empty(),
         papers: prepared.digest.paper_count(),
         ..Report::default()
     };
@@ -402,9 +405,21 @@ pub async fn send(
             pacer: None,
         };
         for &i in &queue {
-            shared.message_for(&shared.prepared.subscribers[i])?;
+            let s = &shared.prepared.subscribers[i];
+            match shared.message_for(s) {
+                Ok(_) => report.would_send += 1,
+                // One unbuildable message is that recipient's problem, not the run's.
+                Err(DeliverError::Build(e)) => {
+                    report.failed += 1;
+                    report.problems.push(RecipientReport {
+                        email: s.email.to_string(),
+                        outcome: Outcome::Failed,
+                        detail: e.reason,
+                    });
+                }
+                Err(e) => return Err(e),
+            }
         }
-        report.would_send = queue.len();
         report.variants = shared.variants.lock().map(|v| v.len()).unwrap_or(0);
         report.seconds = started.elapsed().as_secs_f64();
         return Ok(report);
@@ -418,8 +433,9 @@ pub async fn send(
         return Ok(report);
     }
 
-    // Preflight: one connection before anything is sent, so a wrong host or password stops the
-    // run cleanly (exit 75 or 2) instead of failing every recipient.
+    // Preflight: one connection and a MAIL FROM before anything is sent, so a wrong host,
+    // password, TLS mode or a relay that refuses our sender stops the run cleanly (exit 75 or
+    // 2) instead of failing every recipient of the edition for good.
     if let TransportSpec::Smtp {
         endpoint,
         tls,
@@ -429,7 +445,42 @@ pub async fn send(
     {
         match transport::connect(endpoint, tls, password.as_deref(), *timeout).await {
             Ok(mut c) => {
-                let _ = c.quit().await;
+                let sender = prepared
+                    .settings
+                    .delivery
+                    .return_path
+                    .clone()
+                    .unwrap_or_else(|| prepared.settings.newsletter.from.email.clone());
+                use lettre::transport::smtp::commands::{Mail, Rset};
+                let mail = tokio::time::timeout(
+                    *timeout,
+                    c.command(Mail::new(Some(sender.clone()), vec![])),
+                )
+                .await;
+                match mail {
+                    Err(_) => {
+                        return Err(DeliverError::Unreachable(format!(
+                            "{}:{} did not answer MAIL FROM:<{sender}> within {timeout:?}",
+                            endpoint.host, endpoint.port
+                        )));
+                    }
+                    Ok(Ok(_)) => {
+                        let _ = c.command(Rset).await;
+                        let _ = c.quit().await;
+                    }
+                    Ok(Err(e)) if e.is_permanent() => {
+                        return Err(DeliverError::Setup(format!(
+                            "{}:{} refuses the sender {sender}: {e}",
+                            endpoint.host, endpoint.port
+                        )));
+                    }
+                    Ok(Err(e)) => {
+                        return Err(DeliverError::Unreachable(format!(
+                            "{}:{} did not accept MAIL FROM:<{sender}>: {e}",
+                            endpoint.host, endpoint.port
+                        )));
+                    }
+                }
             }
             Err(Failure::Transient(e)) => return Err(DeliverError::Unreachable(e)),
             Err(Failure::Permanent(e)) => return Err(DeliverError::Setup(e)),
@@ -488,7 +539,22 @@ pub async fn send(
                 let Some(i) = next else { break };
                 let s = &shared.prepared.subscribers[i];
                 let t0 = Instant::now();
-                let (envelope, bytes, id) = shared.message_for(s)?;
+                let (envelope, bytes, id) = match shared.message_for(s) {
+                    Ok(built) => built,
+                    // A message that cannot be built fails that recipient for good (it would
+                    // fail the same way on every rerun) and the run goes on.
+                    Err(DeliverError::Build(e)) => {
+                        let id = message::message_id(
+                            &shared.prepared.settings,
+                            &shared.request.edition,
+                            &s.email.key(),
+                        );
+                        shared.record(s, Outcome::Failed, e.reason, id)?;
+                        progress.advance();
+                        continue;
+                    }
+                    Err(e) => return Err(e),
+                };
                 let t1 = Instant::now();
                 building += t1 - t0;
                 let mut attempt = 0u32;

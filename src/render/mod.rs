@@ -494,7 +494,7 @@ impl Variant {
 }
 
 /// The prefix every slot marker starts with: a line without it has no per-person string.
-const SLOT_PREFIX: &str = "PWSLOT0";
+pub(crate) const SLOT_PREFIX: &str = "PWSLOT0";
 
 /// Whether `s` holds a slot (a per-person string goes there).
 pub fn has_slot(s: &str) -> bool {

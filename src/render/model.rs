@@ -237,7 +237,7 @@ pub fn paper_model(paper: &Paper, settings: &DigestSettings) -> PaperModel {
         if let Some(u) = url {
             link_models.push(LinkModel {
                 label: label.to_owned(),
-                url: u.as_str().to_owned(),
+                url: defuse_url(u.as_str()),
             });
         }
     };
@@ -259,17 +259,17 @@ pub fn paper_model(paper: &Paper, settings: &DigestSettings) -> PaperModel {
     if let Some(u) = paper.upvotes {
         meta_parts.push(format!("{u} {}", plural(u as usize, "upvote", "upvotes")));
     }
-    let url = paper.primary_url().as_str().to_owned();
+    let url = defuse_url(paper.primary_url().as_str());
     PaperModel {
         id: paper.id.to_string(),
-        title: one_line(&paper.title),
+        title: defuse(one_line(&paper.title)),
         url_listed: link_models.iter().any(|l| l.url == url),
         url,
-        authors,
+        authors: defuse(authors),
         upvotes: paper.upvotes,
         comments: paper.comments,
-        meta: meta_parts.join(" · "),
-        teaser: teaser(paper, settings.teaser_chars),
+        meta: defuse(meta_parts.join(" · ")),
+        teaser: defuse(teaser(paper, settings.teaser_chars)),
         links: link_models,
     }
 }
@@ -281,6 +281,21 @@ fn one_line(s: &str) -> String {
         .join(" ")
         .replace("``", "“")
         .replace("''", "”")
+}
+
+/// Text from a source can never contain a per-person slot marker: otherwise a paper could
+/// make each subscriber's email carry their address or unsubscribe link wherever it likes.
+fn defuse(s: String) -> String {
+    if s.contains(super::SLOT_PREFIX) {
+        s.replace(super::SLOT_PREFIX, "PWSLOT\u{2060}0")
+    } else {
+        s
+    }
+}
+
+/// The same for URLs: the marker's last character is percent-encoded (`0` → `%30`).
+fn defuse_url(s: &str) -> String {
+    s.replace(super::SLOT_PREFIX, "PWSLOT%30")
 }
 
 /// "A, B, C et al." after `max` authors.

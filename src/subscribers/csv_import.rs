@@ -151,6 +151,9 @@ pub(super) fn read_import_rows(
         let name = Some(cell(name_column))
             .filter(|n| !n.is_empty())
             .map(str::to_owned);
+        if let Some(Err(message)) = name.as_deref().map(super::check_name) {
+            problems.push(Problem::new(location.clone(), message));
+        }
         let format = match cell(format_column) {
             "" => None,
             raw => raw

@@ -29,8 +29,27 @@ pub use store::{
 
 /// Why a string is not a subscriber address.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
-#[error("`{0}` is not a valid email address")]
-pub struct SubscriberEmailError(pub String);
+pub enum SubscriberEmailError {
+    #[error("`{0}` is not a valid email address")]
+    Invalid(String),
+    #[error(
+        "`{0}` has non-ASCII characters: such addresses need SMTPUTF8, which paperwire does not send yet (use the ASCII form, e.g. the punycode domain)"
+    )]
+    NotAscii(String),
+    #[error("`{0}` has a quoted or spaced local part, which mail servers widely refuse")]
+    Quoted(String),
+}
+
+/// Why a string is not a subscriber name: it goes into the To header and the greeting.
+pub fn check_name(name: &str) -> Result<(), String> {
+    if name.chars().any(char::is_control) {
+        Err(format!(
+            "the name {name:?} has a line break or another control character"
+        ))
+    } else {
+        Ok(())
+    }
+}
 
 /// A subscriber's address, checked by lettre's `Address` parser.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -38,12 +57,20 @@ pub struct SubscriberEmailError(pub String);
 pub struct SubscriberEmail(String);
 
 impl SubscriberEmail {
+    /// An address every SMTP envelope can carry: lettre's `Address` syntax, ASCII only (no
+    /// SMTPUTF8), and no quoted or spaced local part.
     pub fn parse(raw: &str) -> Result<Self, SubscriberEmailError> {
         let trimmed = raw.trim();
-        trimmed
+        let address = trimmed
             .parse::<lettre::Address>()
-            .map(|_| Self(trimmed.to_owned()))
-            .map_err(|_| SubscriberEmailError(raw.to_owned()))
+            .map_err(|_| SubscriberEmailError::Invalid(raw.to_owned()))?;
+        if !trimmed.is_ascii() {
+            return Err(SubscriberEmailError::NotAscii(raw.to_owned()));
+        }
+        if address.user().contains(['"', ' ', '\t', '\\']) {
+            return Err(SubscriberEmailError::Quoted(raw.to_owned()));
+        }
+        Ok(Self(trimmed.to_owned()))
     }
     pub fn as_str(&self) -> &str {
         &self.0
@@ -174,6 +201,8 @@ pub enum SubscriberError {
         "{email} unsubscribed at {at}; the entry stays so that no import adds them back (pass --forget to erase it anyway)"
     )]
     KeepUnsubscribed { email: SubscriberEmail, at: String },
+    #[error("{0}")]
+    BadName(String),
     #[error("{email} is not in {path}")]
     NotFound {
         email: SubscriberEmail,

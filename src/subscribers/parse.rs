@@ -176,7 +176,16 @@ impl Checker<'_> {
 
         let name = table
             .get("name")
-            .and_then(|item| self.string(item, "name"))
+            .and_then(|item| {
+                let name = self.string(item, "name")?;
+                match super::check_name(name) {
+                    Ok(()) => Some(name),
+                    Err(message) => {
+                        self.problem(item.span(), message);
+                        None
+                    }
+                }
+            })
             .map(str::trim)
             .filter(|n| !n.is_empty())
             .map(str::to_owned);
@@ -454,6 +463,12 @@ mod fast {
                 Some(_) => return None,
                 None => None,
             };
+            if e.name
+                .as_deref()
+                .is_some_and(|n| super::super::check_name(n).is_err())
+            {
+                return None;
+            }
             out.push(Subscriber {
                 email,
                 name: e
@@ -673,9 +688,10 @@ name = \"nobody\"
         let in_a_string =
             "[[subscriber]]\nemail = \"a@b.org\"\nname = \"\"\"\n[[subscriber]]\n\"\"\"\n";
         assert!(fast::parse(in_a_string, SECTIONS).is_none());
-        let subs = parse(in_a_string, Path::new("x"), SECTIONS).unwrap();
-        assert_eq!(subs.len(), 1);
-        assert_eq!(subs[0].name.as_deref(), Some("[[subscriber]]"));
+        // Read whole (not cut in two): one entry, whose multi-line name is the one problem.
+        let problems = parse(in_a_string, Path::new("x"), SECTIONS).unwrap_err();
+        assert_eq!(problems.0.len(), 1, "{problems}");
+        assert!(problems.to_string().contains("line break"), "{problems}");
         let spaced =
             "# list\n[[ subscriber ]]\nemail = \"a@b.org\"\n[[subscriber]]\nemail = \"c@d.org\"\n";
         assert_eq!(parse(spaced, Path::new("x"), SECTIONS).unwrap().len(), 2);

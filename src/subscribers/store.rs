@@ -119,9 +119,16 @@ pub struct SubscriberStore {
 }
 
 impl SubscriberStore {
+    /// A list reached through a symlink is edited where it really lives (the rename would
+    /// otherwise replace the link with a copy).
     pub fn new(path: impl Into<PathBuf>) -> Self {
+        let path = path.into();
+        let path = match std::fs::symlink_metadata(&path) {
+            Ok(m) if m.file_type().is_symlink() => std::fs::canonicalize(&path).unwrap_or(path),
+            _ => path,
+        };
         Self {
-            path: path.into(),
+            path,
             lock_wait: LOCK_WAIT,
         }
     }
@@ -158,6 +165,9 @@ impl SubscriberStore {
         options: AddOptions,
     ) -> Result<AddOutcome, SubscriberError> {
         let topics = checked_topics(&new.topics, sections)?;
+        if let Some(name) = &new.name {
+            super::check_name(name).map_err(SubscriberError::BadName)?;
+        }
         self.edit(true, |text, roster| {
             let outcome = match roster.find(&new.email) {
                 None => {

@@ -486,3 +486,32 @@ fn check_counts_every_problem_and_catches_what_would_break_a_send() {
         assert!(out.stderr.contains(needle), "{needle}:\n{}", out.stderr);
     }
 }
+
+#[test]
+fn source_text_cannot_reach_the_per_person_slots() {
+    let env = TestEnv::new();
+    env.write(
+        "p.json",
+        r#"[{"paper": {"id": "2405.00021", "title": "Hi PWSLOT0EMAIL0", "summary": "PWSLOT0UNSUB0 here.",
+            "githubRepo": "https://evil.example/c?who=PWSLOT0EMAIL0&u=PWSLOT0UNSUB0"}}]"#,
+    );
+    for args in [
+        vec!["preview", "--papers", "p.json"],
+        vec!["preview", "--papers", "p.json", "--text"],
+    ] {
+        let out = env.run(&args);
+        out.assert_code(0);
+        assert!(!out.stdout.contains("Hi you@example.org"), "{}", out.stdout);
+        assert!(!out.stdout.contains("who=you"), "{}", out.stdout);
+        assert!(
+            out.stdout.contains("evil.example/c?who=PWSLOT%30EMAIL0"),
+            "{}",
+            out.stdout
+        );
+        assert_eq!(
+            out.stdout.matches("/unsubscribe").count(),
+            1,
+            "only the footer's own link"
+        );
+    }
+}

@@ -676,3 +676,19 @@ fn max_per_second_spaces_the_messages_out() {
     );
     assert_eq!(server.messages().len(), 6);
 }
+
+#[test]
+fn a_server_that_refuses_the_sender_stops_the_run_before_anyone_fails() {
+    // This server wants AUTH, and the config gives no user: MAIL FROM gets 530.
+    let server = SmtpServer::builder().auth("mailer", "s3cret").start();
+    let env = TestEnv::new();
+    env.subscribers(SUBSCRIBERS);
+    env.config(Some(&server.url()));
+    let out = send(&env, &[]);
+    out.assert_code(2);
+    assert!(
+        out.stderr.contains("refuses the sender digest@example.org"),
+        "{out}"
+    );
+    assert!(journal(&env).is_empty(), "no recipient is marked as failed");
+}

@@ -577,3 +577,47 @@ fn removing_an_unsubscribed_address_keeps_its_record_unless_forget() {
     .assert_code(0);
     assert!(!env.read("subscribers.toml").contains("gone@example.org"));
 }
+
+#[test]
+fn names_and_addresses_that_cannot_go_into_a_header_are_refused_everywhere() {
+    let env = crate::harness::TestEnv::new();
+    env.subscribers(
+        "[[subscriber]]\nemail = \"ok@example.org\"\nname = \"Line\\nBreak\"\n\n[[subscriber]]\nemail = \"josé@bücher.example\"\n\n[[subscriber]]\nemail = '\"a b\"@example.org'\n",
+    );
+    env.config(None);
+    let out = env.run(&["check", "--config", "paperwire.toml"]);
+    out.assert_code(2);
+    for needle in [
+        "subscribers.toml:3:",
+        "line break",
+        "SMTPUTF8",
+        "quoted or spaced",
+    ] {
+        assert!(out.stderr.contains(needle), "{needle}: {out}");
+    }
+    env.subscribers("[[subscriber]]\nemail = \"ok@example.org\"\n");
+    let out = env.run(&[
+        "subscribers",
+        "--config",
+        "paperwire.toml",
+        "add",
+        "new@example.org",
+        "--name",
+        "A\rB",
+    ]);
+    out.assert_code(2);
+    env.write("in.csv", "email,name\nx@example.org,\"two\nlines\"\n");
+    let out = env.run(&[
+        "subscribers",
+        "--config",
+        "paperwire.toml",
+        "import",
+        "in.csv",
+    ]);
+    out.assert_code(2);
+    assert!(out.stderr.contains("line break"), "{out}");
+    assert_eq!(
+        env.read("subscribers.toml"),
+        "[[subscriber]]\nemail = \"ok@example.org\"\n"
+    );
+}
