@@ -633,14 +633,7 @@ impl Settings {
         base_dir: &Path,
         origin: ConfigOrigin,
     ) -> Result<Self, Problems> {
-        let raw: RawConfig = toml::from_str(text).map_err(|e| {
-            let offset = e.span().map_or(0, |s| s.start);
-            Problems::one(
-                Location::at(path, text, offset),
-                e.message().trim().to_owned(),
-            )
-        })?;
-        let mut problems = Vec::new();
+        let (raw, mut problems) = deserialize_all_problems(text, path)?;
         let at = |offset: usize| Location::at(path, text, offset);
         let mut bad = |offset: usize, msg: String| problems.push(Problem::new(at(offset), msg));
 
@@ -994,6 +987,87 @@ impl Settings {
         }
         names
     }
+}
+
+/// Deserializes the config, collecting every unknown key and wrong value rather than stopping
+/// at the first (serde stops there). Each such `key = value` line is blanked out (with spaces,
+/// so that later positions stay true) and the text is read again; what is left unreadable
+/// after that is the last problem. Returns the settings read from the remaining keys and the
+/// problems found on the way; when nothing usable is left, the problems alone.
+fn deserialize_all_problems(
+    text: &str,
+    path: &Path,
+) -> Result<(RawConfig, Vec<Problem>), Problems> {
+    const MAX_ROUNDS: usize = 50;
+    let mut work = text.to_owned();
+    let mut problems: Vec<Problem> = Vec::new();
+    for _ in 0..MAX_ROUNDS {
+        let e = match toml::from_str::<RawConfig>(&work) {
+            Ok(raw) => return Ok((raw, problems)),
+            Err(e) => e,
+        };
+        let message = e.message().trim().to_owned();
+        let offset = e.span().map_or(0, |s| s.start);
+        let recoverable = message.starts_with("unknown field")
+            || message.starts_with("invalid type")
+            || message.starts_with("invalid value");
+        // The text parsed as TOML before any blanking (its first problem was a recoverable
+        // one), so anything else now — a key missing because it was blanked, a multi-line
+        // value cut in half — is our own doing, not news.
+        let artifact = !problems.is_empty() && !recoverable;
+        if !artifact {
+            problems.push(Problem::new(Location::at(path, text, offset), message));
+        }
+        if !recoverable || artifact {
+            break;
+        }
+        // Blank the offending `key = value` (all its lines), keeping every byte offset.
+        let range = key_value_span(&work, offset).unwrap_or_else(|| {
+            let start = work[..offset.min(work.len())]
+                .rfind('\n')
+                .map_or(0, |i| i + 1);
+            let end = work[offset.min(work.len())..]
+                .find('\n')
+                .map_or(work.len(), |i| offset + i);
+            start..end
+        });
+        let blank: String = work[range.clone()]
+            .chars()
+            .map(|c| if c == '\n' { '\n' } else { ' ' })
+            .collect();
+        work.replace_range(range, &blank);
+    }
+    Err(Problems(problems))
+}
+
+/// The byte range of the `key = value` pair whose key or value holds `offset`.
+fn key_value_span(text: &str, offset: usize) -> Option<std::ops::Range<usize>> {
+    fn search(table: &dyn toml_edit::TableLike, offset: usize) -> Option<std::ops::Range<usize>> {
+        for (key, item) in table.iter() {
+            let (k, _) = table.get_key_value(key)?;
+            if let (Some(ks), Some(vs)) = (k.span(), item.span())
+                && item.is_value()
+                && (ks.contains(&offset) || vs.contains(&offset))
+            {
+                return Some(ks.start..vs.end);
+            }
+            if let Some(t) = item.as_table_like()
+                && let Some(r) = search(t, offset)
+            {
+                return Some(r);
+            }
+            if let Some(array) = item.as_array_of_tables() {
+                for t in array.iter() {
+                    if let Some(r) = search(t, offset) {
+                        return Some(r);
+                    }
+                }
+            }
+        }
+        None
+    }
+    let doc = toml_edit::Document::parse(text).ok()?;
+    search(doc.as_table(), offset)
 }
 
 /// Reads a secret from `NAME`, or from the file named by `NAME_FILE` (systemd credentials).

@@ -515,3 +515,39 @@ fn source_text_cannot_reach_the_per_person_slots() {
         );
     }
 }
+
+#[test]
+fn unknown_keys_and_wrong_types_do_not_hide_the_other_problems() {
+    let env = TestEnv::new();
+    let cfg = env
+        .config_builder(None)
+        .with_newsletter("colour = \"red\"\ntimezone = \"Mars/Olympus\"")
+        .with_delivery("concurrency = 0\nretries = \"three\"\nspeed = [\n  1,\n  2,\n]")
+        .write();
+    let out = env.run(&["check", "--config", cfg.to_str().unwrap()]);
+    out.assert_code(2);
+    for needle in [
+        "colour",
+        "speed",
+        "retries",
+        "invalid type",
+        "Mars/Olympus",
+        "concurrency must be",
+    ] {
+        assert!(out.stderr.contains(needle), "{needle}:\n{}", out.stderr);
+    }
+    let text = env.read("paperwire.toml");
+    let line_of = |needle: &str| text.lines().position(|l| l.contains(needle)).unwrap() + 1;
+    assert!(
+        out.stderr
+            .contains(&format!("paperwire.toml:{}:", line_of("colour"))),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stderr
+            .contains(&format!("paperwire.toml:{}:", line_of("retries"))),
+        "{}",
+        out.stderr
+    );
+}
