@@ -71,7 +71,7 @@ pub enum SubscribersCmd {
         #[arg(value_parser = parse_email)]
         email: SubscriberEmail,
     },
-    /// Add everyone in a CSV file (columns email,name,topics, optionally format,max_papers; topics separated by ; or |).
+    /// Add everyone in a CSV file (columns email,name,topics, optionally format,max_papers,paused; topics separated by ; or |).
     /// All or nothing: every bad row is reported and nothing is added.
     Import {
         file: PathBuf,
@@ -124,6 +124,7 @@ pub fn run(args: SubscribersArgs) -> anyhow::Result<Exit> {
                     .collect(),
                 format,
                 max_papers,
+                paused: false,
             };
             let options = AddOptions {
                 resubscribe,

@@ -1,7 +1,7 @@
 //! CSV in and out of the subscriber list: `import FILE.csv` and `export --csv`.
 //!
-//! The columns are `email,name,topics` with a header row (and optionally `format` and
-//! `max_papers`, which `export --csv` writes so that an export re-imports whole); several
+//! The columns are `email,name,topics` with a header row (and optionally `format`,
+//! `max_papers` and `paused`, which `export --csv` writes so that an export re-imports whole); several
 //! topics share one cell, separated by `;` or `|`. An import is all-or-nothing, so every bad row is reported with its
 //! line before anything is written.
 
@@ -13,7 +13,7 @@ use super::store::NewSubscriber;
 use super::{Subscriber, SubscriberEmail};
 use crate::diag::{Location, Problem, Problems};
 
-const COLUMNS: &[&str] = &["email", "name", "topics", "format", "max_papers"];
+const COLUMNS: &[&str] = &["email", "name", "topics", "format", "max_papers", "paused"];
 
 /// One checked row of an import, with where it came from.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -89,6 +89,7 @@ pub(super) fn read_import_rows(
     let topics_column = column("topics");
     let format_column = column("format");
     let max_papers_column = column("max_papers");
+    let paused_column = column("paused");
 
     let mut rows = Vec::new();
     let mut first_line: HashMap<String, u64> = HashMap::new();
@@ -151,6 +152,17 @@ pub(super) fn read_import_rows(
         let name = Some(cell(name_column))
             .filter(|n| !n.is_empty())
             .map(str::to_owned);
+        let paused = match cell(paused_column) {
+            "" | "false" | "no" => false,
+            "true" | "yes" => true,
+            raw => {
+                problems.push(Problem::new(
+                    location.clone(),
+                    format!("paused `{raw}` is not true or false"),
+                ));
+                false
+            }
+        };
         if let Some(Err(message)) = name.as_deref().map(super::check_name) {
             problems.push(Problem::new(location.clone(), message));
         }
@@ -181,6 +193,7 @@ pub(super) fn read_import_rows(
                     topics,
                     format,
                     max_papers,
+                    paused,
                     ..NewSubscriber::new(email)
                 },
                 location,
@@ -190,17 +203,16 @@ pub(super) fn read_import_rows(
     (rows, problems)
 }
 
-/// The list as an importable CSV (`email,name,topics,format,max_papers`), leaving out
-/// addresses that unsubscribed so that re-importing the export cannot bring them back. (Paused
-/// state is not carried; `export` as JSON has every field.)
+/// The list as an importable CSV (`email,name,topics,format,max_papers,paused`), leaving out
+/// addresses that unsubscribed so that re-importing the export cannot bring them back.
 pub fn export_csv(subscribers: &[Subscriber]) -> String {
     let mut writer = csv::Writer::from_writer(Vec::new());
-    let mut write = |fields: [&str; 5]| {
+    let mut write = |fields: [&str; 6]| {
         writer
             .write_record(fields)
             .expect("writing CSV into memory cannot fail");
     };
-    write(["email", "name", "topics", "format", "max_papers"]);
+    write(["email", "name", "topics", "format", "max_papers", "paused"]);
     for s in subscribers.iter().filter(|s| s.unsubscribed_at.is_none()) {
         write([
             s.email.as_str(),
@@ -208,6 +220,7 @@ pub fn export_csv(subscribers: &[Subscriber]) -> String {
             &s.topics.join("; "),
             s.format.as_str(),
             &s.max_papers.map(|n| n.to_string()).unwrap_or_default(),
+            if s.paused { "true" } else { "false" },
         ]);
     }
     let bytes = writer
@@ -266,9 +279,9 @@ mod tests {
 
     #[test]
     fn export_round_trips_through_import() {
-        let text = "email,name,topics,format,max_papers\n\
-                    ada@example.org,\"Lovelace, Ada\",Federated Learning,text,5\n\
-                    bob@example.org,,,html,\n";
+        let text = "email,name,topics,format,max_papers,paused\n\
+                    ada@example.org,\"Lovelace, Ada\",Federated Learning,text,5,false\n\
+                    bob@example.org,,,html,,true\n";
         let rows = parse_import_csv(text, Path::new("in.csv"), SECTIONS).unwrap();
         let subscribers: Vec<Subscriber> = rows
             .into_iter()
@@ -278,7 +291,7 @@ mod tests {
                 topics: r.subscriber.topics,
                 format: r.subscriber.format.unwrap_or_default(),
                 max_papers: r.subscriber.max_papers.map(|n| n.get()),
-                paused: false,
+                paused: r.subscriber.paused,
                 since: None,
                 unsubscribed_at: None,
             })

@@ -53,6 +53,8 @@ pub struct NewSubscriber {
     /// Written only when given.
     pub format: Option<MailFormat>,
     pub max_papers: Option<NonZeroUsize>,
+    /// Written only when true (an import of an exported paused subscriber).
+    pub paused: bool,
 }
 
 impl NewSubscriber {
@@ -63,6 +65,7 @@ impl NewSubscriber {
             topics: Vec::new(),
             format: None,
             max_papers: None,
+            paused: false,
         }
     }
 }
@@ -552,6 +555,9 @@ fn new_entry(new: &NewSubscriber, topics: &[String], today: chrono::NaiveDate) -
     }
     if let Some(max) = new.max_papers {
         put("max_papers", Value::from(max.get() as i64));
+    }
+    if new.paused {
+        put("paused", Value::from(true));
     }
     put("since", document::date_value(today));
     table

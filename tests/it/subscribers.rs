@@ -535,10 +535,10 @@ fn list_and_export_print_the_checked_list() {
     let out = fx.run(&["export", "--csv"]);
     assert_eq!(
         String::from_utf8(out.stdout).unwrap(),
-        "email,name,topics,format,max_papers\n\
-         ada@example.org,Ada,Federated Learning; Pruning & Compression,html,20\n\
-         grace@example.org,Grace Hopper,,text,\n\
-         alan@example.org,,,html,\n"
+        "email,name,topics,format,max_papers,paused\n\
+         ada@example.org,Ada,Federated Learning; Pruning & Compression,html,20,false\n\
+         grace@example.org,Grace Hopper,,text,,true\n\
+         alan@example.org,,,html,,false\n"
     );
 }
 
