@@ -456,6 +456,23 @@ async fn open_socket(endpoint: &SmtpEndpoint, timeout: Duration) -> Result<TcpSt
     Ok(stream)
 }
 
+/// Reads the greeting and sends EHLO on an open stream (plain or TLS), within `timeout`.
+async fn greet(
+    stream: Box<dyn AsyncTokioStream>,
+    hello: &ClientId,
+    timeout: Duration,
+    where_: &str,
+    no_greeting: &str,
+) -> Result<AsyncSmtpConnection, Failure> {
+    tokio::time::timeout(
+        timeout,
+        AsyncSmtpConnection::connect_with_transport(stream, hello),
+    )
+    .await
+    .map_err(|_| Failure::Transient(no_greeting.to_owned()))?
+    .map_err(|e| Failure::Transient(format!("cannot talk SMTP to {where_}: {e}")))
+}
+
 /// Opens a connection: our own TCP socket with `TCP_NODELAY` (lettre never sets it, and every
 /// SMTP command then waits ~40 ms on Nagle + delayed ACK), then implicit TLS (ours), EHLO,
 /// STARTTLS (lettre's) as configured, and AUTH when a user is given.
@@ -483,30 +500,26 @@ pub async fn connect(
                 ))
             })?
             .map_err(|e| handshake_failure(&e, endpoint, tls, "TLS handshake"))?;
-        let conn = tokio::time::timeout(
+        let conn = greet(
+            Box::new(TlsSocket(stream)),
+            &hello,
             timeout,
-            AsyncSmtpConnection::connect_with_transport(Box::new(TlsSocket(stream)), &hello),
+            &where_,
+            &format!("no SMTP greeting from {where_} over TLS within {timeout:?}"),
         )
-        .await
-        .map_err(|_| {
-            Failure::Transient(format!(
-                "no SMTP greeting from {where_} over TLS within {timeout:?}"
-            ))
-        })?
-        .map_err(|e| Failure::Transient(format!("cannot talk SMTP to {where_}: {e}")))?;
+        .await?;
         (conn, true)
     } else {
-        let conn = tokio::time::timeout(
+        let conn = greet(
+            Box::new(stream),
+            &hello,
             timeout,
-            AsyncSmtpConnection::connect_with_transport(Box::new(stream), &hello),
-        )
-        .await
-        .map_err(|_| {
-            Failure::Transient(format!(
+            &where_,
+            &format!(
                 "no SMTP greeting from {where_} within {timeout:?}; if it is an implicit-TLS port (usually 465), try smtps://{where_}"
-            ))
-        })?
-        .map_err(|e| Failure::Transient(format!("cannot talk SMTP to {where_}: {e}")))?;
+            ),
+        )
+        .await?;
         (conn, false)
     };
     if !encrypted {

@@ -33,6 +33,11 @@ unsubscribed_at = 2026-11-01T08:00:00Z
 "#;
 
 fn send(env: &TestEnv, extra: &[&str]) -> crate::harness::Output {
+    send_with_env(env, extra, &[SECRET, FAST_RETRY])
+}
+
+/// `send` of edition 2026-11-28 with `extra` arguments and exactly these environment variables.
+fn send_with_env(env: &TestEnv, extra: &[&str], vars: &[(&str, &str)]) -> crate::harness::Output {
     let mut args = vec![
         "send",
         "--config",
@@ -41,7 +46,15 @@ fn send(env: &TestEnv, extra: &[&str]) -> crate::harness::Output {
         "2026-11-28",
     ];
     args.extend_from_slice(extra);
-    env.run_with_env(&args, &[SECRET, FAST_RETRY])
+    env.run_with_env(&args, vars)
+}
+
+/// Sends `signal` (`-9`, `-TERM`) to a spawned `send`.
+fn signal(child: &std::process::Child, signal: &str) {
+    std::process::Command::new("kill")
+        .args([signal, &child.id().to_string()])
+        .status()
+        .unwrap();
 }
 
 /// `n` subscribers `{prefix}0@example.org` … `{prefix}{n-1}@example.org`.
@@ -306,11 +319,7 @@ fn kill_9_mid_send_then_rerun_repeats_at_most_concurrency_messages() {
         .write();
     let child = spawn_send(&env);
     assert!(server.wait_until(Duration::from_secs(20), |s| s.messages().len() >= 10));
-    let pid = child.id().to_string();
-    std::process::Command::new("kill")
-        .args(["-9", &pid])
-        .status()
-        .unwrap();
+    signal(&child, "-9");
     let out = crate::harness::Output::of_child(child);
     assert_eq!(out.code, None, "killed by a signal");
     let out = send(&env, &[]);
@@ -517,10 +526,7 @@ fn sigterm_stops_starting_messages_journals_the_in_flight_and_exits_75() {
     let child = spawn_send(&env);
     assert!(server.wait_until(Duration::from_secs(20), |s| s.messages().len() >= 4));
     let started = std::time::Instant::now();
-    std::process::Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .unwrap();
+    signal(&child, "-TERM");
     let out = crate::harness::Output::of_child(child);
     assert!(
         started.elapsed() < Duration::from_secs(5),
@@ -598,16 +604,7 @@ fn smtp_auth_uses_the_user_from_the_url_and_the_password_from_the_environment() 
     let env = TestEnv::new();
     env.subscribers("[[subscriber]]\nemail = \"ada@example.org\"\n");
     env.config(Some(&format!("smtp://mailer@127.0.0.1:{}", server.port())));
-    let out = env.run_with_env(
-        &[
-            "send",
-            "--config",
-            "paperwire.toml",
-            "--edition",
-            "2026-11-28",
-        ],
-        &[SECRET, ("PAPERWIRE_SMTP_PASSWORD", "s3cret")],
-    );
+    let out = send_with_env(&env, &[], &[SECRET, ("PAPERWIRE_SMTP_PASSWORD", "s3cret")]);
     out.assert_code(0);
     assert_eq!(server.messages()[0].auth_user.as_deref(), Some("mailer"));
     // No password: a setup error before anything is sent.
