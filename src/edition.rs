@@ -1,14 +1,12 @@
-//! Editions: the id of one issue of the newsletter and where its state lives.
+//! Editions: the id of one issue of the newsletter, and how far one got.
 //!
 //! The id is the send date in the newsletter's time zone (`2026-11-28`), or any
-//! `[0-9A-Za-z._-]+` given with `--edition` (a schedule that fires twice a day). Under
-//! `state.dir/editions/<id>/` live `papers.json` (the list frozen at the first send),
-//! `journal.jsonl` (one line per outcome) and `report.json` (the last run's summary).
-
-use std::fmt;
-use std::path::{Path, PathBuf};
+//! `[0-9A-Za-z._-]+` given with `--edition` (a schedule that fires twice a day). It names the
+//! edition's directory under `state.dir/editions/` (see [`crate::state`]) and goes into every
+//! Message-ID, so it must be safe in both.
 
 use serde::{Deserialize, Serialize};
+use std::fmt;
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 #[error("`{0}` is not an edition id (letters, digits, `.`, `_` and `-` only)")]
@@ -72,32 +70,15 @@ impl fmt::Display for EditionId {
     }
 }
 
-/// Paths of one edition's state.
-#[derive(Debug, Clone)]
-pub struct EditionDir {
-    pub dir: PathBuf,
-}
-
-impl EditionDir {
-    pub fn new(state_dir: &Path, id: &EditionId) -> Self {
-        Self {
-            dir: state_dir.join("editions").join(id.as_str()),
-        }
-    }
-    pub fn papers(&self) -> PathBuf {
-        self.dir.join("papers.json")
-    }
-    pub fn journal(&self) -> PathBuf {
-        self.dir.join("journal.jsonl")
-    }
-    pub fn report(&self) -> PathBuf {
-        self.dir.join("report.json")
-    }
-}
-
-/// `state.dir/send.lock`.
-pub fn send_lock_path(state_dir: &Path) -> PathBuf {
-    state_dir.join("send.lock")
+/// How far an edition got (read from its state by [`crate::state`], used by the scheduler).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EditionProgress {
+    /// No send of it has started (no frozen list, journal or report).
+    NotStarted,
+    /// Started, but interrupted, cut short by a crash, or with deferred recipients left.
+    Incomplete,
+    /// Its last run finished with nothing left to retry (permanent failures stay failed).
+    Complete,
 }
 
 #[cfg(test)]

@@ -6,6 +6,7 @@
 //! (digest, render) is pure; I/O lives at the edges behind small traits.
 
 pub mod config;
+pub mod daemon;
 pub mod deliver;
 pub mod diag;
 pub mod digest;
@@ -13,8 +14,10 @@ pub mod edition;
 pub mod exit;
 pub mod fsutil;
 pub mod paper;
+pub mod pipeline;
 pub mod render;
 pub mod schedule;
 pub mod serve;
 pub mod source;
+pub mod state;
 pub mod subscribers;

@@ -3,8 +3,8 @@
 //! still worth sending on start (catch-up), and when to retry deferred recipients.
 //!
 //! Everything here is pure and takes the time as an argument (or from a [`Clock`]), so tests
-//! control it; the daemon loop itself lives in `cli/run.rs` and sends through
-//! [`crate::deliver::edition::run_edition`] like `paperwire send` does.
+//! control it; the daemon loop around it is [`crate::daemon`], which sends through
+//! [`crate::pipeline::run_edition`] like `paperwire send` does.
 //!
 //! Why not simply `croner::Cron::find_next_occurrence` in the time zone: croner 3 treats a
 //! pattern with more than one time a day (`0 7,19 * * *`) as an "interval job", which skips a
@@ -15,17 +15,14 @@
 //! not exist that day fires once at the first instant after the gap, one that occurs twice
 //! fires once, at its first occurrence.
 
-use std::path::Path;
 use std::time::Duration;
 
 use chrono::{DateTime, LocalResult, NaiveDateTime, TimeDelta, TimeZone, Utc};
 use chrono_tz::Tz;
 use croner::Cron;
 use croner::parser::{CronParser, Seconds, Year};
-use serde::Deserialize;
 
-use crate::deliver::journal::{self, Outcome};
-use crate::edition::{EditionDir, EditionId};
+use crate::edition::{EditionId, EditionProgress};
 
 /// A schedule that cannot be used.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -315,74 +312,6 @@ pub fn describe_span(span: TimeDelta) -> String {
     }
 }
 
-/// How far an edition got, from its state directory.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum EditionState {
-    /// No send of it has started (no frozen list, journal or report).
-    NotStarted,
-    /// Started, but interrupted, cut short by a crash, or with deferred recipients left.
-    Incomplete,
-    /// Its last run finished with nothing left to retry (permanent failures stay failed).
-    Complete,
-}
-
-/// The part of `report.json` this needs.
-#[derive(Debug, Deserialize)]
-struct ReportView {
-    #[serde(default)]
-    interrupted: bool,
-    /// A `send --only` run: the rest of the list was not asked for.
-    #[serde(default)]
-    partial: bool,
-    #[serde(default)]
-    problems: Vec<ProblemView>,
-}
-
-#[derive(Debug, Deserialize)]
-struct ProblemView {
-    email: String,
-    outcome: Outcome,
-}
-
-/// Reads how far edition `id` got: its `report.json` (the last finished run) and, for the
-/// recipients it left deferred, the journal (a later run may have delivered them).
-pub fn edition_state(state_dir: &Path, id: &EditionId) -> EditionState {
-    let dir = EditionDir::new(state_dir, id);
-    let (papers, journal_path, report) = (dir.papers(), dir.journal(), dir.report());
-    if !papers.exists() && !journal_path.exists() && !report.exists() {
-        return EditionState::NotStarted;
-    }
-    let Some(view) = std::fs::read(&report)
-        .ok()
-        .and_then(|b| serde_json::from_slice::<ReportView>(&b).ok())
-    else {
-        return EditionState::Incomplete;
-    };
-    if view.interrupted || view.partial {
-        return EditionState::Incomplete;
-    }
-    let deferred: Vec<String> = view
-        .problems
-        .iter()
-        .filter(|p| p.outcome == Outcome::Deferred)
-        .map(|p| p.email.to_lowercase())
-        .collect();
-    if deferred.is_empty() {
-        return EditionState::Complete;
-    }
-    let Ok(state) = journal::read(&journal_path) else {
-        return EditionState::Incomplete;
-    };
-    if deferred
-        .iter()
-        .all(|e| matches!(state.outcome(e), Some(Outcome::Delivered | Outcome::Failed)))
-    {
-        EditionState::Complete
-    } else {
-        EditionState::Incomplete
-    }
-}
-
 /// On start (or for `run --once`): is the edition scheduled at `scheduled` (the last one at or
 /// before `now`) due? Not when it is complete; when no send of it started, only if it is
 /// younger than `catch_up`; when it started and is incomplete (interrupted, deferred
@@ -391,7 +320,7 @@ pub fn edition_state(state_dir: &Path, id: &EditionId) -> EditionState {
 pub fn due_on_start(
     scheduled: DateTime<Utc>,
     now: DateTime<Utc>,
-    state: EditionState,
+    state: EditionProgress,
     catch_up: Duration,
     retry_deadline: Duration,
 ) -> bool {
@@ -400,9 +329,9 @@ pub fn due_on_start(
         return false;
     }
     let window = match state {
-        EditionState::Complete => return false,
-        EditionState::NotStarted => catch_up,
-        EditionState::Incomplete => catch_up.max(retry_deadline),
+        EditionProgress::Complete => return false,
+        EditionProgress::NotStarted => catch_up,
+        EditionProgress::Incomplete => catch_up.max(retry_deadline),
     };
     age <= TimeDelta::from_std(window).unwrap_or(TimeDelta::MAX)
 }
@@ -718,7 +647,7 @@ mod tests {
         let at = utc("2026-11-28T07:00:00Z");
         let h = |n: u64| Duration::from_secs(n * 3600);
         let now = |m: i64| at + TimeDelta::minutes(m);
-        use EditionState::*;
+        use EditionProgress::*;
         // Missed and never started: only while younger than catch_up.
         assert!(due_on_start(at, now(0), NotStarted, h(6), h(12)));
         assert!(due_on_start(at, now(359), NotStarted, h(6), h(12)));
@@ -764,44 +693,5 @@ mod tests {
         assert_eq!(c.real_span(Duration::from_secs(60)), Duration::from_secs(1));
         assert!(ShiftedClock::from_env_values("tomorrow", None).is_err());
         assert!(ShiftedClock::from_env_values("2026-11-28T06:59:58Z", Some("0")).is_err());
-    }
-
-    #[test]
-    fn edition_state_from_report_and_journal() {
-        let dir = tempfile::tempdir().unwrap();
-        let id = EditionId::parse("2026-11-28").unwrap();
-        assert_eq!(edition_state(dir.path(), &id), EditionState::NotStarted);
-        let ed = EditionDir::new(dir.path(), &id);
-        std::fs::create_dir_all(&ed.dir).unwrap();
-        std::fs::write(ed.papers(), "[]").unwrap();
-        assert_eq!(edition_state(dir.path(), &id), EditionState::Incomplete);
-        let report = |interrupted: bool, deferred: &[&str]| {
-            let problems: Vec<_> = deferred
-                .iter()
-                .map(|e| serde_json::json!({"email": e, "outcome": "deferred", "detail": "451"}))
-                .collect();
-            serde_json::json!({"edition": "2026-11-28", "interrupted": interrupted, "deferred": deferred.len(), "problems": problems})
-                .to_string()
-        };
-        std::fs::write(ed.report(), report(true, &[])).unwrap();
-        assert_eq!(edition_state(dir.path(), &id), EditionState::Incomplete);
-        std::fs::write(
-            ed.report(),
-            r#"{"edition": "2026-11-28", "partial": true, "problems": []}"#,
-        )
-        .unwrap();
-        assert_eq!(
-            edition_state(dir.path(), &id),
-            EditionState::Incomplete,
-            "send --only"
-        );
-        std::fs::write(ed.report(), report(false, &[])).unwrap();
-        assert_eq!(edition_state(dir.path(), &id), EditionState::Complete);
-        std::fs::write(ed.report(), report(false, &["Ada@example.org"])).unwrap();
-        assert_eq!(edition_state(dir.path(), &id), EditionState::Incomplete);
-        // A later run delivered the deferred one but had no report of its own to write.
-        let line = serde_json::json!({"at": "2026-11-28T07:10:00Z", "email": "ada@example.org", "outcome": "delivered", "detail": "250", "message_id": "<x>"});
-        std::fs::write(ed.journal(), format!("{line}\n")).unwrap();
-        assert_eq!(edition_state(dir.path(), &id), EditionState::Complete);
     }
 }

@@ -11,7 +11,7 @@
 //! sending headers, while the request is handled, and over a connection's whole life.
 
 use std::future::Future;
-use std::pin::pin;
+use std::pin::{Pin, pin};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -27,7 +27,7 @@ use hyper_util::service::TowerToHyperService;
 use tokio::net::TcpListener;
 use tower_http::timeout::TimeoutLayer;
 
-use crate::exit::{Classify, Exit};
+use crate::exit::Exit;
 use crate::subscribers::token::{self, TokenError};
 use crate::subscribers::{SubscriberEmail, SubscriberStore, UnsubscribeOutcome};
 
@@ -37,7 +37,9 @@ pub const MAX_BODY_BYTES: usize = 16 * 1024;
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
 
 /// Renders the current digest as an HTML page for `GET /`; an error is shown as a 500 page.
-pub type PreviewFn = Arc<dyn Fn() -> Result<String, String> + Send + Sync>;
+pub type PreviewFn = Arc<dyn Fn() -> PreviewFuture + Send + Sync>;
+/// What a [`PreviewFn`] returns: the page, or why there is none.
+pub type PreviewFuture = Pin<Box<dyn Future<Output = Result<String, String>> + Send>>;
 
 /// What the endpoints need.
 #[derive(Clone)]
@@ -136,22 +138,16 @@ pub async fn serve(
 }
 
 async fn preview(State(context): State<ServeContext>) -> Response {
-    let render = context.preview.clone();
-    match tokio::task::spawn_blocking(move || render()).await {
-        Ok(Ok(html)) => (
+    match (context.preview)().await {
+        Ok(html) => (
             [(header::CACHE_CONTROL, HeaderValue::from_static("no-store"))],
             axum::response::Html(html),
         )
             .into_response(),
-        Ok(Err(message)) => page(
+        Err(message) => page(
             StatusCode::INTERNAL_SERVER_ERROR,
             "Preview failed",
             &format!("<pre>{}</pre>", escape_html(&message)),
-        ),
-        Err(e) => page(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "Preview failed",
-            &format!("<p>{}</p>", escape_html(&e.to_string())),
         ),
     }
 }
@@ -291,7 +287,7 @@ async fn unsubscribe(
         Ok(Err(e)) => {
             tracing::error!(%email, "could not record an unsubscribe: {e}");
             let mut response = page(
-                if e.exit() == Exit::TryLater {
+                if Exit::of(&e) == Exit::TryLater {
                     StatusCode::SERVICE_UNAVAILABLE
                 } else {
                     StatusCode::INTERNAL_SERVER_ERROR

@@ -2,34 +2,31 @@
 //! field, in strict mode), the Subject template, the file sources and the subscriber list, and
 //! lists every problem at once.
 
-use std::path::PathBuf;
+use std::path::Path;
 
-use paperwire::config::SourceSettings;
+use paperwire::config::{Settings, SourceSettings};
 use paperwire::edition::EditionId;
-use paperwire::exit::Exit;
+use paperwire::exit::{Exit, describe};
+use paperwire::pipeline;
 use paperwire::render::{EditionInfo, Renderer, Templates, render_subject};
 use paperwire::subscribers::SubscriberError;
 
 use super::common;
 
 #[derive(Debug, clap::Args)]
-pub struct CheckArgs {
-    /// The config (default: $PAPERWIRE_CONFIG, ./paperwire.toml, else the bundled sample).
-    #[arg(long, value_name = "FILE")]
-    config: Option<PathBuf>,
-}
+pub struct CheckArgs {}
 
-pub fn run(args: CheckArgs) -> anyhow::Result<Exit> {
-    let settings = common::load_settings(args.config.as_deref(), true)?;
+pub fn run(config: Option<&Path>, _args: CheckArgs) -> anyhow::Result<Exit> {
+    let settings = common::load_settings(config, true)?;
     let mut problems: Vec<String> = Vec::new();
     let mut warnings: Vec<String> = Vec::new();
 
     if let Err(e) =
         Templates::load(settings.templates_dir.as_deref()).and_then(|t| Renderer::new(&t))
     {
-        problems.push(e.to_string());
+        problems.push(describe(&e));
     }
-    let today = common::today(&settings);
+    let today = pipeline::today(&settings);
     let edition = EditionInfo::from_settings(&settings, EditionId::for_date(today), today);
     if let Err(e) = render_subject(&settings.newsletter.subject, &edition, 1) {
         problems.push(format!("{}: {e}", settings.path.display()));
@@ -55,32 +52,7 @@ pub fn run(args: CheckArgs) -> anyhow::Result<Exit> {
         ));
     }
 
-    let subscribers_note = if settings.subscribers_path.exists() {
-        match paperwire::subscribers::load(&settings.subscribers_path, &settings.section_names()) {
-            Ok(list) => format!(
-                "{} subscribers ({} active)",
-                list.len(),
-                list.iter().filter(|s| s.is_active()).count()
-            ),
-            Err(SubscriberError::Invalid(list)) => {
-                problems.extend(list.0.iter().map(ToString::to_string));
-                String::new()
-            }
-            Err(e) => {
-                problems.push(e.to_string());
-                String::new()
-            }
-        }
-    } else if settings.is_bundled() {
-        "no subscriber list (bundled sample)".to_owned()
-    } else {
-        problems.push(format!(
-            "{}: the subscriber list does not exist (subscribers.path)",
-            settings.subscribers_path.display()
-        ));
-        String::new()
-    };
-
+    let subscribers_note = check_subscribers(&settings, &mut problems);
     for w in &warnings {
         eprintln!("warning: {w}");
     }
@@ -88,7 +60,7 @@ pub fn run(args: CheckArgs) -> anyhow::Result<Exit> {
         println!(
             "{}: ok — {} sections, {} sources, templates ok, {}",
             settings.path.display(),
-            settings.sections.len(),
+            settings.rules.sections.len(),
             settings.sources.len(),
             subscribers_note
         );
@@ -103,5 +75,34 @@ pub fn run(args: CheckArgs) -> anyhow::Result<Exit> {
             if problems.len() == 1 { "" } else { "s" }
         );
         Ok(Exit::Usage)
+    }
+}
+
+/// The subscriber list's problems (added to `problems`) and a note on who is on it.
+fn check_subscribers(settings: &Settings, problems: &mut Vec<String>) -> String {
+    if settings.subscribers_path.exists() {
+        match paperwire::subscribers::load(&settings.subscribers_path, &settings.section_names()) {
+            Ok(list) => format!(
+                "{} subscribers ({} active)",
+                list.len(),
+                list.iter().filter(|s| s.is_active()).count()
+            ),
+            Err(SubscriberError::Invalid(list)) => {
+                problems.extend(list.0.iter().map(ToString::to_string));
+                String::new()
+            }
+            Err(e) => {
+                problems.push(describe(&e));
+                String::new()
+            }
+        }
+    } else if settings.is_bundled() {
+        "no subscriber list (bundled sample)".to_owned()
+    } else {
+        problems.push(format!(
+            "{}: the subscriber list does not exist (subscribers.path)",
+            settings.subscribers_path.display()
+        ));
+        String::new()
     }
 }

@@ -4,11 +4,11 @@
 //! `send --papers FILE` can then use. The file is written whole or not at all: a temporary file
 //! beside it, synced, then renamed over it.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use chrono::{NaiveDate, Utc};
 use paperwire::exit::Exit;
-use paperwire::source::{SourceError, fetch_all, to_normalized_json};
+use paperwire::source::{fetch_all, to_normalized_json};
 
 /// Fetch today's papers from the configured sources and print them as JSON.
 #[derive(Debug, Clone, clap::Args)]
@@ -20,9 +20,6 @@ pub struct FetchArgs {
     /// Write the list to FILE (atomically) instead of stdout.
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,
-    /// The config file (default: $PAPERWIRE_CONFIG, else ./paperwire.toml).
-    #[arg(long, value_name = "FILE")]
-    pub config: Option<PathBuf>,
 }
 
 fn parse_date(s: &str) -> Result<NaiveDate, String> {
@@ -30,13 +27,12 @@ fn parse_date(s: &str) -> Result<NaiveDate, String> {
         .map_err(|_| format!("`{s}` is not a date like 2026-11-28"))
 }
 
-pub async fn run(args: FetchArgs) -> anyhow::Result<Exit> {
-    let origin = paperwire::config::locate(args.config.as_deref(), false)?;
-    let settings = paperwire::config::load(&origin)?;
+pub async fn run(config: Option<&Path>, args: FetchArgs) -> anyhow::Result<Exit> {
+    let settings = super::common::load_settings(config, false)?;
     let fetched = match fetch_all(&settings, args.date, Utc::now()).await {
         Ok(f) => f,
-        Err(SourceError::NoPapers { date, source_name }) => {
-            eprintln!("paperwire: no papers for {date} from {source_name}; nothing written");
+        Err(e) if e.is_empty_day() => {
+            eprintln!("paperwire: {e}; nothing written");
             return Ok(Exit::Done);
         }
         Err(e) => return Err(e.into()),

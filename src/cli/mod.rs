@@ -1,4 +1,6 @@
-//! The command line: clap definitions and dispatch, one file per subcommand.
+//! The command line: clap definitions and dispatch, one file per subcommand. Each file parses
+//! its arguments, calls the library, and prints; exit codes are decided here, at the edge
+//! ([`exit_for_report`] and [`paperwire::exit::Exit::of`] in `main`).
 
 mod check;
 mod common;
@@ -11,8 +13,11 @@ mod serve;
 mod status;
 mod subscribers;
 
+use std::path::PathBuf;
+
 use clap::{Parser, Subcommand};
 use paperwire::exit::Exit;
+use paperwire::state::{Report, RunEnd};
 
 /// Turns the day's trending research papers into an email digest and delivers it.
 #[derive(Debug, Parser)]
@@ -21,6 +26,10 @@ pub struct Cli {
     /// More log output on stderr (-v info, -vv debug); PAPERWIRE_LOG overrides.
     #[arg(short, long, action = clap::ArgAction::Count, global = true)]
     pub verbose: u8,
+    /// The config file (default: $PAPERWIRE_CONFIG, else ./paperwire.toml; preview, check and
+    /// explain fall back to the bundled sample).
+    #[arg(short = 'c', long, global = true, value_name = "FILE")]
+    pub config: Option<PathBuf>,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -49,27 +58,29 @@ pub enum Command {
 }
 
 /// Runs the chosen subcommand.
-pub fn run(cli: Cli) -> anyhow::Result<Exit> {
+pub async fn run(cli: Cli) -> anyhow::Result<Exit> {
+    let config = cli.config.as_deref();
     match cli.command {
-        Command::Preview(a) => preview::run(a),
-        Command::Check(a) => check::run(a),
-        Command::Explain(a) => explain::run(a),
-        Command::Send(a) => send::run(a),
-        Command::Run(a) => run::run(a),
-        Command::Fetch(a) => block_on(fetch::run(a)),
-        Command::Subscribers(a) => subscribers::run(a),
-        Command::Status(a) => status::run(a),
-        Command::Serve(a) => block_on(serve::run(a)),
+        Command::Preview(a) => preview::run(config, a).await,
+        Command::Check(a) => check::run(config, a),
+        Command::Explain(a) => explain::run(config, a).await,
+        Command::Send(a) => send::run(config, a).await,
+        Command::Run(a) => run::run(config, a).await,
+        Command::Fetch(a) => fetch::run(config, a).await,
+        Command::Subscribers(a) => subscribers::run(config, a),
+        Command::Status(a) => status::run(config, a),
+        Command::Serve(a) => serve::run(config, a).await,
     }
 }
 
-/// Runs an async subcommand on a fresh runtime.
-fn block_on<F: std::future::Future<Output = anyhow::Result<Exit>>>(f: F) -> anyhow::Result<Exit> {
-    tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .map_err(anyhow::Error::from)?
-        .block_on(f)
+/// The exit code of a finished send: 75 when something must be retried, 1 when something
+/// failed for good (in this run or an earlier one of the edition), else 0.
+pub fn exit_for_report(report: &Report) -> Exit {
+    match report.end() {
+        RunEnd::Complete => Exit::Done,
+        RunEnd::SomeFailed => Exit::SomeFailed,
+        RunEnd::Unfinished => Exit::TryLater,
+    }
 }
 
 /// Logs go to stderr; quiet by default so cron mails only what matters.
@@ -88,21 +99,4 @@ pub fn init_logging(verbose: u8) {
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .without_time()
         .try_init();
-}
-
-/// The error and its causes, each once: "context: cause: root cause". Causes whose text is
-/// already part of the previous message are skipped.
-pub fn cause_chain(err: &anyhow::Error) -> String {
-    let mut out = String::new();
-    for cause in err.chain() {
-        let text = cause.to_string();
-        if out.contains(&text) {
-            continue;
-        }
-        if !out.is_empty() {
-            out.push_str(if text.contains('\n') { ":\n" } else { ": " });
-        }
-        out.push_str(&text);
-    }
-    out
 }

@@ -3,27 +3,23 @@
 //! look; the full summary also goes to `editions/<id>/report.json`.
 
 use std::io::IsTerminal;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use anyhow::Context;
 use paperwire::config::TransportKind;
-use paperwire::deliver::edition::{EditionOutcome, EditionRequest, SendLock, run_edition};
 use paperwire::deliver::{Progress, Silent};
 use paperwire::edition::EditionId;
 use paperwire::exit::Exit;
+use paperwire::pipeline::{self, EditionOutcome, EditionRequest};
+use paperwire::state::StateDir;
 use paperwire::subscribers::SubscriberEmail;
 
 use super::common;
 
 #[derive(Debug, clap::Args)]
 pub struct SendArgs {
-    /// The config (default: $PAPERWIRE_CONFIG, else ./paperwire.toml). Required: send never
-    /// falls back to the bundled sample.
-    #[arg(long, value_name = "FILE")]
-    config: Option<PathBuf>,
     /// Use this paper list instead of the configured sources (ignored once the edition's list
     /// is frozen).
     #[arg(long, value_name = "FILE")]
@@ -48,69 +44,25 @@ pub struct SendArgs {
     json: bool,
 }
 
-pub fn run(args: SendArgs) -> anyhow::Result<Exit> {
-    let settings = common::load_settings(args.config.as_deref(), false)?;
-    let transport = match &args.transport {
-        Some(t) => Some(t.parse::<TransportKind>().map_err(anyhow::Error::msg)?),
-        None => None,
-    };
-    let test_to = match &args.test_to {
-        Some(a) => Some(
-            a.parse::<lettre::Address>()
-                .with_context(|| format!("--test-to `{a}` is not an address"))?,
-        ),
-        None => None,
-    };
-    let only = args
-        .only
-        .iter()
-        .map(|e| SubscriberEmail::parse(e))
-        .collect::<Result<Vec<_>, _>>()?;
-    let today = common::today(&settings);
-    let edition = match &args.edition {
-        Some(id) => EditionId::parse(id)?,
-        None => EditionId::for_date(today),
-    };
-    let edition_label = edition.to_string();
+pub async fn run(config: Option<&Path>, args: SendArgs) -> anyhow::Result<Exit> {
+    // Send never falls back to the bundled sample.
+    let settings = common::load_settings(config, false)?;
+    let today = pipeline::today(&settings);
+    let request = request(&args, today)?;
+    let edition_label = request.edition.to_string();
     // Held for the whole run; a dry run and a proof write nothing and need no lock.
-    let _lock = if args.dry_run || test_to.is_some() {
+    let _lock = if args.dry_run || request.test_to.is_some() {
         None
     } else {
-        Some(SendLock::acquire(&settings.state_dir)?)
+        Some(StateDir::new(&settings.state_dir).lock_for_send()?)
     };
-    let request = EditionRequest {
-        edition,
-        today,
-        papers_file: args.papers.clone(),
-        dry_run: args.dry_run,
-        only,
-        test_to,
-        transport,
-        // `PAPERWIRE_RETRY_BASE_MS` shortens the in-run backoff (tests).
-        retry_base: common::env_millis("PAPERWIRE_RETRY_BASE_MS", Duration::from_secs(2)),
-    };
-    let stop = Arc::new(AtomicBool::new(false));
     let progress: Arc<dyn Progress> = if std::io::stderr().is_terminal() && !args.json {
         Arc::new(Bar(indicatif::ProgressBar::hidden()))
     } else {
         Arc::new(Silent)
     };
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .context("cannot start the async runtime")?;
-    let outcome = runtime.block_on(async {
-        let stop_on_signal = Arc::clone(&stop);
-        tokio::spawn(async move {
-            common::wait_for_signal().await;
-            eprintln!("paperwire: stopping: letting messages in flight finish");
-            stop_on_signal.store(true, Ordering::SeqCst);
-        });
-        run_edition(&settings, request, Arc::clone(&stop), progress).await
-    })?;
-    runtime.shutdown_timeout(Duration::from_secs(2));
-
-    let report = match outcome {
+    let stop = common::cancel_on_signal("paperwire: stopping: letting messages in flight finish");
+    let report = match pipeline::run_edition(&settings, request, stop, progress).await? {
         EditionOutcome::Sent(report) => report,
         EditionOutcome::NothingToSend(why) => {
             eprintln!("paperwire: {why}: nothing sent");
@@ -128,7 +80,42 @@ pub fn run(args: SendArgs) -> anyhow::Result<Exit> {
     } else if !report.all_ok() || std::io::stdout().is_terminal() || args.dry_run {
         println!("{}", report.summary());
     }
-    Ok(report.exit())
+    Ok(super::exit_for_report(&report))
+}
+
+/// The edition request the flags ask for.
+fn request(args: &SendArgs, today: chrono::NaiveDate) -> anyhow::Result<EditionRequest> {
+    let transport = match &args.transport {
+        Some(t) => Some(t.parse::<TransportKind>().map_err(anyhow::Error::msg)?),
+        None => None,
+    };
+    let test_to = match &args.test_to {
+        Some(a) => Some(
+            a.parse::<lettre::Address>()
+                .with_context(|| format!("--test-to `{a}` is not an address"))?,
+        ),
+        None => None,
+    };
+    let only = args
+        .only
+        .iter()
+        .map(|e| SubscriberEmail::parse(e))
+        .collect::<Result<Vec<_>, _>>()?;
+    let edition = match &args.edition {
+        Some(id) => EditionId::parse(id)?,
+        None => EditionId::for_date(today),
+    };
+    Ok(EditionRequest {
+        edition,
+        today,
+        papers_file: args.papers.clone(),
+        dry_run: args.dry_run,
+        only,
+        test_to,
+        transport,
+        // `PAPERWIRE_RETRY_BASE_MS` shortens the in-run backoff (tests).
+        retry_base: common::env_millis("PAPERWIRE_RETRY_BASE_MS", Duration::from_secs(2)),
+    })
 }
 
 /// A progress bar on a terminal.

@@ -2,33 +2,33 @@
 //! ([`paperwire::serve`]) on loopback, for a reverse proxy at `newsletter.base_url` to expose.
 
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::path::Path;
 use std::sync::Arc;
 
 use anyhow::Context;
-use paperwire::config::{self, ConfigError};
-use paperwire::exit::Exit;
+use paperwire::config::ConfigError;
+use paperwire::exit::{Exit, describe};
 use paperwire::serve::{self, PreviewFn, ServeContext, ServeLimits};
 use paperwire::subscribers::SubscriberStore;
+use secrecy::ExposeSecret;
 
 #[derive(Debug, clap::Args)]
 pub struct ServeArgs {
     /// Address to listen on; keep it on loopback and put an HTTPS reverse proxy in front.
     #[arg(long, default_value = serve::DEFAULT_LISTEN)]
     listen: SocketAddr,
-    /// The config file (default: $PAPERWIRE_CONFIG, then ./paperwire.toml).
-    #[arg(long)]
-    config: Option<PathBuf>,
 }
 
-pub async fn run(args: ServeArgs) -> anyhow::Result<Exit> {
-    let settings = config::load(&config::locate(args.config.as_deref(), false)?)?;
-    let secret =
-        config::secret_from_env("PAPERWIRE_SECRET")?.ok_or_else(|| ConfigError::MissingSecret {
+pub async fn run(config: Option<&Path>, args: ServeArgs) -> anyhow::Result<Exit> {
+    let settings = super::common::load_settings(config, false)?;
+    let secret = settings
+        .secrets
+        .signing_key()
+        .ok_or_else(|| ConfigError::MissingSecret {
             name: "PAPERWIRE_SECRET",
             why: "`serve` needs the secret that signed the unsubscribe links to check them".into(),
         })?;
-    if secret.len() < 16 {
+    if secret.expose_secret().len() < 16 {
         tracing::warn!("PAPERWIRE_SECRET is shorter than 16 bytes; use a long random value");
     }
     if !args.listen.ip().is_loopback() {
@@ -37,27 +37,24 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<Exit> {
             args.listen
         );
     }
-
-    let title = settings.newsletter.title.clone();
     // `GET /`: the current digest, rendered on each request (never cached): the latest
     // edition's frozen list when there is one, else the configured sources.
     let preview: PreviewFn = {
-        let settings = settings.clone();
+        let settings = Arc::new(settings.clone());
         Arc::new(move || {
-            // A thread of its own: the sources may need an async runtime, and this runs on
-            // one of the server's blocking threads.
-            let settings = settings.clone();
-            std::thread::spawn(move || super::preview::current_digest_html(&settings))
-                .join()
-                .map_err(|_| "the preview panicked".to_owned())?
-                .map_err(|e| super::cause_chain(&e))
+            let settings = Arc::clone(&settings);
+            Box::pin(async move {
+                paperwire::pipeline::current_digest_html(&settings)
+                    .await
+                    .map_err(|e| describe(&e))
+            })
         })
     };
     let context = ServeContext {
         store: SubscriberStore::new(&settings.subscribers_path),
-        secret: Arc::from(secret.into_bytes()),
+        secret: Arc::from(secret.expose_secret()),
         list_id: settings.newsletter.list_id.clone(),
-        title,
+        title: settings.newsletter.title.clone(),
         preview,
     };
     let limits = ServeLimits::default();
@@ -68,35 +65,13 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<Exit> {
         "paperwire serve: listening on http://{}",
         listener.local_addr()?
     );
+    let stop = super::common::cancel_on_signal("paperwire serve: shutting down");
     serve::serve(
         listener,
         serve::router(context, limits),
         limits,
-        shutdown_signal(),
+        stop.cancelled_owned(),
     )
     .await;
     Ok(Exit::Done)
-}
-
-/// Ctrl-C, or SIGTERM from systemd.
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
-    #[cfg(unix)]
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut signal) => {
-                signal.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
-    #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => {},
-        () = terminate => {},
-    }
-    eprintln!("paperwire serve: shutting down");
 }

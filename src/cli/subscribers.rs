@@ -7,7 +7,6 @@ use std::num::NonZeroUsize;
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
-use paperwire::config;
 use paperwire::exit::Exit;
 use paperwire::subscribers::{
     self, AddOptions, AddOutcome, ImportSummary, MailFormat, NewSubscriber, Subscriber,
@@ -16,9 +15,6 @@ use paperwire::subscribers::{
 
 #[derive(Debug, clap::Args)]
 pub struct SubscribersArgs {
-    /// The config file (default: $PAPERWIRE_CONFIG, then ./paperwire.toml).
-    #[arg(long)]
-    config: Option<PathBuf>,
     #[command(subcommand)]
     cmd: SubscribersCmd,
 }
@@ -91,8 +87,8 @@ fn parse_email(raw: &str) -> Result<SubscriberEmail, String> {
     SubscriberEmail::parse(raw).map_err(|e| e.to_string())
 }
 
-pub fn run(args: SubscribersArgs) -> anyhow::Result<Exit> {
-    let settings = config::load(&config::locate(args.config.as_deref(), false)?)?;
+pub fn run(config: Option<&Path>, args: SubscribersArgs) -> anyhow::Result<Exit> {
+    let settings = super::common::load_settings(config, false)?;
     let sections = settings.section_names();
     let store = SubscriberStore::new(&settings.subscribers_path);
     let mut out = std::io::stdout().lock();
@@ -185,10 +181,8 @@ fn import(
     sections: &[&str],
     resubscribe: bool,
 ) -> anyhow::Result<ImportSummary> {
-    // Formatted into the message: an unreadable input file is an input error (exit 2), not
-    // an I/O hiccup to retry.
-    let text = std::fs::read_to_string(file)
-        .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", file.display()))?;
+    let text =
+        std::fs::read_to_string(file).with_context(|| format!("cannot read {}", file.display()))?;
     let options = AddOptions {
         resubscribe,
         ..AddOptions::today_utc()

@@ -22,6 +22,7 @@ use lettre::transport::smtp::client::{
 use lettre::transport::smtp::extension::ClientId;
 use lettre::{AsyncFileTransport, AsyncTransport, Tokio1Executor};
 use rustls::pki_types::ServerName;
+use secrecy::{ExposeSecret, SecretString};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpStream;
 
@@ -48,7 +49,7 @@ pub enum TransportSpec {
     Smtp {
         endpoint: SmtpEndpoint,
         tls: SmtpTls,
-        password: Option<String>,
+        password: Option<SecretString>,
         timeout: Duration,
     },
     Outbox {
@@ -177,7 +178,7 @@ impl Sendmail {
 pub struct SmtpWorker {
     endpoint: SmtpEndpoint,
     tls: SmtpTls,
-    password: Option<String>,
+    password: Option<SecretString>,
     timeout: Duration,
     conn: Option<AsyncSmtpConnection>,
 }
@@ -189,7 +190,7 @@ impl SmtpWorker {
                 connect(
                     &self.endpoint,
                     &self.tls,
-                    self.password.as_deref(),
+                    self.password.as_ref().map(ExposeSecret::expose_secret),
                     self.timeout,
                 )
                 .await

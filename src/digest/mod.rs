@@ -11,7 +11,6 @@ use std::collections::HashSet;
 
 pub use keyword::{Keyword, KeywordError, Words};
 
-use crate::config::{CatchAll, SectionSettings};
 use crate::paper::Paper;
 
 /// Weight of a keyword hit in the title.
@@ -33,32 +32,16 @@ pub struct SectionRule {
 #[derive(Debug, Clone)]
 pub struct Rules {
     pub sections: Vec<SectionRule>,
-    pub catch_all: CatchAll,
+    /// The catch-all section's name, when papers that match no section get one.
+    pub catch_all: Option<String>,
 }
 
 impl Rules {
-    /// Compiles checked config sections. The config loader already rejected bad keywords, so
-    /// an error here means the settings were built by hand.
-    pub fn compile(
-        sections: &[SectionSettings],
-        catch_all: &CatchAll,
-    ) -> Result<Self, KeywordError> {
-        let compile_all = |list: &[String]| -> Result<Vec<Keyword>, KeywordError> {
-            list.iter().map(|k| Keyword::parse(k)).collect()
-        };
-        Ok(Self {
-            sections: sections
-                .iter()
-                .map(|s| {
-                    Ok(SectionRule {
-                        name: s.name.clone(),
-                        keywords: compile_all(&s.keywords)?,
-                        exclude: compile_all(&s.exclude)?,
-                    })
-                })
-                .collect::<Result<_, KeywordError>>()?,
-            catch_all: catch_all.clone(),
-        })
+    /// Section names in order, with the catch-all last when there is one.
+    pub fn section_names(&self) -> Vec<&str> {
+        let mut names: Vec<&str> = self.sections.iter().map(|s| s.name.as_str()).collect();
+        names.extend(self.catch_all.as_deref());
+        names
     }
 
     /// How each section scores a paper, in section order.
@@ -188,11 +171,11 @@ impl Digest {
             });
         }
         let mut unmatched_left_out = 0;
-        if rules.catch_all.enabled {
+        if let Some(name) = &rules.catch_all {
             if !unmatched.is_empty() {
                 rank(&mut unmatched);
                 sections.push(Section {
-                    name: rules.catch_all.name.clone(),
+                    name: name.clone(),
                     is_catch_all: true,
                     papers: unmatched,
                 });
@@ -297,22 +280,18 @@ mod tests {
     }
 
     fn rules(sections: &[(&str, &[&str], &[&str])], catch_all: bool) -> Rules {
-        let s: Vec<SectionSettings> = sections
-            .iter()
-            .map(|(n, k, e)| SectionSettings {
-                name: n.to_string(),
-                keywords: k.iter().map(|s| s.to_string()).collect(),
-                exclude: e.iter().map(|s| s.to_string()).collect(),
-            })
-            .collect();
-        Rules::compile(
-            &s,
-            &CatchAll {
-                enabled: catch_all,
-                name: "Other".into(),
-            },
-        )
-        .unwrap()
+        let compile = |list: &[&str]| list.iter().map(|k| Keyword::parse(k).unwrap()).collect();
+        Rules {
+            sections: sections
+                .iter()
+                .map(|(n, k, e)| SectionRule {
+                    name: n.to_string(),
+                    keywords: compile(k),
+                    exclude: compile(e),
+                })
+                .collect(),
+            catch_all: catch_all.then(|| "Other".to_owned()),
+        }
     }
 
     #[test]

@@ -18,9 +18,8 @@ use handlebars::{
 
 pub use model::{EditionInfo, PaperModel};
 
-use crate::config::DigestSettings;
+use crate::config::{DigestSettings, SubjectTemplate};
 use crate::digest::Digest;
-use crate::exit::{Classify, Exit};
 
 /// The HTML part must stay under this many bytes (Gmail clips at about 102 KB of encoded HTML;
 /// quoted-printable adds 5–10 %). A variant over it drops papers until it fits.
@@ -63,7 +62,7 @@ const UNSUBSCRIBE_SLOT: &str = "PWSLOT0UNSUB0";
 /// Why a digest could not be rendered.
 #[derive(Debug, thiserror::Error)]
 pub enum RenderError {
-    #[error("cannot read template {path}: {source}")]
+    #[error("cannot read template {path}")]
     Read {
         path: PathBuf,
         #[source]
@@ -74,12 +73,6 @@ pub enum RenderError {
     Template { location: String, message: String },
     #[error("cannot inline the CSS of the HTML part: {0}")]
     Css(String),
-}
-
-impl Classify for RenderError {
-    fn exit(&self) -> Exit {
-        Exit::Usage
-    }
 }
 
 /// Template sources by file name, with where each came from (for error positions).
@@ -543,7 +536,7 @@ pub fn fill_slots_into(s: &str, person: &Person<'_>, escape: bool, out: &mut Str
 
 /// Renders the Subject line from `newsletter.subject` (no HTML escaping; lettre encodes it).
 pub fn render_subject(
-    template: &str,
+    template: &SubjectTemplate,
     edition: &EditionInfo,
     count: usize,
 ) -> Result<String, RenderError> {
@@ -551,13 +544,14 @@ pub fn render_subject(
     reg.register_escape_fn(handlebars::no_escape);
     // A misspelt field would silently drop out of every Subject line.
     reg.set_strict_mode(true);
+    reg.register_template("subject", template.compiled().clone());
     let data = serde_json::json!({
         "title": edition.title,
         "date": edition.date_long(),
         "edition": edition.id.as_str(),
         "count": count,
     });
-    reg.render_template(template, &data)
+    reg.render("subject", &data)
         .map(|s| s.split_whitespace().collect::<Vec<_>>().join(" "))
         .map_err(|e| RenderError::Template {
             location: "newsletter.subject".into(),

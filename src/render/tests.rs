@@ -1,8 +1,7 @@
 //! Unit tests of rendering on hand-built papers.
 
 use super::*;
-use crate::config::{CatchAll, SectionSettings};
-use crate::digest::Rules;
+use crate::digest::{Keyword, Rules, SectionRule};
 use crate::edition::EditionId;
 use crate::paper::{Paper, PaperId};
 
@@ -27,18 +26,14 @@ fn edition() -> EditionInfo {
 }
 
 fn digest(papers: Vec<Paper>) -> Digest {
-    let rules = Rules::compile(
-        &[SectionSettings {
+    let rules = Rules {
+        sections: vec![SectionRule {
             name: "Pruning".into(),
-            keywords: vec!["prun*".into()],
+            keywords: vec![Keyword::parse("prun*").unwrap()],
             exclude: vec![],
         }],
-        &CatchAll {
-            enabled: true,
-            name: "More".into(),
-        },
-    )
-    .unwrap();
+        catch_all: Some("More".into()),
+    };
     Digest::build(papers, &rules)
 }
 

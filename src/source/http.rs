@@ -152,7 +152,7 @@ impl Http {
                 url: shown,
                 message: match too_long {
                     Some(wait) => format!(
-                        "{message}; the server asks to retry after {}s, try again later",
+                        "{message}; the server asks to retry after {}s",
                         wait.as_secs()
                     ),
                     None if attempts > 1 => {
@@ -160,6 +160,7 @@ impl Http {
                     }
                     None => message,
                 },
+                later: crate::exit::Temporary,
             }),
         }
     }

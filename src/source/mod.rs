@@ -22,7 +22,7 @@ use chrono::NaiveDate;
 use serde::Serialize;
 
 use crate::diag::{Location, Problems};
-use crate::exit::{Classify, Exit};
+use crate::exit::Temporary;
 use crate::paper::Paper;
 
 pub use http::{HttpOptions, USER_AGENT};
@@ -75,7 +75,7 @@ pub struct PaperList {
 /// Why a source gave no papers.
 #[derive(Debug, thiserror::Error)]
 pub enum SourceError {
-    #[error("cannot read {path}: {source}")]
+    #[error("cannot read {path}")]
     Read {
         path: PathBuf,
         #[source]
@@ -93,7 +93,12 @@ pub enum SourceError {
     },
     /// The server could not be reached, timed out, or kept answering 429/5xx (exit 75).
     #[error("{url}: {message}")]
-    Unavailable { url: String, message: String },
+    Unavailable {
+        url: String,
+        message: String,
+        #[source]
+        later: Temporary,
+    },
     /// The server refused the request for good (4xx other than 429): a wrong URL or
     /// parameter in the config (exit 2).
     #[error("{url}: HTTP {status}{}", if .message.is_empty() { String::new() } else { format!(": {}", .message) })]
@@ -113,24 +118,11 @@ pub enum SourceError {
     NoSources { path: PathBuf },
 }
 
-impl Classify for SourceError {
-    fn exit(&self) -> Exit {
-        match self {
-            SourceError::NoPapers { .. } => Exit::Done,
-            SourceError::Unavailable { .. } => Exit::TryLater,
-            SourceError::Read { source, .. } => match source.kind() {
-                std::io::ErrorKind::NotFound
-                | std::io::ErrorKind::PermissionDenied
-                | std::io::ErrorKind::InvalidData
-                | std::io::ErrorKind::IsADirectory => Exit::Usage,
-                _ => Exit::TryLater,
-            },
-            SourceError::Malformed(_)
-            | SourceError::Rejected { .. }
-            | SourceError::TooLarge { .. }
-            | SourceError::Unsupported(_)
-            | SourceError::NoSources { .. } => Exit::Usage,
-        }
+impl SourceError {
+    /// An empty day is an outcome, not a failure: the caller sends nothing and says so
+    /// (exit 0).
+    pub fn is_empty_day(&self) -> bool {
+        matches!(self, Self::NoPapers { .. })
     }
 }
 
@@ -331,23 +323,25 @@ mod tests {
 
     #[test]
     fn exit_classes() {
+        use crate::exit::Exit;
         let d = NaiveDate::from_ymd_opt(2024, 5, 25).unwrap();
         let no = SourceError::NoPapers {
             date: d,
             source_name: "x".into(),
         };
-        assert_eq!(no.exit(), Exit::Done);
+        assert!(no.is_empty_day());
         let un = SourceError::Unavailable {
             url: "u".into(),
             message: "m".into(),
+            later: Temporary,
         };
-        assert_eq!(un.exit(), Exit::TryLater);
+        assert_eq!(Exit::of(&un), Exit::TryLater);
         let rej = SourceError::Rejected {
             url: "u".into(),
             status: 404,
             message: String::new(),
         };
-        assert_eq!(rej.exit(), Exit::Usage);
+        assert_eq!(Exit::of(&rej), Exit::Usage);
         assert_eq!(rej.to_string(), "u: HTTP 404");
     }
 }

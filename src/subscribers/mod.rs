@@ -19,7 +19,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use crate::diag::Problems;
-use crate::exit::{Classify, Exit};
+use crate::exit::Temporary;
 
 pub use csv_import::{ImportRow, export_csv, parse_import_csv};
 pub use parse::parse;
@@ -159,7 +159,7 @@ impl Subscriber {
 /// Why the subscriber list could not be read or changed.
 #[derive(Debug, thiserror::Error)]
 pub enum SubscriberError {
-    #[error("cannot read {path}: {source}")]
+    #[error("cannot read {path}")]
     Read {
         path: PathBuf,
         #[source]
@@ -171,22 +171,28 @@ pub enum SubscriberError {
     Missing { path: PathBuf },
     #[error("{0}")]
     Invalid(Problems),
-    #[error("cannot write {path}: {source}")]
+    #[error("cannot write {path}")]
     Write {
         path: PathBuf,
         #[source]
         source: std::io::Error,
     },
     #[error(
-        "{lock_path} is held by another paperwire process; gave up after {:.0?} (try again later)",
+        "{lock_path} is held by another paperwire process; gave up after {:.0?}",
         waited
     )]
     LockTimeout {
         lock_path: PathBuf,
         waited: Duration,
+        #[source]
+        later: Temporary,
     },
     #[error("{path} kept changing while paperwire tried to update it; nothing was written")]
-    KeptChanging { path: PathBuf },
+    KeptChanging {
+        path: PathBuf,
+        #[source]
+        later: Temporary,
+    },
     #[error("{email} is already subscribed ({path}:{line})")]
     AlreadySubscribed {
         email: SubscriberEmail,
@@ -212,20 +218,6 @@ pub enum SubscriberError {
     UnknownTopic { topic: String, known: Vec<String> },
     #[error("{path}: {message}")]
     Unsupported { path: PathBuf, message: String },
-}
-
-impl Classify for SubscriberError {
-    fn exit(&self) -> Exit {
-        match self {
-            Self::Write { .. } | Self::LockTimeout { .. } | Self::KeptChanging { .. } => {
-                Exit::TryLater
-            }
-            Self::Read { source, .. } if source.kind() != std::io::ErrorKind::InvalidData => {
-                Exit::TryLater
-            }
-            _ => Exit::Usage,
-        }
-    }
 }
 
 /// Loads and checks the list: every problem (bad address, duplicate ignoring case, a topic that

@@ -34,6 +34,7 @@ use super::document::{self, Roster};
 use super::parse::check_topic;
 use super::{MailFormat, Subscriber, SubscriberEmail, SubscriberError, read_list};
 use crate::diag::{Problem, Problems};
+use crate::exit::Temporary;
 
 /// How long an edit waits for another one to finish.
 pub const LOCK_WAIT: Duration = Duration::from_secs(10);
@@ -380,6 +381,7 @@ impl SubscriberStore {
         }
         Err(SubscriberError::KeptChanging {
             path: self.path.clone(),
+            later: Temporary,
         })
     }
 
@@ -409,7 +411,11 @@ impl SubscriberStore {
             }
             let waited = started.elapsed();
             if waited >= self.lock_wait {
-                return Err(SubscriberError::LockTimeout { lock_path, waited });
+                return Err(SubscriberError::LockTimeout {
+                    lock_path,
+                    waited,
+                    later: Temporary,
+                });
             }
             std::thread::sleep(LOCK_POLL_INTERVAL.min(self.lock_wait - waited));
         }

@@ -29,7 +29,7 @@ impl Server {
     async fn start() -> Self {
         Self::start_with(
             ServeLimits::default(),
-            Arc::new(|| Ok("<h1>today's digest</h1>".into())),
+            Arc::new(|| Box::pin(async { Ok("<h1>today's digest</h1>".into()) })),
         )
         .await
     }
@@ -262,7 +262,7 @@ async fn the_root_serves_the_preview() {
 
     let failing = Server::start_with(
         ServeLimits::default(),
-        Arc::new(|| Err("no papers <today>".into())),
+        Arc::new(|| Box::pin(async { Err("no papers <today>".into()) })),
     )
     .await;
     let page = failing.client.get(&failing.base).send().await.unwrap();
@@ -281,7 +281,8 @@ async fn a_client_that_sends_headers_slowly_is_cut_off() {
         header_read_timeout: Duration::from_millis(300),
         ..ServeLimits::default()
     };
-    let server = Server::start_with(limits, Arc::new(|| Ok(String::new()))).await;
+    let server =
+        Server::start_with(limits, Arc::new(|| Box::pin(async { Ok(String::new()) }))).await;
     let addr: SocketAddr = server.base.trim_start_matches("http://").parse().unwrap();
     let closed_after = tokio::task::spawn_blocking(move || {
         let mut stream = TcpStream::connect(addr).unwrap();

@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 
 use chrono::NaiveDate;
-use paperwire::exit::{Classify, Exit};
+use paperwire::exit::Exit;
 use paperwire::paper::PaperId;
 use paperwire::source::{
     BUNDLED_SAMPLE, Format, SourceError, parse_papers, read_papers_file, to_normalized_json,
@@ -22,7 +22,7 @@ fn fixture_text(name: &str) -> String {
 
 fn malformed(err: SourceError) -> String {
     assert!(matches!(err, SourceError::Malformed(_)), "{err:?}");
-    assert_eq!(err.exit(), Exit::Usage);
+    assert_eq!(Exit::of(&err), Exit::Usage);
     err.to_string()
 }
 
@@ -298,7 +298,7 @@ fn a_missing_file_is_a_read_error_naming_it() {
     let err = read_papers_file(Path::new("/nonexistent/papers.json")).unwrap_err();
     assert!(matches!(err, SourceError::Read { .. }));
     assert!(err.to_string().contains("/nonexistent/papers.json"));
-    assert_eq!(err.exit(), Exit::Usage);
+    assert_eq!(Exit::of(&err), Exit::Usage);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -309,7 +309,7 @@ mod live {
 
     use chrono::{DateTime, NaiveDate, Utc};
     use paperwire::config::{ConfigOrigin, Settings};
-    use paperwire::exit::{Classify, Exit};
+    use paperwire::exit::Exit;
     use paperwire::source::{Fetched, HttpOptions, SourceError, USER_AGENT, fetch_all_with};
     use wiremock::matchers::{header, header_regex, method, path, query_param};
     use wiremock::{Mock, MockServer, ResponseTemplate};
@@ -469,7 +469,7 @@ keywords = ["federated"]
             SourceError::NoPapers { date, .. } => assert_eq!(*date, day("2024-05-25")),
             other => panic!("{other:?}"),
         }
-        assert_eq!(err.exit(), Exit::Done);
+        assert!(err.is_empty_day());
         assert!(
             err.to_string()
                 .starts_with("no papers for 2024-05-25 from "),
@@ -519,7 +519,7 @@ keywords = ["federated"]
             .mount(&server)
             .await;
         let err = fetch(&hf(&server), Some("2024-05-24")).await.unwrap_err();
-        assert_eq!(err.exit(), Exit::TryLater);
+        assert_eq!(Exit::of(&err), Exit::TryLater);
         let msg = err.to_string();
         assert!(msg.contains("429") && msg.contains("3600s"), "{msg}");
         assert!(msg.contains(&server.uri()), "{msg}");
@@ -554,7 +554,7 @@ keywords = ["federated"]
             .mount(&server)
             .await;
         let err = fetch(&hf(&server), Some("2024-05-24")).await.unwrap_err();
-        assert_eq!(err.exit(), Exit::TryLater);
+        assert_eq!(Exit::of(&err), Exit::TryLater);
         let msg = err.to_string();
         assert!(
             msg.starts_with(&format!(
@@ -583,7 +583,7 @@ keywords = ["federated"]
         let err = fetch_all_with(&hf(&server), Some(day("2024-05-24")), monday(), &opts)
             .await
             .unwrap_err();
-        assert_eq!(err.exit(), Exit::TryLater);
+        assert_eq!(Exit::of(&err), Exit::TryLater);
         assert!(err.to_string().contains("timed out"), "{err}");
         assert!(started.elapsed() < Duration::from_millis(1500));
     }
@@ -598,7 +598,7 @@ keywords = ["federated"]
             "[[source]]\nkind = \"huggingface\"\nurl = \"http://127.0.0.1:{port}/api\""
         ));
         let err = fetch(&s, Some("2024-05-24")).await.unwrap_err();
-        assert_eq!(err.exit(), Exit::TryLater);
+        assert_eq!(Exit::of(&err), Exit::TryLater);
         let msg = err.to_string();
         assert!(msg.contains(&format!("127.0.0.1:{port}")), "{msg}");
         assert!(msg.contains("cannot connect"), "{msg}");
@@ -613,7 +613,7 @@ keywords = ["federated"]
             .mount(&server)
             .await;
         let err = fetch(&hf(&server), Some("2024-05-24")).await.unwrap_err();
-        assert_eq!(err.exit(), Exit::Usage);
+        assert_eq!(Exit::of(&err), Exit::Usage);
         assert!(err.to_string().ends_with("HTTP 404: Not Found"), "{err}");
     }
 
@@ -655,7 +655,7 @@ keywords = ["federated"]
             let err = fetch(&hf(&server), Some("2024-05-24")).await.unwrap_err();
             let msg = err.to_string();
             assert!(matches!(err, SourceError::Malformed(_)), "{err:?}");
-            assert_eq!(err.exit(), Exit::Usage, "{msg}");
+            assert_eq!(Exit::of(&err), Exit::Usage, "{msg}");
             assert!(msg.contains(expected), "{msg} (expected {expected})");
             assert!(msg.starts_with(&server.uri()), "{msg}");
         }
@@ -680,7 +680,7 @@ keywords = ["federated"]
             matches!(err, SourceError::TooLarge { limit: 4096, .. }),
             "{err:?}"
         );
-        assert_eq!(err.exit(), Exit::Usage);
+        assert_eq!(Exit::of(&err), Exit::Usage);
     }
 
     #[tokio::test]
@@ -714,7 +714,7 @@ keywords = ["federated"]
         let err = fetch(&arxiv(&server, false), Some("2024-05-20"))
             .await
             .unwrap_err();
-        assert_eq!(err.exit(), Exit::Usage);
+        assert_eq!(Exit::of(&err), Exit::Usage);
         assert!(
             err.to_string()
                 .contains("only holds the latest announcement"),

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use paperwire::exit::{Exit, classify};
+use paperwire::exit::Exit;
 use paperwire::subscribers::{
     self, AddOptions, NewSubscriber, SubscriberEmail, SubscriberError, SubscriberStore,
 };
@@ -420,7 +420,7 @@ fn a_held_lock_makes_an_edit_give_up_with_exit_75() {
         .unwrap_err();
     assert!(started.elapsed() >= Duration::from_millis(200));
     assert!(matches!(err, SubscriberError::LockTimeout { .. }), "{err}");
-    assert_eq!(classify(&err), Exit::TryLater);
+    assert_eq!(Exit::of(&err), Exit::TryLater);
     assert!(err.to_string().contains("subscribers.toml.lock"));
     drop(lock);
     store

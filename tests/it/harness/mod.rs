@@ -639,7 +639,7 @@ mod self_tests {
         assert_eq!(text.matches("concurrency").count(), 1, "{text}");
         let settings = load(&ConfigOrigin::File(path)).expect("smtp config loads");
         assert_eq!(settings.delivery.transport, TransportKind::Smtp);
-        assert_eq!(settings.delivery.smtp_url, url);
+        assert_eq!(settings.delivery.smtp.authority(), "127.0.0.1:2525");
         assert_eq!(settings.delivery.concurrency, 2);
         assert_eq!(settings.delivery.timeout, std::time::Duration::from_secs(1));
         assert!(settings.schedule.is_some());

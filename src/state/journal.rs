@@ -1,4 +1,4 @@
-//! The send journal: one JSON line per outcome, appended with one unbuffered write right after
+//! An edition's send journal, `journal.jsonl`: one JSON line per outcome, appended with one unbuffered write right after
 //! the server's reply, so that a rerun or a restart after a crash sends only to recipients not
 //! yet delivered.
 //!
@@ -38,28 +38,28 @@ pub struct Entry {
 
 /// The last known outcome per address.
 #[derive(Debug, Clone, Default)]
-pub struct State {
+pub struct JournalState {
     pub last: HashMap<String, Entry>,
     pub torn_lines: usize,
 }
 
-impl State {
+impl JournalState {
     pub fn outcome(&self, email_key: &str) -> Option<Outcome> {
         self.last.get(email_key).map(|e| e.outcome)
     }
 }
 
 /// Reads a journal (a missing file is an empty journal).
-pub fn read(path: &Path) -> std::io::Result<State> {
+pub fn read(path: &Path) -> std::io::Result<JournalState> {
     let mut text = String::new();
     match File::open(path) {
         Ok(mut f) => {
             f.read_to_string(&mut text)?;
         }
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(State::default()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(JournalState::default()),
         Err(e) => return Err(e),
     }
-    let mut state = State::default();
+    let mut state = JournalState::default();
     for line in text.lines().filter(|l| !l.trim().is_empty()) {
         match serde_json::from_str::<Entry>(line) {
             Ok(entry) => {

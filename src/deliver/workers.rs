@@ -1,0 +1,357 @@
+//! The send loop: `delivery.concurrency` workers take recipients from one queue, build each
+//! message from its variant (rendered and encoded once, shared), send it with in-run retries for
+//! transient failures at the pace of `delivery.max_per_second`, and journal each outcome right
+//! after the server's reply.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use lettre::address::Envelope;
+use secrecy::ExposeSecret;
+use tokio_util::sync::CancellationToken;
+
+use super::transport::{Failure, Transport};
+use super::{DeliverError, Prepared, Progress, SendRequest, message, problem};
+use crate::render::{Person, VariantSpec};
+use crate::state::{Entry, Journal, Outcome, Report};
+use crate::subscribers::{MailFormat, Subscriber, token};
+
+/// What the workers share.
+struct Shared {
+    prepared: Prepared,
+    request: SendRequest,
+    subject: String,
+    /// Each variant rendered and encoded once, shared by every subscriber who gets it.
+    variants: Mutex<HashMap<VariantSpec, Arc<message::EncodedVariant>>>,
+    journal: Option<Journal>,
+    /// Cancelled on a stop from outside, or when a worker hits an error that ends the run.
+    stop: CancellationToken,
+    report: Mutex<Report>,
+    pacer: Option<Mutex<Pacer>>,
+}
+
+/// `delivery.max_per_second`: the next free send slot, shared by all workers.
+struct Pacer {
+    next: tokio::time::Instant,
+    period: Duration,
+}
+
+/// A message ready to go.
+struct Built {
+    envelope: Envelope,
+    bytes: Vec<u8>,
+    message_id: String,
+}
+
+/// One worker's totals.
+#[derive(Default)]
+struct Tally {
+    building: Duration,
+    sending: Duration,
+    message_bytes: u64,
+}
+
+/// Dry run: builds every queued message (rendering and validating it), sends nothing, writes
+/// nothing. A message that cannot be built is that recipient's problem, not the run's.
+pub(super) fn dry_run(
+    prepared: &Prepared,
+    request: &SendRequest,
+    subject: &str,
+    queue: &[usize],
+    report: &mut Report,
+) -> Result<(), DeliverError> {
+    let variants = Mutex::new(HashMap::new());
+    for &i in queue {
+        let s = &prepared.subscribers[i];
+        let built = variant_for(prepared, &variants, s)
+            .and_then(|v| build(prepared, request, subject, &v, s));
+        match built {
+            Ok(_) => report.would_send += 1,
+            Err(DeliverError::Build(e)) => {
+                report.failed += 1;
+                report.problems.push(problem(s, Outcome::Failed, e.reason));
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    report.variants = lock(&variants).len();
+    Ok(())
+}
+
+/// Sends to every queued recipient; returns the report with this run's counts and times.
+pub(super) async fn run(
+    prepared: Prepared,
+    request: SendRequest,
+    subject: String,
+    queue: Vec<usize>,
+    report: Report,
+    stop: CancellationToken,
+    progress: Arc<dyn Progress>,
+) -> Result<Report, DeliverError> {
+    let journal = if request.journaled() {
+        Some(prepared.files.open_journal()?)
+    } else {
+        None
+    };
+    let delivery = &prepared.settings.delivery;
+    let pacer = (delivery.max_per_second > 0).then(|| {
+        Mutex::new(Pacer {
+            next: tokio::time::Instant::now(),
+            period: Duration::from_secs_f64(1.0 / f64::from(delivery.max_per_second)),
+        })
+    });
+    let workers = delivery.concurrency.min(queue.len()).max(1);
+    progress.start(queue.len());
+    let shared = Arc::new(Shared {
+        prepared,
+        request,
+        subject,
+        variants: Mutex::new(HashMap::new()),
+        journal,
+        stop: stop.child_token(),
+        report: Mutex::new(report),
+        pacer,
+    });
+    let queue = Arc::new(Mutex::new(queue.into_iter()));
+    let mut tasks = tokio::task::JoinSet::new();
+    for _ in 0..workers {
+        let (shared, queue, progress) = (shared.clone(), queue.clone(), progress.clone());
+        tasks.spawn(async move { worker(&shared, &queue, progress.as_ref()).await });
+    }
+    let mut first_error = None;
+    let mut total = Tally::default();
+    while let Some(joined) = tasks.join_next().await {
+        match joined {
+            Ok(Ok(t)) => {
+                total.building += t.building;
+                total.sending += t.sending;
+                total.message_bytes += t.message_bytes;
+            }
+            Ok(Err(e)) => {
+                shared.stop.cancel();
+                first_error.get_or_insert(e);
+            }
+            Err(e) => {
+                first_error.get_or_insert(DeliverError::Worker(e.to_string()));
+            }
+        }
+    }
+    progress.finish();
+    if let Some(e) = first_error {
+        return Err(e);
+    }
+    let mut report = lock(&shared.report).clone();
+    let left = lock(&queue).len();
+    report.interrupted = shared.stop.is_cancelled() && left > 0;
+    report.variants = lock(&shared.variants).len();
+    report.build_seconds = total.building.as_secs_f64();
+    report.send_seconds = total.sending.as_secs_f64();
+    report.message_bytes = total.message_bytes;
+    Ok(report)
+}
+
+/// One worker: takes recipients until the queue is empty or a stop comes.
+async fn worker(
+    shared: &Shared,
+    queue: &Mutex<std::vec::IntoIter<usize>>,
+    progress: &dyn Progress,
+) -> Result<Tally, DeliverError> {
+    let mut transport = shared.request.transport.open();
+    let mut tally = Tally::default();
+    while !shared.stop.is_cancelled() {
+        let Some(i) = lock(queue).next() else { break };
+        let s = &shared.prepared.subscribers[i];
+        let t0 = Instant::now();
+        let built = variant_for(&shared.prepared, &shared.variants, s)
+            .and_then(|v| build(&shared.prepared, &shared.request, &shared.subject, &v, s));
+        let built = match built {
+            Ok(built) => built,
+            // A message that cannot be built fails that recipient for good (it would fail the
+            // same way on every rerun) and the run goes on.
+            Err(DeliverError::Build(e)) => {
+                let id = message::message_id(
+                    &shared.prepared.settings,
+                    &shared.request.edition,
+                    &s.email.key(),
+                );
+                shared.record(s, Outcome::Failed, e.reason, id)?;
+                progress.advance();
+                continue;
+            }
+            Err(e) => return Err(e),
+        };
+        tally.building += t0.elapsed();
+        let t1 = Instant::now();
+        let (outcome, detail) = shared.deliver(&mut transport, s, &built).await;
+        tally.sending += t1.elapsed();
+        if outcome == Outcome::Delivered {
+            tally.message_bytes += built.bytes.len() as u64;
+        }
+        shared.record(s, outcome, detail, built.message_id)?;
+        progress.advance();
+    }
+    transport.close().await;
+    Ok(tally)
+}
+
+/// The subscriber's variant, rendered and encoded on first use (outside the cache's lock, so
+/// that workers build in parallel; two may render the same new variant once each).
+fn variant_for(
+    prepared: &Prepared,
+    cache: &Mutex<HashMap<VariantSpec, Arc<message::EncodedVariant>>>,
+    s: &Subscriber,
+) -> Result<Arc<message::EncodedVariant>, DeliverError> {
+    let spec = VariantSpec::new(
+        &s.topics,
+        &prepared.settings.section_names(),
+        s.max_papers.unwrap_or(usize::MAX),
+        s.format == MailFormat::Text,
+    );
+    if let Some(v) = lock(cache).get(&spec) {
+        return Ok(Arc::clone(v));
+    }
+    let rendered = prepared.renderer.render_variant(
+        &prepared.digest,
+        &spec,
+        &prepared.edition,
+        &prepared.settings.digest,
+    )?;
+    let v = Arc::new(message::EncodedVariant::new(&rendered));
+    lock(cache).insert(spec, Arc::clone(&v));
+    Ok(v)
+}
+
+/// Builds one subscriber's message from their variant.
+fn build(
+    prepared: &Prepared,
+    request: &SendRequest,
+    subject: &str,
+    variant: &message::EncodedVariant,
+    s: &Subscriber,
+) -> Result<Built, DeliverError> {
+    let settings = &prepared.settings;
+    let url = token::unsubscribe_url(
+        &settings.newsletter.base_url,
+        &token::sign(
+            request.secret.expose_secret(),
+            &settings.newsletter.list_id,
+            &s.email,
+        ),
+    );
+    let person = Person {
+        name: s.name.as_deref(),
+        email: s.email.as_str(),
+        unsubscribe_url: &url,
+    };
+    let meta = message::MessageMeta {
+        subject,
+        unsubscribe_url: &url,
+        date: std::time::SystemTime::now(),
+    };
+    let bytes = variant.build(settings, &request.edition, s, &person, &meta)?;
+    let mut envelope = message::envelope(settings, s)?;
+    if let Some(to) = &request.test_to {
+        envelope = Envelope::new(envelope.from().cloned(), vec![to.clone()])
+            .map_err(|e| DeliverError::Setup(e.to_string()))?;
+    }
+    let message_id = message::message_id(settings, &request.edition, &s.email.key());
+    Ok(Built {
+        envelope,
+        bytes,
+        message_id,
+    })
+}
+
+impl Shared {
+    /// Sends one message, retrying transient failures with exponential backoff and jitter
+    /// (backon's schedule; the loop is ours so that each attempt reuses the worker's
+    /// connection). A stop is checked before every attempt.
+    async fn deliver(
+        &self,
+        transport: &mut Transport,
+        s: &Subscriber,
+        built: &Built,
+    ) -> (Outcome, String) {
+        let retries = self.prepared.settings.delivery.retries;
+        let base = self.request.retry_base;
+        let mut delays = backon::BackoffBuilder::build(
+            backon::ExponentialBuilder::default()
+                .with_min_delay(base)
+                .with_max_delay(base * 30)
+                .with_jitter()
+                .with_max_times(retries as usize),
+        );
+        let mut attempt = 0u32;
+        loop {
+            self.wait_for_slot().await;
+            attempt += 1;
+            let e = match transport.send(&built.envelope, &built.bytes).await {
+                Ok(reply) => return (Outcome::Delivered, reply),
+                Err(Failure::Permanent(e)) => return (Outcome::Failed, e),
+                Err(Failure::Transient(e)) => e,
+            };
+            let Some(delay) = delays.next().filter(|_| !self.stop.is_cancelled()) else {
+                return (Outcome::Deferred, e);
+            };
+            tracing::info!(
+                "{}: {e}; retrying (attempt {attempt} of {retries})",
+                s.email
+            );
+            tokio::select! {
+                () = tokio::time::sleep(delay) => {}
+                () = self.stop.cancelled() => return (Outcome::Deferred, e),
+            }
+        }
+    }
+
+    /// Takes the next free slot of the global rate, then waits for it.
+    async fn wait_for_slot(&self) {
+        let Some(p) = &self.pacer else { return };
+        let slot = {
+            let mut pacer = lock(p);
+            let slot = pacer.next.max(tokio::time::Instant::now());
+            pacer.next = slot + pacer.period;
+            slot
+        };
+        tokio::time::sleep_until(slot).await;
+    }
+
+    /// Journals one outcome (one unbuffered write) and counts it in the report.
+    fn record(
+        &self,
+        s: &Subscriber,
+        outcome: Outcome,
+        detail: String,
+        message_id: String,
+    ) -> Result<(), DeliverError> {
+        if let Some(j) = &self.journal {
+            let entry = Entry {
+                at: chrono::Utc::now(),
+                email: s.email.key(),
+                outcome,
+                detail: detail.clone(),
+                message_id,
+            };
+            j.record(&entry).map_err(super::io(format!(
+                "cannot append to {}",
+                j.path().display()
+            )))?;
+        }
+        let mut r = lock(&self.report);
+        match outcome {
+            Outcome::Delivered => r.delivered += 1,
+            Outcome::Failed => r.failed += 1,
+            Outcome::Deferred => r.deferred += 1,
+        }
+        if outcome != Outcome::Delivered {
+            r.problems.push(problem(s, outcome, detail));
+        }
+        Ok(())
+    }
+}
+
+/// Locks a mutex, taking over a poisoned one (a panicked worker must not stop the others).
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
