@@ -45,147 +45,192 @@ enum Field {
 
 pub(super) fn parse(text: &str, path: &Path) -> Result<PaperList, SourceError> {
     let mut reader = Reader::from_str(text);
-    let mut stack: Vec<(String, usize)> = Vec::new();
-    let mut saw_rss = false;
-    let mut items: Vec<Item> = Vec::new();
-    let mut current: Option<Item> = None;
-    let mut field: Option<Field> = None;
-    let mut buf = String::new();
-    let mut channel_date = String::new();
-
+    let mut feed = Feed {
+        path,
+        text,
+        stack: Vec::new(),
+        saw_rss: false,
+        items: Vec::new(),
+        current: None,
+        field: None,
+        buf: String::new(),
+        channel_date: String::new(),
+    };
     let xml_error = |reader: &Reader<&[u8]>, msg: String| {
         let offset = usize::try_from(reader.error_position()).unwrap_or(usize::MAX);
         malformed_at(path, text, offset, format!("malformed XML: {msg}"))
     };
-
     loop {
         let start = usize::try_from(reader.buffer_position()).unwrap_or(usize::MAX);
         let event = reader
             .read_event()
             .map_err(|e| xml_error(&reader, e.to_string()))?;
         match event {
-            Event::Start(e) => {
-                let name = String::from_utf8_lossy(e.name().as_ref()).into_owned();
-                let local = String::from_utf8_lossy(e.local_name().as_ref()).into_owned();
-                if stack.is_empty() {
-                    if !local.eq_ignore_ascii_case("rss") && !local.eq_ignore_ascii_case("rdf") {
-                        return Err(malformed_at(
-                            path,
-                            text,
-                            start,
-                            format!("not an RSS feed: the root element is <{name}>"),
-                        ));
-                    }
-                    saw_rss = true;
-                }
-                let parent = stack.last().map(|(n, _)| n.as_str());
-                if local == "item" {
-                    current = Some(Item::default());
-                } else if current.is_some() && parent == Some("item") {
-                    field = match (name.as_str(), local.as_str()) {
-                        ("title", _) => Some(Field::Title),
-                        ("link", _) => Some(Field::Link),
-                        ("description", _) => Some(Field::Description),
-                        ("guid", _) => Some(Field::Guid),
-                        ("category", _) => Some(Field::Category),
-                        ("pubDate", _) => Some(Field::PubDate),
-                        (_, "announce_type") => Some(Field::AnnounceType),
-                        (_, "creator") => Some(Field::Creator),
-                        _ => None,
-                    };
-                    buf.clear();
-                } else if parent == Some("channel") && name == "pubDate" {
-                    field = Some(Field::ChannelPubDate);
-                    buf.clear();
-                }
-                stack.push((local, start));
-            }
-            Event::End(_) => {
-                let Some((local, _)) = stack.pop() else {
-                    return Err(malformed_at(path, text, start, "unexpected closing tag"));
-                };
-                if let Some(f) = field.take() {
-                    let value = std::mem::take(&mut buf);
-                    if f == Field::ChannelPubDate {
-                        channel_date = value;
-                    } else if let Some(item) = current.as_mut() {
-                        match f {
-                            Field::Title => item.title = value,
-                            Field::Link => item.link = value,
-                            Field::Description => item.description = value,
-                            Field::Guid => item.guid = value,
-                            Field::Category => item.categories.push(value),
-                            Field::PubDate => item.pub_date = value,
-                            Field::AnnounceType => item.announce_type = value,
-                            Field::Creator => item.creator = value,
-                            Field::ChannelPubDate => {}
-                        }
-                    }
-                } else if local == "item"
-                    && let Some(item) = current.take()
-                {
-                    items.push(item);
-                }
-            }
-            Event::Text(t) if field.is_some() => {
-                let s = t
-                    .xml10_content()
-                    .map_err(|e| xml_error(&reader, e.to_string()))?;
-                buf.push_str(&s);
-            }
-            Event::CData(t) if field.is_some() => {
-                let s = t.decode().map_err(|e| xml_error(&reader, e.to_string()))?;
-                buf.push_str(&s);
-            }
-            Event::GeneralRef(r) if field.is_some() => {
-                if let Some(c) = r
-                    .resolve_char_ref()
-                    .map_err(|e| xml_error(&reader, e.to_string()))?
-                {
-                    buf.push(c);
-                } else {
-                    let name = r.decode().map_err(|e| xml_error(&reader, e.to_string()))?;
-                    match quick_xml::escape::resolve_predefined_entity(&name) {
-                        Some(s) => buf.push_str(s),
-                        None => {
-                            buf.push('&');
-                            buf.push_str(&name);
-                            buf.push(';');
-                        }
-                    }
-                }
-            }
+            Event::Start(e) => feed.start(&e, start)?,
+            Event::End(_) => feed.end(start)?,
             Event::Eof => break,
+            other if feed.field.is_some() => {
+                append_text(&other, &mut feed.buf).map_err(|e| xml_error(&reader, e))?;
+            }
             _ => {}
         }
     }
-    if let Some((name, offset)) = stack.last() {
-        return Err(malformed_at(
-            path,
-            text,
-            text.len(),
-            format!(
-                "the XML ends inside <{name}> opened at {} (truncated?)",
-                crate::diag::Location::at(path, text, *offset)
-            ),
-        ));
-    }
-    if !saw_rss {
-        return Err(malformed_at(
-            path,
-            text,
-            0,
-            "not an RSS feed: no <rss> element",
-        ));
+    feed.finish()
+}
+
+/// The feed read so far.
+struct Feed<'a> {
+    path: &'a Path,
+    text: &'a str,
+    /// Open elements (local names) and where each started.
+    stack: Vec<(String, usize)>,
+    saw_rss: bool,
+    items: Vec<Item>,
+    current: Option<Item>,
+    /// The field whose text is being read into `buf`.
+    field: Option<Field>,
+    buf: String,
+    channel_date: String,
+}
+
+impl Feed<'_> {
+    fn start(
+        &mut self,
+        e: &quick_xml::events::BytesStart<'_>,
+        start: usize,
+    ) -> Result<(), SourceError> {
+        let name = String::from_utf8_lossy(e.name().as_ref()).into_owned();
+        let local = String::from_utf8_lossy(e.local_name().as_ref()).into_owned();
+        if self.stack.is_empty() {
+            if !local.eq_ignore_ascii_case("rss") && !local.eq_ignore_ascii_case("rdf") {
+                return Err(malformed_at(
+                    self.path,
+                    self.text,
+                    start,
+                    format!("not an RSS feed: the root element is <{name}>"),
+                ));
+            }
+            self.saw_rss = true;
+        }
+        let parent = self.stack.last().map(|(n, _)| n.as_str());
+        if local == "item" {
+            self.current = Some(Item::default());
+        } else if self.current.is_some() && parent == Some("item") {
+            self.field = match (name.as_str(), local.as_str()) {
+                ("title", _) => Some(Field::Title),
+                ("link", _) => Some(Field::Link),
+                ("description", _) => Some(Field::Description),
+                ("guid", _) => Some(Field::Guid),
+                ("category", _) => Some(Field::Category),
+                ("pubDate", _) => Some(Field::PubDate),
+                (_, "announce_type") => Some(Field::AnnounceType),
+                (_, "creator") => Some(Field::Creator),
+                _ => None,
+            };
+            self.buf.clear();
+        } else if parent == Some("channel") && name == "pubDate" {
+            self.field = Some(Field::ChannelPubDate);
+            self.buf.clear();
+        }
+        self.stack.push((local, start));
+        Ok(())
     }
 
-    let (papers, skipped) = super::collect_papers(items, paper_from_item);
-    Ok(PaperList {
-        papers,
-        skipped,
-        format: Format::ArxivRss,
-        date: rfc2822_date(&channel_date),
-    })
+    fn end(&mut self, start: usize) -> Result<(), SourceError> {
+        let Some((local, _)) = self.stack.pop() else {
+            return Err(malformed_at(
+                self.path,
+                self.text,
+                start,
+                "unexpected closing tag",
+            ));
+        };
+        if let Some(f) = self.field.take() {
+            let value = std::mem::take(&mut self.buf);
+            if f == Field::ChannelPubDate {
+                self.channel_date = value;
+            } else if let Some(item) = self.current.as_mut() {
+                item.set(f, value);
+            }
+        } else if local == "item"
+            && let Some(item) = self.current.take()
+        {
+            self.items.push(item);
+        }
+        Ok(())
+    }
+
+    /// The papers, once the whole text is read: a feed that stops inside an element was cut.
+    fn finish(self) -> Result<PaperList, SourceError> {
+        let (path, text) = (self.path, self.text);
+        if let Some((name, offset)) = self.stack.last() {
+            return Err(malformed_at(
+                path,
+                text,
+                text.len(),
+                format!(
+                    "the XML ends inside <{name}> opened at {} (truncated?)",
+                    crate::diag::Location::at(path, text, *offset)
+                ),
+            ));
+        }
+        if !self.saw_rss {
+            return Err(malformed_at(
+                path,
+                text,
+                0,
+                "not an RSS feed: no <rss> element",
+            ));
+        }
+        let (papers, skipped) = super::collect_papers(self.items, paper_from_item);
+        Ok(PaperList {
+            papers,
+            skipped,
+            format: Format::ArxivRss,
+            date: rfc2822_date(&self.channel_date),
+        })
+    }
+}
+
+impl Item {
+    fn set(&mut self, field: Field, value: String) {
+        match field {
+            Field::Title => self.title = value,
+            Field::Link => self.link = value,
+            Field::Description => self.description = value,
+            Field::Guid => self.guid = value,
+            Field::Category => self.categories.push(value),
+            Field::PubDate => self.pub_date = value,
+            Field::AnnounceType => self.announce_type = value,
+            Field::Creator => self.creator = value,
+            Field::ChannelPubDate => {}
+        }
+    }
+}
+
+/// Adds the text an event carries (text, CDATA, a character or entity reference) to `buf`.
+fn append_text(event: &Event<'_>, buf: &mut String) -> Result<(), String> {
+    match event {
+        Event::Text(t) => buf.push_str(&t.xml10_content().map_err(|e| e.to_string())?),
+        Event::CData(t) => buf.push_str(&t.decode().map_err(|e| e.to_string())?),
+        Event::GeneralRef(r) => {
+            if let Some(c) = r.resolve_char_ref().map_err(|e| e.to_string())? {
+                buf.push(c);
+            } else {
+                let name = r.decode().map_err(|e| e.to_string())?;
+                match quick_xml::escape::resolve_predefined_entity(&name) {
+                    Some(s) => buf.push_str(s),
+                    None => {
+                        buf.push('&');
+                        buf.push_str(&name);
+                        buf.push(';');
+                    }
+                }
+            }
+        }
+        _ => {}
+    }
+    Ok(())
 }
 
 /// The day of an RFC 2822 date as written (in its own offset: arXiv's listing day).

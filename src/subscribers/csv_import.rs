@@ -53,44 +53,16 @@ pub(super) fn read_import_rows(
         .flexible(true)
         .from_reader(text.as_bytes());
     let mut problems = Vec::new();
-
-    let headers: Vec<String> = match reader.headers() {
-        Ok(h) => h.iter().map(|c| c.trim().to_lowercase()).collect(),
+    let columns = match reader.headers() {
+        Ok(h) => Columns::read(h, &mut |m| problems.push(Problem::new(at_line(1), m))),
         Err(e) => {
             let problem = Problem::new(at_line(1), format!("cannot read the header: {e}"));
             return (Vec::new(), vec![problem]);
         }
     };
-    let column = |name: &str| headers.iter().position(|h| h == name);
-    for (i, header) in headers.iter().enumerate() {
-        if !COLUMNS.contains(&header.as_str()) {
-            problems.push(Problem::new(
-                at_line(1),
-                format!(
-                    "unknown column `{header}` (the columns are: {})",
-                    COLUMNS.join(", ")
-                ),
-            ));
-        } else if headers[..i].contains(header) {
-            problems.push(Problem::new(
-                at_line(1),
-                format!("column `{header}` appears twice"),
-            ));
-        }
-    }
-    let Some(email_column) = column("email") else {
-        problems.push(Problem::new(
-            at_line(1),
-            "the header row must name an `email` column (columns: email,name,topics)",
-        ));
+    let Some(columns) = columns else {
         return (Vec::new(), problems);
     };
-    let name_column = column("name");
-    let topics_column = column("topics");
-    let format_column = column("format");
-    let max_papers_column = column("max_papers");
-    let paused_column = column("paused");
-
     let mut rows = Vec::new();
     let mut first_line: HashMap<String, u64> = HashMap::new();
     for record in reader.records() {
@@ -104,103 +76,152 @@ pub(super) fn read_import_rows(
         };
         let line = record.position().map_or(0, |p| p.line());
         let location = at_line(line);
-        if record.len() > headers.len() {
-            problems.push(Problem::new(
-                location.clone(),
-                format!(
-                    "{} fields, but the header names {}",
-                    record.len(),
-                    headers.len()
-                ),
-            ));
+        let mut bad = |m: String| problems.push(Problem::new(location.clone(), m));
+        let Some(subscriber) = columns.row(&record, sections, &mut bad) else {
             continue;
-        }
-        let cell = |i: Option<usize>| i.and_then(|i| record.get(i)).unwrap_or("").trim();
-        let before = problems.len();
-
-        let raw_email = cell(Some(email_column));
-        let email = if raw_email.is_empty() {
-            problems.push(Problem::new(location.clone(), "the email cell is empty"));
-            None
-        } else {
-            SubscriberEmail::parse(raw_email)
-                .map_err(|e| problems.push(Problem::new(location.clone(), e.to_string())))
-                .ok()
         };
-        if let Some(email) = &email {
-            match first_line.get(&email.key()) {
-                Some(first) => problems.push(Problem::new(
-                    location.clone(),
-                    format!("{email} is listed twice (first on line {first})"),
-                )),
-                None => {
-                    first_line.insert(email.key(), line);
-                }
+        match first_line.get(&subscriber.email.key()) {
+            Some(first) => bad(format!(
+                "{} is listed twice (first on line {first})",
+                subscriber.email
+            )),
+            None => {
+                first_line.insert(subscriber.email.key(), line);
+                rows.push(ImportRow {
+                    subscriber,
+                    location,
+                });
             }
         }
+    }
+    (rows, problems)
+}
+
+/// Where each known column is in the file's header.
+struct Columns {
+    count: usize,
+    email: usize,
+    name: Option<usize>,
+    topics: Option<usize>,
+    format: Option<usize>,
+    max_papers: Option<usize>,
+    paused: Option<usize>,
+}
+
+impl Columns {
+    /// Reads the header row, reporting unknown and repeated columns; `None` without an
+    /// `email` column.
+    fn read(header: &csv::StringRecord, bad: &mut dyn FnMut(String)) -> Option<Self> {
+        let names: Vec<String> = header.iter().map(|c| c.trim().to_lowercase()).collect();
+        for (i, name) in names.iter().enumerate() {
+            if !COLUMNS.contains(&name.as_str()) {
+                bad(format!(
+                    "unknown column `{name}` (the columns are: {})",
+                    COLUMNS.join(", ")
+                ));
+            } else if names[..i].contains(name) {
+                bad(format!("column `{name}` appears twice"));
+            }
+        }
+        let column = |wanted: &str| names.iter().position(|n| n == wanted);
+        let Some(email) = column("email") else {
+            bad("the header row must name an `email` column (columns: email,name,topics)".into());
+            return None;
+        };
+        Some(Self {
+            count: names.len(),
+            email,
+            name: column("name"),
+            topics: column("topics"),
+            format: column("format"),
+            max_papers: column("max_papers"),
+            paused: column("paused"),
+        })
+    }
+
+    /// One row as a new subscriber, or `None` after reporting what is wrong with it.
+    fn row(
+        &self,
+        record: &csv::StringRecord,
+        sections: &[&str],
+        bad: &mut dyn FnMut(String),
+    ) -> Option<NewSubscriber> {
+        if record.len() > self.count {
+            bad(format!(
+                "{} fields, but the header names {}",
+                record.len(),
+                self.count
+            ));
+            return None;
+        }
+        let mut ok = true;
+        let mut bad = |m: String| {
+            ok = false;
+            bad(m);
+        };
+        let cell = |i: Option<usize>| i.and_then(|i| record.get(i)).unwrap_or("").trim();
+        let email = match cell(Some(self.email)) {
+            "" => {
+                bad("the email cell is empty".into());
+                None
+            }
+            raw => SubscriberEmail::parse(raw)
+                .map_err(|e| bad(e.to_string()))
+                .ok(),
+        };
         let mut topics = Vec::new();
-        for topic in cell(topics_column)
+        for topic in cell(self.topics)
             .split([';', '|'])
             .map(str::trim)
             .filter(|t| !t.is_empty())
         {
             match check_topic(topic, sections) {
                 Ok(known) => topics.push(known.to_owned()),
-                Err(message) => problems.push(Problem::new(location.clone(), message)),
+                Err(message) => bad(message),
             }
         }
-        let name = Some(cell(name_column))
+        let name = Some(cell(self.name))
             .filter(|n| !n.is_empty())
             .map(str::to_owned);
-        let paused = match cell(paused_column) {
+        if let Some(Err(message)) = name.as_deref().map(super::check_name) {
+            bad(message);
+        }
+        let paused = match cell(self.paused) {
             "" | "false" | "no" => false,
             "true" | "yes" => true,
             raw => {
-                problems.push(Problem::new(
-                    location.clone(),
-                    format!("paused `{raw}` is not true or false"),
-                ));
+                bad(format!("paused `{raw}` is not true or false"));
                 false
             }
         };
-        if let Some(Err(message)) = name.as_deref().map(super::check_name) {
-            problems.push(Problem::new(location.clone(), message));
-        }
-        let format = match cell(format_column) {
+        let format = match cell(self.format) {
             "" => None,
             raw => raw
                 .parse::<super::MailFormat>()
-                .map_err(|e| problems.push(Problem::new(location.clone(), e.to_string())))
+                .map_err(|e| bad(e.to_string()))
                 .ok(),
         };
-        let max_papers = match cell(max_papers_column) {
+        let max_papers = match cell(self.max_papers) {
             "" => None,
             raw => raw
                 .parse::<std::num::NonZeroUsize>()
                 .map_err(|_| {
-                    problems.push(Problem::new(
-                        location.clone(),
-                        format!("max_papers `{raw}` is not a whole number of at least 1"),
+                    bad(format!(
+                        "max_papers `{raw}` is not a whole number of at least 1"
                     ))
                 })
                 .ok(),
         };
-
-        if let (Some(email), true) = (email, problems.len() == before) {
-            rows.push(ImportRow {
-                subscriber: NewSubscriber {
-                    name,
-                    topics,
-                    format,
-                    max_papers,
-                    paused,
-                    ..NewSubscriber::new(email)
-                },
-                location,
-            });
-        }
+        let email = email.filter(|_| ok)?;
+        Some(NewSubscriber {
+            name,
+            topics,
+            format,
+            max_papers,
+            paused,
+            ..NewSubscriber::new(email)
+        })
     }
-    (rows, problems)
 }
 
 /// The list as an importable CSV (`email,name,topics,format,max_papers,paused`), leaving out
