@@ -9,8 +9,7 @@ use std::collections::HashMap;
 use std::path::Path;
 
 use super::parse::check_topic;
-use super::store::NewSubscriber;
-use super::{Subscriber, SubscriberEmail};
+use super::{NewSubscriber, Subscriber, SubscriberEmail};
 use crate::diag::{Location, Problem, Problems};
 
 const COLUMNS: &[&str] = &["email", "name", "topics", "format", "max_papers", "paused"];

@@ -13,6 +13,7 @@ pub mod store;
 pub mod token;
 
 use std::fmt;
+use std::num::NonZeroUsize;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -23,9 +24,7 @@ use crate::exit::Temporary;
 
 pub use csv_import::{ImportRow, export_csv, parse_import_csv};
 pub use parse::parse;
-pub use store::{
-    AddOptions, AddOutcome, ImportSummary, NewSubscriber, SubscriberStore, UnsubscribeOutcome,
-};
+pub use store::{AddOptions, AddOutcome, ImportSummary, SubscriberStore, UnsubscribeOutcome};
 
 /// Why a string is not a subscriber address.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -153,6 +152,33 @@ impl Subscriber {
     /// Gets mail: neither paused nor unsubscribed.
     pub fn is_active(&self) -> bool {
         !self.paused && self.unsubscribed_at.is_none()
+    }
+}
+
+/// A person to add, as given on the command line or in an import.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewSubscriber {
+    pub email: SubscriberEmail,
+    pub name: Option<String>,
+    /// Section names; empty = every section.
+    pub topics: Vec<String>,
+    /// Written only when given.
+    pub format: Option<MailFormat>,
+    pub max_papers: Option<NonZeroUsize>,
+    /// Written only when true (an import of an exported paused subscriber).
+    pub paused: bool,
+}
+
+impl NewSubscriber {
+    pub fn new(email: SubscriberEmail) -> Self {
+        Self {
+            email,
+            name: None,
+            topics: Vec::new(),
+            format: None,
+            max_papers: None,
+            paused: false,
+        }
     }
 }
 

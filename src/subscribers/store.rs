@@ -22,7 +22,6 @@
 
 use std::fs::{File, OpenOptions, TryLockError};
 use std::io::Write;
-use std::num::NonZeroUsize;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
@@ -32,7 +31,7 @@ use toml_edit::{Item, Table, Value};
 use super::csv_import::read_import_rows;
 use super::document::{self, Roster};
 use super::parse::check_topic;
-use super::{MailFormat, Subscriber, SubscriberEmail, SubscriberError, read_list};
+use super::{NewSubscriber, Subscriber, SubscriberEmail, SubscriberError, read_list};
 use crate::diag::{Problem, Problems};
 use crate::exit::Temporary;
 
@@ -43,33 +42,6 @@ const LOCK_POLL_INTERVAL: Duration = Duration::from_millis(20);
 const MAX_ATTEMPTS: usize = 50;
 /// Test-only: milliseconds to sleep between writing the temporary file and renaming it.
 pub const PAUSE_BEFORE_RENAME_ENV: &str = "PAPERWIRE_TEST_PAUSE_BEFORE_RENAME";
-
-/// A person to add, as given on the command line or in an import.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct NewSubscriber {
-    pub email: SubscriberEmail,
-    pub name: Option<String>,
-    /// Section names; empty = every section.
-    pub topics: Vec<String>,
-    /// Written only when given.
-    pub format: Option<MailFormat>,
-    pub max_papers: Option<NonZeroUsize>,
-    /// Written only when true (an import of an exported paused subscriber).
-    pub paused: bool,
-}
-
-impl NewSubscriber {
-    pub fn new(email: SubscriberEmail) -> Self {
-        Self {
-            email,
-            name: None,
-            topics: Vec::new(),
-            format: None,
-            max_papers: None,
-            paused: false,
-        }
-    }
-}
 
 /// How `add` and `import` treat what they find.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
