@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Why this exists: readers judge paperwire by the email they see, and mail providers judge it
-# first (issue 6). This gate sends one edition of the bundled sample into a temporary outbox —
+# first. This gate sends one edition of the bundled sample into a temporary outbox —
 # to an HTML subscriber, a text-only one and one with a topic subset — and checks the .eml files
 # with independent tools: Python's email (policy.strict, headers, Gmail clipping size, text part
 # = HTML part), SpamAssassin offline, html-validate, and headless Chromium (375 px overflow,

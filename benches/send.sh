@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Throughput benchmark (issue 8): paperwire send vs Postfix's smtp-source into smtp-sink.
+# Throughput benchmark: paperwire send vs Postfix's smtp-source into smtp-sink.
 #
 #   benches/send.sh            # 10,000 and 100,000 subscribers, 16 connections
 #   SIZES="1000" CONCURRENCY=8 PORT=2600 benches/send.sh

@@ -1,7 +1,7 @@
 //! Paper sources: where an edition's list of papers comes from.
 //!
 //! Files (`--papers`, `kind = "file"`) in any of the supported formats, detected from the
-//! content; and (issue 5) the live Hugging Face and arXiv endpoints over HTTP. Every source
+//! content; and the live Hugging Face and arXiv endpoints over HTTP. Every source
 //! yields the same [`PaperList`] of normalized [`Paper`]s; several sources merge by id.
 //!
 //! Parsing ([`parse_papers`]) is pure: text in, papers or positioned problems out. The formats

@@ -1,4 +1,4 @@
-//! One-click unsubscribe tokens (contract in DESIGN.md):
+//! One-click unsubscribe tokens (the format is a contract: links in sent emails must keep working):
 //! `<base64url(email)>.<base64url(HMAC-SHA256(secret, list_id + "\n" + lowercase(email)))>`,
 //! no padding, no expiry, verified in constant time.
 //!

@@ -1,4 +1,4 @@
-//! Paper sources end to end: every file format through `parse_papers`, and (issue 5) the live
+//! Paper sources end to end: every file format through `parse_papers`, and the live
 //! Hugging Face and arXiv sources against a local wiremock server on 127.0.0.1.
 
 use std::path::{Path, PathBuf};

@@ -290,7 +290,7 @@ impl std::fmt::Display for Output {
 // ---------------------------------------------------------------------------------------------
 // The config file.
 
-/// Writes a `paperwire.toml` following the contract in DESIGN.md, with overridable parts.
+/// Writes a `paperwire.toml` following the `paperwire.toml` contract (see paperwire.example.toml), with overridable parts.
 ///
 /// The default: `[newsletter]` (title "Test Digest", from `Paperwire <digest@example.org>`,
 /// list_id `test.example.org`, base_url `https://digest.example.org`, UTC), one file source
