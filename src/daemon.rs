@@ -372,3 +372,107 @@ impl Pending {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    //! The loop on tokio's paused clock: days of schedule pass in milliseconds, and every
+    //! sleep the daemon takes is real code, not a stub.
+
+    use std::sync::Mutex;
+
+    use super::*;
+    use crate::config::{ConfigOrigin, load};
+
+    /// Wall-clock time that moves with tokio's (paused, auto-advancing) clock.
+    struct PausedClock {
+        origin: DateTime<Utc>,
+        start: tokio::time::Instant,
+    }
+
+    impl Clock for PausedClock {
+        fn now(&self) -> DateTime<Utc> {
+            self.origin + TimeDelta::from_std(self.start.elapsed()).unwrap_or(TimeDelta::MAX)
+        }
+    }
+
+    fn settings(dir: &std::path::Path) -> Settings {
+        let sample =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("samples/daily-papers.txt");
+        std::fs::copy(sample, dir.join("papers.txt")).unwrap();
+        std::fs::write(
+            dir.join("subscribers.toml"),
+            "[[subscriber]]\nemail = \"ada@example.org\"\n",
+        )
+        .unwrap();
+        let config = dir.join("paperwire.toml");
+        std::fs::write(
+            &config,
+            r#"[newsletter]
+title    = "Test"
+from     = "Paperwire <digest@example.org>"
+list_id  = "test.example.org"
+base_url = "https://digest.example.org"
+
+[[source]]
+kind = "file"
+path = "papers.txt"
+
+[[section]]
+name     = "Everything"
+keywords = ["model*"]
+
+[digest]
+repeat_after_days = 1
+
+[schedule]
+cron     = "0 7 * * *"
+catch_up = "1h"
+"#,
+        )
+        .unwrap();
+        load(&ConfigOrigin::File(config)).unwrap()
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn sends_each_firing_once_and_stops_when_cancelled() {
+        let dir = tempfile::tempdir().unwrap();
+        let settings = settings(dir.path());
+        let state = StateDir::new(&settings.state_dir);
+        let clock = Arc::new(PausedClock {
+            origin: "2026-11-30T06:59:00Z".parse().unwrap(),
+            start: tokio::time::Instant::now(),
+        });
+        let lines = Arc::new(Mutex::new(Vec::<String>::new()));
+        let said = Arc::clone(&lines);
+        let say: Say = Arc::new(move |l: &str| said.lock().unwrap().push(l.to_owned()));
+        let retries = RetryPolicy::new(Duration::from_secs(300));
+        let daemon = Daemon::new(settings, clock, retries, Duration::from_millis(1), say).unwrap();
+        let stop = CancellationToken::new();
+        let run = tokio::spawn({
+            let stop = stop.clone();
+            async move { daemon.forever(&stop).await }
+        });
+        // Three days pass on the paused clock (each sleep advances it at once).
+        tokio::time::sleep(Duration::from_secs(3 * 86_400)).await;
+        stop.cancel();
+        run.await.unwrap().unwrap();
+
+        let ids: Vec<String> = state.editions().iter().map(ToString::to_string).collect();
+        assert_eq!(ids, ["2026-11-30", "2026-12-01", "2026-12-02"]);
+        for id in state.editions() {
+            let files = state.edition(&id);
+            assert_eq!(files.progress(), EditionProgress::Complete, "{id}");
+            assert_eq!(files.summary().unwrap().delivered, 1, "{id}");
+        }
+        let lines = lines.lock().unwrap();
+        assert!(
+            lines[0].starts_with("next edition 2026-11-30 at "),
+            "{lines:?}"
+        );
+        assert_eq!(
+            lines.iter().filter(|l| l.contains(": 1 delivered")).count(),
+            3,
+            "{lines:?}"
+        );
+    }
+}

@@ -77,3 +77,33 @@ pub fn env_millis(var: &str, default: std::time::Duration) -> std::time::Duratio
         .and_then(|v| v.trim().parse().ok())
         .map_or(default, std::time::Duration::from_millis)
 }
+
+/// A progress bar on a terminal.
+pub struct Bar(indicatif::ProgressBar);
+
+impl Bar {
+    /// Hidden until the send starts (and only drawn on a terminal).
+    pub fn new() -> Self {
+        Self(indicatif::ProgressBar::hidden())
+    }
+}
+
+impl paperwire::deliver::Progress for Bar {
+    fn start(&self, total: usize) {
+        self.0.set_length(total as u64);
+        self.0
+            .set_draw_target(indicatif::ProgressDrawTarget::stderr());
+        self.0.set_style(
+            indicatif::ProgressStyle::with_template(
+                "{bar:40} {pos}/{len} sent ({per_sec}, {eta} left)",
+            )
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+        );
+    }
+    fn advance(&self) {
+        self.0.inc(1);
+    }
+    fn finish(&self) {
+        self.0.finish_and_clear();
+    }
+}

@@ -57,7 +57,7 @@ pub async fn run(config: Option<&Path>, args: SendArgs) -> anyhow::Result<Exit> 
         Some(StateDir::new(&settings.state_dir).lock_for_send()?)
     };
     let progress: Arc<dyn Progress> = if std::io::stderr().is_terminal() && !args.json {
-        Arc::new(Bar(indicatif::ProgressBar::hidden()))
+        Arc::new(common::Bar::new())
     } else {
         Arc::new(Silent)
     };
@@ -116,27 +116,4 @@ fn request(args: &SendArgs, today: chrono::NaiveDate) -> anyhow::Result<EditionR
         // `PAPERWIRE_RETRY_BASE_MS` shortens the in-run backoff (tests).
         retry_base: common::env_millis("PAPERWIRE_RETRY_BASE_MS", Duration::from_secs(2)),
     })
-}
-
-/// A progress bar on a terminal.
-struct Bar(indicatif::ProgressBar);
-
-impl Progress for Bar {
-    fn start(&self, total: usize) {
-        self.0.set_length(total as u64);
-        self.0
-            .set_draw_target(indicatif::ProgressDrawTarget::stderr());
-        self.0.set_style(
-            indicatif::ProgressStyle::with_template(
-                "{bar:40} {pos}/{len} sent ({per_sec}, {eta} left)",
-            )
-            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
-        );
-    }
-    fn advance(&self) {
-        self.0.inc(1);
-    }
-    fn finish(&self) {
-        self.0.finish_and_clear();
-    }
 }

@@ -9,8 +9,8 @@ use std::path::{Path, PathBuf};
 use anyhow::Context;
 use paperwire::exit::Exit;
 use paperwire::subscribers::{
-    self, AddOptions, AddOutcome, ImportSummary, MailFormat, NewSubscriber, Subscriber,
-    SubscriberEmail, SubscriberStore,
+    self, AddOptions, AddOutcome, ImportSummary, MailFormat, NewSubscriber, SubscriberEmail,
+    SubscriberStore,
 };
 
 #[derive(Debug, clap::Args)]
@@ -99,7 +99,7 @@ pub fn run(config: Option<&Path>, args: SubscribersArgs) -> anyhow::Result<Exit>
                 serde_json::to_writer_pretty(&mut out, &list)?;
                 writeln!(out)?;
             } else {
-                write!(out, "{}", table(&list))?;
+                write!(out, "{}", subscribers::table(&list))?;
             }
         }
         SubscribersCmd::Add {
@@ -190,57 +190,4 @@ fn import(
     store
         .import_csv(&text, file, sections, options)
         .with_context(|| format!("nothing was imported from {}", file.display()))
-}
-
-/// A plain-text table: address, name, status, topics.
-fn table(list: &[Subscriber]) -> String {
-    let rows: Vec<[String; 4]> = list
-        .iter()
-        .map(|s| {
-            let status = match (s.unsubscribed_at, s.paused) {
-                (Some(at), _) => format!("unsubscribed {}", at.format("%Y-%m-%d")),
-                (None, true) => "paused".to_owned(),
-                (None, false) => "active".to_owned(),
-            };
-            let topics = if s.topics.is_empty() {
-                "(all)".to_owned()
-            } else {
-                s.topics.join(", ")
-            };
-            [
-                s.email.to_string(),
-                s.name.clone().unwrap_or_default(),
-                status,
-                topics,
-            ]
-        })
-        .collect();
-    let header = ["EMAIL", "NAME", "STATUS", "TOPICS"].map(str::to_owned);
-    let mut widths = [0usize; 3];
-    for row in std::iter::once(&header).chain(&rows) {
-        for (w, cell) in widths.iter_mut().zip(row) {
-            *w = (*w).max(cell.chars().count());
-        }
-    }
-    let mut text = String::new();
-    for row in std::iter::once(&header).chain(&rows) {
-        let line = format!(
-            "{:w0$}  {:w1$}  {:w2$}  {}",
-            row[0],
-            row[1],
-            row[2],
-            row[3],
-            w0 = widths[0],
-            w1 = widths[1],
-            w2 = widths[2]
-        );
-        text.push_str(line.trim_end());
-        text.push('\n');
-    }
-    let active = list.iter().filter(|s| s.is_active()).count();
-    text.push_str(&format!(
-        "{} subscribers, {active} getting mail\n",
-        list.len()
-    ));
-    text
 }

@@ -1,4 +1,5 @@
-//! CSV in and out of the subscriber list: `import FILE.csv` and `export --csv`.
+//! The subscriber list in and out as text: CSV for `import` and `export --csv`, and the plain
+//! table `subscribers list` prints.
 //!
 //! The columns are `email,name,topics` with a header row (and optionally `format`,
 //! `max_papers` and `paused`, which `export --csv` writes so that an export re-imports whole); several
@@ -247,6 +248,59 @@ pub fn export_csv(subscribers: &[Subscriber]) -> String {
         .into_inner()
         .expect("flushing CSV into memory cannot fail");
     String::from_utf8(bytes).expect("CSV of UTF-8 strings is UTF-8")
+}
+
+/// A plain-text table: address, name, status, topics.
+pub fn table(list: &[Subscriber]) -> String {
+    let rows: Vec<[String; 4]> = list
+        .iter()
+        .map(|s| {
+            let status = match (s.unsubscribed_at, s.paused) {
+                (Some(at), _) => format!("unsubscribed {}", at.format("%Y-%m-%d")),
+                (None, true) => "paused".to_owned(),
+                (None, false) => "active".to_owned(),
+            };
+            let topics = if s.topics.is_empty() {
+                "(all)".to_owned()
+            } else {
+                s.topics.join(", ")
+            };
+            [
+                s.email.to_string(),
+                s.name.clone().unwrap_or_default(),
+                status,
+                topics,
+            ]
+        })
+        .collect();
+    let header = ["EMAIL", "NAME", "STATUS", "TOPICS"].map(str::to_owned);
+    let mut widths = [0usize; 3];
+    for row in std::iter::once(&header).chain(&rows) {
+        for (w, cell) in widths.iter_mut().zip(row) {
+            *w = (*w).max(cell.chars().count());
+        }
+    }
+    let mut text = String::new();
+    for row in std::iter::once(&header).chain(&rows) {
+        let line = format!(
+            "{:w0$}  {:w1$}  {:w2$}  {}",
+            row[0],
+            row[1],
+            row[2],
+            row[3],
+            w0 = widths[0],
+            w1 = widths[1],
+            w2 = widths[2]
+        );
+        text.push_str(line.trim_end());
+        text.push('\n');
+    }
+    let active = list.iter().filter(|s| s.is_active()).count();
+    text.push_str(&format!(
+        "{} subscribers, {active} getting mail\n",
+        list.len()
+    ));
+    text
 }
 
 #[cfg(test)]

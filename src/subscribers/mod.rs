@@ -22,7 +22,7 @@ use serde::{Deserialize, Serialize};
 use crate::diag::Problems;
 use crate::exit::Temporary;
 
-pub use csv_import::{ImportRow, export_csv, parse_import_csv};
+pub use csv_import::{ImportRow, export_csv, parse_import_csv, table};
 pub use parse::parse;
 pub use store::{AddOptions, AddOutcome, ImportSummary, SubscriberStore, UnsubscribeOutcome};
 
