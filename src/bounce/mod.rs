@@ -19,6 +19,7 @@ pub mod read;
 pub mod report;
 pub mod resolve;
 pub mod score;
+pub mod settings;
 pub mod store;
 pub mod verp;
 

@@ -260,6 +260,8 @@ pub struct Settings {
     pub delivery: DeliverySettings,
     pub state_dir: PathBuf,
     pub schedule: Option<ScheduleSettings>,
+    /// `[bounce]`: when bounces stop mail to an address, and VERP.
+    pub bounce: crate::bounce::settings::BounceSettings,
     /// From the environment (set by [`load`]; empty when parsed from text alone).
     pub secrets: Secrets,
 }
