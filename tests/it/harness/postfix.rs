@@ -7,7 +7,7 @@
 //!
 //! Postfix must be installed (`.ci/postfix/install.sh`, which CI runs) and the tests must run as
 //! root (the Postfix master starts as root). When either is missing, [`Postfix::start`] says so
-//! on stderr and returns `None`, and the test returns early — unless
+//! on stderr (uncaptured) and returns `None`, and the test returns early — unless
 //! `PAPERWIRE_REQUIRE_POSTFIX` is set (CI sets it), in which case it fails.
 //!
 //! ```ignore
@@ -17,6 +17,7 @@
 //! let dsns = postfix.wait_for_dsns(1, Duration::from_secs(20));
 //! ```
 
+use std::io::Write as _;
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -70,7 +71,9 @@ impl Postfix {
             if std::env::var_os("PAPERWIRE_REQUIRE_POSTFIX").is_some_and(|v| !v.is_empty()) {
                 panic!("{test}: PAPERWIRE_REQUIRE_POSTFIX is set but {why}");
             }
-            eprintln!("SKIPPED {test}: {why}");
+            // Straight to the stderr stream, past the test harness's capture, so that the skip
+            // shows in a normal `cargo test` run.
+            let _ = writeln!(std::io::stderr(), "SKIPPED {test}: {why}");
             return None;
         }
         let dir = tempfile::Builder::new()
