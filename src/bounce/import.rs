@@ -2,9 +2,12 @@
 //! the list behind [`Directory`] and the events behind [`EventStore`], so it runs the same on
 //! files, in tests and on an MTA's pipe.
 //!
-//! Every message ends as exactly one line of the [`Summary`]: new events, a duplicate of a
-//! report already imported, or a skip with its reason. Nothing here fails the batch but the
-//! store: a message that cannot be read or used is a skip.
+//! Every message ends as exactly one [`Outcome`], handed to the caller as it happens: new
+//! events, a duplicate of a report already imported, or a skip with its reason; the
+//! [`Summary`] counts them. Nothing here fails the batch but the store: a message that cannot
+//! be read or used is a skip.
+
+use std::collections::HashSet;
 
 use chrono::{DateTime, Utc};
 
@@ -25,52 +28,58 @@ pub enum Outcome {
     Skipped(Skip),
 }
 
-/// What an import did.
+/// What an import did, in counts (each message's outcome goes to the caller as it happens).
 #[derive(Debug, Default)]
 pub struct Summary {
-    /// (origin, outcome) per message, in reading order.
-    pub messages: Vec<(String, Outcome)>,
+    pub recorded: usize,
+    pub duplicates: usize,
+    pub skipped: usize,
     /// Every event: the stored ones and the new ones.
     pub ledger: Ledger,
     /// Unreadable lines in the store, skipped.
     pub torn_lines: usize,
+    /// The addresses new events are about, in first-seen order.
+    touched: Vec<String>,
+    touched_set: HashSet<String>,
 }
 
 impl Summary {
-    pub fn new_events(&self) -> impl Iterator<Item = &Event> {
-        self.messages.iter().flat_map(|(_, o)| match o {
-            Outcome::Recorded(events) => events.as_slice(),
-            _ => &[],
-        })
+    /// The addresses new events are about, in first-seen order.
+    pub fn touched(&self) -> &[String] {
+        &self.touched
     }
 
-    pub fn count(&self, f: impl Fn(&Outcome) -> bool) -> usize {
-        self.messages.iter().filter(|(_, o)| f(o)).count()
-    }
-
-    /// The verdict on each address a new event is about, in first-seen order.
+    /// The verdict on each address a new event is about.
     pub fn verdicts(&self, now: DateTime<Utc>, policy: &Policy) -> Vec<(String, Verdict)> {
-        let mut seen: Vec<&str> = Vec::new();
-        for e in self.new_events() {
-            if !seen.contains(&e.address.as_str()) {
-                seen.push(&e.address);
-            }
-        }
-        seen.into_iter()
-            .map(|a| (a.to_owned(), self.ledger.verdict(a, now, policy)))
+        self.touched
+            .iter()
+            .map(|a| (a.clone(), self.ledger.verdict(a, now, policy)))
             .collect()
+    }
+
+    fn touch(&mut self, address: &str) {
+        if self.touched_set.insert(address.to_owned()) {
+            self.touched.push(address.to_owned());
+        }
     }
 }
 
-/// Reads `items`, records what is new in `store`, and says what became of each message.
+/// Events written to the store at once (one sync each time). Reports are read, never moved or
+/// deleted, so what a crash loses before a write is found again by the next import.
+const BATCH: usize = 1000;
+
+/// Reads `items`, records what is new in `store`, and tells `each` what became of each message
+/// (its origin and outcome) as it goes; memory stays that of one message and the ledger.
 pub fn import(
     items: impl IntoIterator<Item = Item>,
     ctx: &Context<'_>,
     dir: &impl Directory,
     store: &impl EventStore,
     now: DateTime<Utc>,
+    mut each: impl FnMut(&str, &Outcome),
 ) -> std::io::Result<Summary> {
     let loaded = store.load()?;
+    let mut pending: Vec<Event> = Vec::new();
     let mut summary = Summary {
         ledger: loaded.ledger,
         torn_lines: loaded.torn_lines,
@@ -89,22 +98,34 @@ pub fn import(
             }
         };
         let outcome = match resolve(&report, dir, now) {
-            Err(skip) => Outcome::Skipped(skip),
+            Err(skip) => {
+                summary.skipped += 1;
+                Outcome::Skipped(skip)
+            }
             Ok(events) => {
                 let fresh: Vec<Event> = events
                     .into_iter()
                     .filter(|e| summary.ledger.insert(e.clone()))
                     .collect();
                 if fresh.is_empty() {
+                    summary.duplicates += 1;
                     Outcome::Duplicate
                 } else {
-                    store.append(&fresh)?;
+                    summary.recorded += 1;
+                    for e in &fresh {
+                        summary.touch(&e.address);
+                    }
+                    pending.extend(fresh.iter().cloned());
                     Outcome::Recorded(fresh)
                 }
             }
         };
-        summary.messages.push((origin, outcome));
+        each(&origin, &outcome);
+        if pending.len() >= BATCH {
+            store.append(&std::mem::take(&mut pending))?;
+        }
     }
+    store.append(&pending)?;
     Ok(summary)
 }
 

@@ -353,16 +353,22 @@ fn hostile_messages_change_nothing_and_are_reported() {
         verp: Some(&key),
         ..ctx()
     };
-    let summary = import(items, &verp, &roster(), &store, now()).unwrap();
-    assert!(store.load().unwrap().ledger.is_empty(), "nothing stored");
-    let lines: Vec<String> = summary
-        .messages
-        .iter()
-        .map(|(origin, outcome)| match outcome {
-            Outcome::Skipped(skip) => format!("{origin}: {skip}"),
+    let mut lines = Vec::new();
+    let summary = import(
+        items,
+        &verp,
+        &roster(),
+        &store,
+        now(),
+        |origin, outcome| match outcome {
+            Outcome::Skipped(skip) => lines.push(format!("{origin}: {skip}")),
             other => panic!("{origin} must be skipped, not {other:?}"),
-        })
-        .collect();
+        },
+    )
+    .unwrap();
+    assert!(store.load().unwrap().ledger.is_empty(), "nothing stored");
+    assert_eq!((summary.skipped, summary.recorded), (9, 0));
+    assert!(summary.touched().is_empty());
     insta::assert_snapshot!(lines.join("\n"));
 }
 
@@ -387,17 +393,22 @@ fn importing_the_fixtures_twice_counts_each_report_once() {
             bytes: fixture(n),
         })
     };
-    let first = import(items(), &ctx(), &roster(), &store, now()).unwrap();
-    let kinds: Vec<&Outcome> = first.messages.iter().map(|(_, o)| o).collect();
+    let mut kinds = Vec::new();
+    let first = import(items(), &ctx(), &roster(), &store, now(), |_, o| {
+        kinds.push(o.clone())
+    })
+    .unwrap();
     assert!(matches!(kinds[0], Outcome::Recorded(_)));
     assert!(matches!(kinds[1], Outcome::Recorded(_)));
     assert_eq!(
         kinds[2],
-        &Outcome::Duplicate,
+        Outcome::Duplicate,
         "the same report within one import"
     );
-    let second = import(items(), &ctx(), &roster(), &store, now()).unwrap();
-    assert_eq!(second.count(|o| *o == Outcome::Duplicate), 3);
+    assert_eq!((first.recorded, first.duplicates), (2, 1));
+    assert_eq!(first.touched(), ["gone@example.org", "full@example.org"]);
+    let second = import(items(), &ctx(), &roster(), &store, now(), |_, _| {}).unwrap();
+    assert_eq!((second.recorded, second.duplicates), (0, 3));
     assert_eq!(store.load().unwrap().ledger.len(), 2);
     // A send-time 5xx in the same edition is its own event, but the same day: still one.
     let mut ledger = second.ledger.clone();

@@ -163,14 +163,18 @@ fn three_editions_refused_through_postfix_reach_the_threshold_and_count_once() {
     }
     let now = Utc::now();
     let items = messages(&input, Limits::default()).unwrap();
-    let summary = import(items, &ctx(), &roster(&editions), &store, now).unwrap();
-    assert_eq!(summary.messages.len(), 6);
-    assert_eq!(
-        summary.count(|o| matches!(o, Outcome::Recorded(_))),
-        6,
-        "{:#?}",
-        summary.messages
-    );
+    let mut outcomes = Vec::new();
+    let summary = import(
+        items,
+        &ctx(),
+        &roster(&editions),
+        &store,
+        now,
+        |origin, o| outcomes.push((origin.to_owned(), o.clone())),
+    )
+    .unwrap();
+    assert_eq!(outcomes.len(), 6);
+    assert_eq!(summary.recorded, 6, "{outcomes:#?}");
     let verdicts: std::collections::HashMap<String, Verdict> =
         summary.verdicts(now, &policy).into_iter().collect();
     let Verdict::Bounced(score) = &verdicts["gone@example.org"] else {
@@ -186,8 +190,16 @@ fn three_editions_refused_through_postfix_reach_the_threshold_and_count_once() {
     // The same Maildir again: every report is known, nothing is stored twice.
     let before = std::fs::read(store.path()).unwrap();
     let items = messages(&input, Limits::default()).unwrap();
-    let again = import(items, &ctx(), &roster(&editions), &store, Utc::now()).unwrap();
-    assert_eq!(again.count(|o| *o == Outcome::Duplicate), 6);
+    let again = import(
+        items,
+        &ctx(),
+        &roster(&editions),
+        &store,
+        Utc::now(),
+        |_, o| assert_eq!(*o, Outcome::Duplicate),
+    )
+    .unwrap();
+    assert_eq!(again.duplicates, 6);
     assert_eq!(std::fs::read(store.path()).unwrap(), before);
 }
 
