@@ -10,13 +10,15 @@
 use std::collections::HashSet;
 
 use chrono::{DateTime, Utc};
+use sha2::{Digest as _, Sha256};
 
 use super::parse::{Context, parse};
 use super::read::Item;
-use super::report::{Report, Skip};
+use super::report::{Report, ReportId, Skip};
 use super::resolve::{Directory, Event, EventKind, resolve};
 use super::score::{Ledger, Policy, Verdict};
 use super::store::EventStore;
+use crate::edition::EditionId;
 
 /// What became of one message.
 #[derive(Debug, Clone, PartialEq)]
@@ -129,23 +131,41 @@ pub fn import(
     Ok(summary)
 }
 
+/// A [`ReportId`] for an event paperwire makes itself, from the parts that identify it.
+fn own_id(parts: &str) -> ReportId {
+    let digest = Sha256::digest(parts.as_bytes());
+    ReportId::new(digest[..16].iter().map(|b| format!("{b:02x}")).collect())
+}
+
 /// The event that makes a synchronous 5xx at send time count as a hard bounce: one per
 /// (edition, address), so a rerun of the edition does not count it again.
 pub fn send_failure(
     address_key: &str,
-    edition: &crate::edition::EditionId,
+    edition: &EditionId,
     detail: &str,
     at: DateTime<Utc>,
 ) -> Event {
-    use sha2::{Digest as _, Sha256};
-    let digest = Sha256::digest(format!("send\n{}\n{address_key}", edition.as_str()).as_bytes());
     Event {
         at,
         address: address_key.to_owned(),
         kind: EventKind::Hard,
         edition: Some(edition.clone()),
-        report: super::ReportId::new(digest[..16].iter().map(|b| format!("{b:02x}")).collect()),
+        report: own_id(&format!("send\n{}\n{address_key}", edition.as_str())),
         status: None,
         detail: Some(detail.chars().take(300).collect()),
+    }
+}
+
+/// The event that forgets an address's earlier bounces and complaints: a person checked the
+/// address and brought it back (`subscribers resume`, `add --resubscribe`).
+pub fn reset(address_key: &str, at: DateTime<Utc>) -> Event {
+    Event {
+        at,
+        address: address_key.to_owned(),
+        kind: EventKind::Reset,
+        edition: None,
+        report: own_id(&format!("reset\n{address_key}\n{}", at.to_rfc3339())),
+        status: None,
+        detail: None,
     }
 }

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, Utc};
 
-use super::import::{Outcome, import, send_failure};
+use super::import::{Outcome, import, reset, send_failure};
 use super::read::{Input, Item, Limits, messages};
 use super::store::MemoryStore;
 use super::verp::VerpKey;
@@ -428,4 +428,59 @@ fn importing_the_fixtures_twice_counts_each_report_once() {
         Verdict::Keep(score) => assert_eq!(score.points, 1.0),
         other => panic!("{other:?}"),
     }
+}
+
+#[test]
+fn empty_input_is_not_a_message() {
+    assert_eq!(parse(b"", &ctx()), Report::Skipped(Skip::NotAMessage));
+}
+
+#[test]
+fn a_complaint_trusts_the_verp_tag_of_its_original_mail_from() {
+    let key = verp_key(SECRET);
+    let tagged = key
+        .sender("ada@example.org", &EditionId::parse("2026-11-07").unwrap())
+        .to_string();
+    let arf = String::from_utf8(fixture("flanker-arf-yahoo.eml")).unwrap();
+    assert!(
+        arf.contains("Original-Mail-From:"),
+        "the fixture names its sender"
+    );
+    let arf: String = arf
+        .lines()
+        .map(|l| {
+            if l.starts_with("Original-Mail-From:") {
+                format!("Original-Mail-From: <{tagged}>")
+            } else {
+                l.to_owned()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("\n");
+    let verp = Context {
+        verp: Some(&key),
+        ..ctx()
+    };
+    let events = resolve(&parse(arf.as_bytes(), &verp), &roster(), now()).unwrap();
+    assert_eq!(events.len(), 1);
+    assert_eq!(
+        (events[0].address.as_str(), events[0].kind),
+        ("ada@example.org", EventKind::Complaint)
+    );
+    assert_eq!(
+        events[0].edition.as_ref().map(EditionId::as_str),
+        Some("2026-11-07")
+    );
+    // A person brings the address back: the complaint no longer decides.
+    let mut ledger = Ledger::default();
+    ledger.insert(events[0].clone());
+    assert!(matches!(
+        ledger.verdict("ada@example.org", now(), &Policy::default()),
+        Verdict::Complained(_)
+    ));
+    ledger.insert(reset("ada@example.org", now()));
+    assert!(matches!(
+        ledger.verdict("ada@example.org", now(), &Policy::default()),
+        Verdict::Keep(_)
+    ));
 }
