@@ -51,7 +51,7 @@ const MAX_GROUPS: usize = 1000;
 const MAX_FIELDS_PER_GROUP: usize = 200;
 
 /// Splits a report part into groups. Lines that are neither `Name: value` nor a continuation
-/// are ignored; groups beyond [`MAX_GROUPS`] are dropped.
+/// are ignored; groups beyond the thousandth are dropped.
 pub fn groups(text: &str) -> Vec<Group> {
     let mut out: Vec<Group> = Vec::new();
     let mut current = Group::default();

@@ -4,11 +4,12 @@
 //!
 //! - [`read`] splits a Maildir, an mbox, `.eml` files or standard input into messages, with a
 //!   size cap per message;
-//! - [`parse`] turns one message into a typed [`Report`] (bounce, complaint, or skip with a
+//! - [`mod@parse`] turns one message into a typed [`Report`] (bounce, complaint, or skip with a
 //!   reason), with [`fields`] for the report parts, [`ident`] to recognize paperwire's own
 //!   Message-IDs and [`verp`] for signed envelope-sender tags;
-//! - [`resolve`] maps a report to events about subscribers, using what the list knows;
-//! - [`score`] is the scoring model (pure), [`store`] keeps the events in `state.dir`;
+//! - [`mod@resolve`] maps a report to events about subscribers, using what the list knows;
+//! - [`score`] is the scoring model (pure); [`store`] is where events are kept, as a trait
+//!   (the file in `state.dir` is `state::BounceLog`);
 //! - [`import`] puts it together: messages in, events stored, verdicts out.
 
 pub mod fields;
@@ -19,7 +20,6 @@ pub mod read;
 pub mod report;
 pub mod resolve;
 pub mod score;
-pub mod settings;
 pub mod store;
 pub mod verp;
 
@@ -30,4 +30,4 @@ pub use parse::{Context, parse};
 pub use report::{Bounce, Complaint, FailedRecipient, Original, Report, ReportId, Severity, Skip};
 pub use resolve::{Directory, Event, EventKind, Roster, resolve};
 pub use score::{Ledger, Policy, Score, Verdict};
-pub use store::{EventStore, JsonlStore};
+pub use store::{EventStore, Loaded, MemoryStore};

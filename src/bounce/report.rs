@@ -121,8 +121,6 @@ pub enum Skip {
     Delayed,
     #[error("a feedback report of type `{0}`, which is not a complaint")]
     NotAComplaint(String),
-    #[error("about a message paperwire did not send (Message-ID <{0}>)")]
-    NotOurs(String),
     #[error("forged VERP tag on {address}: {reason}")]
     ForgedTag {
         address: String,

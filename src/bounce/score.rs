@@ -26,6 +26,15 @@ pub struct Policy {
     pub window: Duration,
 }
 
+impl From<&crate::config::BounceSettings> for Policy {
+    fn from(s: &crate::config::BounceSettings) -> Self {
+        Self {
+            threshold: s.threshold,
+            window: s.window,
+        }
+    }
+}
+
 impl Default for Policy {
     fn default() -> Self {
         Self {

@@ -19,12 +19,14 @@ use crate::edition::EditionId;
 
 type HmacSha256 = Hmac<Sha256>;
 
-/// Characters in a tag.
-pub const TAG_CHARS: usize = 32;
+/// Characters in a tag (config checks that the return path leaves room for them).
+pub const TAG_CHARS: usize = crate::config::VERP_TAG_CHARS;
 /// Longest local part SMTP allows (RFC 5321 §4.5.3.1.1).
 const MAX_LOCAL_PART: usize = 64;
 const MAC_LEN: usize = 8;
 const PAYLOAD_LEN: usize = 12;
+// Base32 spends 8 characters on 5 bytes.
+const _: () = assert!((PAYLOAD_LEN + MAC_LEN) * 8 / 5 == TAG_CHARS);
 
 /// Why VERP cannot be used with a return path.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

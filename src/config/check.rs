@@ -44,7 +44,7 @@ impl Settings {
         let delivery = ck.delivery(&raw.delivery);
         let timezone = newsletter.as_ref().map_or(chrono_tz::UTC, |n| n.timezone);
         let schedule = raw.schedule.as_ref().map(|s| ck.schedule(s, timezone));
-        let bounce = crate::bounce::settings::check(
+        let bounce = super::bounce::check(
             &raw.bounce,
             delivery.as_ref().and_then(|d| d.return_path.as_ref()),
             raw.delivery.return_path.is_some(),

@@ -31,7 +31,7 @@ pub(super) struct RawConfig {
     #[serde(default)]
     pub(super) schedule: Option<RawSchedule>,
     #[serde(default)]
-    pub(super) bounce: crate::bounce::settings::RawBounce,
+    pub(super) bounce: super::bounce::RawBounce,
 }
 
 #[derive(Debug, Deserialize)]

@@ -10,14 +10,13 @@ use std::path::Path;
 use std::time::Duration;
 
 use chrono::Utc;
-use paperwire::bounce::ident::AddressHash;
+use paperwire::bounce::ident::{AddressHash, OurMessageId};
 use paperwire::bounce::import::{Outcome, import};
 use paperwire::bounce::read::{Input, Limits, messages};
 use paperwire::bounce::verp::VerpKey;
-use paperwire::bounce::{
-    Context, JsonlStore, Policy, Report, Roster, Severity, Skip, Verdict, parse,
-};
+use paperwire::bounce::{Context, Policy, Report, Roster, Severity, Skip, Verdict, parse};
 use paperwire::edition::EditionId;
+use paperwire::state::StateDir;
 use paperwire::subscribers::SubscriberEmail;
 
 use crate::harness::postfix::{BOUNCE_DOMAIN, Postfix};
@@ -91,6 +90,30 @@ fn save(dsns: &[(std::path::PathBuf, Vec<u8>)], name: &str) {
     }
 }
 
+/// What the bounce module recognizes as paperwire's own Message-ID is what `send` writes.
+#[test]
+fn sent_message_ids_name_their_edition_and_subscriber() {
+    let env = TestEnv::new();
+    env.subscribers(SUBSCRIBERS);
+    env.config(None);
+    env.run(&["send", "--edition", "2026-11-28"]).assert_code(0);
+    let files = env.list("outbox");
+    assert_eq!(files.len(), 3, "{files:?}");
+    for name in files {
+        let raw = std::fs::read(env.path("outbox").join(&name)).unwrap();
+        let message = mail_parser::MessageParser::default().parse(&raw).unwrap();
+        let to = message
+            .to()
+            .and_then(|a| a.first())
+            .and_then(|a| a.address())
+            .unwrap();
+        let id = message.message_id().unwrap();
+        let ours = OurMessageId::parse(id, FROM_DOMAIN).unwrap_or_else(|| panic!("{id}"));
+        assert_eq!(ours.edition.as_str(), "2026-11-28");
+        assert_eq!(ours.address, AddressHash::of(LIST_ID, &to.to_lowercase()));
+    }
+}
+
 #[test]
 fn postfix_dsns_read_as_hard_and_soft_bounces_of_the_edition() {
     let relay = relay();
@@ -154,7 +177,7 @@ fn three_editions_refused_through_postfix_reach_the_threshold_and_count_once() {
     };
     let env = setup(&postfix);
     let editions = ["2020-01-01", "2020-01-02", "2020-01-03"];
-    let store = JsonlStore::new(env.path("state/bounces.jsonl"));
+    let store = StateDir::new(&env.path("state")).bounce_log();
     let policy = Policy::default();
     let input = Input::Path(postfix.maildir());
     for (n, edition) in editions.iter().enumerate() {

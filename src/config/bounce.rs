@@ -1,6 +1,6 @@
 //! `[bounce]` in `paperwire.toml`: when an address stops getting mail, and whether envelope
-//! senders carry VERP tags. Read and checked here (each problem at its `file:line:col`), so
-//! that `config.rs` only has to call [`check`].
+//! senders carry VERP tags, checked with each problem at its `file:line:col`. The bounce module
+//! reads these values; it is not imported here (it sits above config).
 //!
 //! ```toml
 //! [bounce]
@@ -14,12 +14,10 @@ use std::time::Duration;
 use serde::Deserialize;
 use toml::Spanned;
 
-use super::score::Policy;
-
 /// `[bounce]` as written.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct RawBounce {
+pub(super) struct RawBounce {
     #[serde(default = "default_threshold")]
     threshold: Spanned<f64>,
     #[serde(default = "default_window")]
@@ -51,10 +49,18 @@ fn default_verp() -> Spanned<bool> {
 /// `[bounce]`, checked.
 #[derive(Debug, Clone, PartialEq)]
 pub struct BounceSettings {
-    pub policy: Policy,
+    /// The score at which an address stops getting mail (a hard bounce counts 1, a soft ½).
+    pub threshold: f64,
+    /// Scores older than this expire.
+    pub window: Duration,
     /// Tag envelope senders (`delivery.return_path` is then set and leaves room for a tag).
     pub verp: bool,
 }
+
+/// Characters of the tag a VERP sender adds to the return path's local part (`+` and the
+/// tag), which must stay within SMTP's 64.
+pub const VERP_TAG_CHARS: usize = 32;
+const MAX_LOCAL_PART: usize = 64;
 
 /// The highest threshold accepted: past it, no address would ever stop getting mail within
 /// any sensible window.
@@ -63,7 +69,7 @@ const MAX_THRESHOLD: f64 = 1000.0;
 /// Checks `[bounce]`; `return_path` is `delivery.return_path` as parsed (`None` when unset),
 /// `return_path_written` whether the key is there at all (a bad one is reported elsewhere).
 /// Each problem goes to `bad(offset, message)`; `None` when there was one.
-pub fn check(
+pub(super) fn check(
     raw: &RawBounce,
     return_path: Option<&lettre::Address>,
     return_path_written: bool,
@@ -80,7 +86,7 @@ pub fn check(
         );
         ok = false;
     }
-    let window = match crate::config::parse_duration(raw.window.get_ref()) {
+    let window = match super::parse_duration(raw.window.get_ref()) {
         Ok(w) if !w.is_zero() => w,
         Ok(_) => {
             bad(
@@ -99,12 +105,17 @@ pub fn check(
     let verp = *raw.verp.get_ref();
     if verp {
         match return_path {
-            Some(rp) => {
-                if let Err(e) = super::verp::check_return_path(rp) {
-                    bad(raw.verp.span().start, format!("bounce.verp: {e}"));
-                    ok = false;
-                }
+            Some(rp) if rp.user().len() + 1 + VERP_TAG_CHARS > MAX_LOCAL_PART => {
+                bad(
+                    raw.verp.span().start,
+                    format!(
+                        "bounce.verp: a VERP sender built on `{rp}` would have a local part of {} characters; SMTP allows {MAX_LOCAL_PART} (shorten the part before the @)",
+                        rp.user().len() + 1 + VERP_TAG_CHARS
+                    ),
+                );
+                ok = false;
             }
+            Some(_) => {}
             None if !return_path_written => {
                 bad(
                     raw.verp.span().start,
@@ -116,7 +127,8 @@ pub fn check(
         }
     }
     ok.then_some(BounceSettings {
-        policy: Policy { threshold, window },
+        threshold,
+        window,
         verp,
     })
 }
@@ -155,13 +167,14 @@ mod tests {
     #[test]
     fn defaults_and_written_values() {
         let s = parse("").unwrap();
-        assert_eq!(s.bounce.policy, super::Policy::default());
+        assert_eq!(s.bounce.threshold, 3.0);
+        assert_eq!(s.bounce.window.as_secs(), 30 * 86_400);
         assert!(!s.bounce.verp);
         let s = parse("[bounce]\nthreshold = 2\nwindow = \"7d\"").unwrap();
-        assert_eq!(s.bounce.policy.threshold, 2.0);
-        assert_eq!(s.bounce.policy.window.as_secs(), 7 * 86_400);
+        assert_eq!(s.bounce.threshold, 2.0);
+        assert_eq!(s.bounce.window.as_secs(), 7 * 86_400);
         let s = parse("[bounce]\nthreshold = 1.5").unwrap();
-        assert_eq!(s.bounce.policy.threshold, 1.5);
+        assert_eq!(s.bounce.threshold, 1.5);
     }
 
     #[test]
