@@ -14,7 +14,8 @@
 //! came back to must carry a valid tag: it is looked for in the delivery's `Delivered-To`,
 //! `X-Original-To`, the report's `To`, the DSN's `X-Postfix-Sender`, the ARF's
 //! `Original-Mail-From` and the original's `Return-Path`; the first VERP-shaped one decides.
-//! A multipart whose closing boundary is missing is truncated and skipped.
+//! A report part that runs to the end of the message, no boundary after it, was cut off and is
+//! skipped as truncated; a cut in the quoted original after it does not matter.
 
 use chrono::{DateTime, Utc};
 use mail_parser::{Message, MessageParser, MimeHeaders, PartType};
