@@ -44,10 +44,17 @@ impl Settings {
         let delivery = ck.delivery(&raw.delivery);
         let timezone = newsletter.as_ref().map_or(chrono_tz::UTC, |n| n.timezone);
         let schedule = raw.schedule.as_ref().map(|s| ck.schedule(s, timezone));
+        let bounce = super::bounce::check(
+            &raw.bounce,
+            delivery.as_ref().and_then(|d| d.return_path.as_ref()),
+            raw.delivery.return_path.is_some(),
+            &mut |offset, message| ck.bad(offset, message),
+        );
         if !ck.problems.is_empty() {
             return Err(Problems(ck.problems));
         }
-        let (Some(newsletter), Some(delivery)) = (newsletter, delivery) else {
+        let (Some(newsletter), Some(delivery), Some(bounce)) = (newsletter, delivery, bounce)
+        else {
             unreachable!("every None above recorded a problem");
         };
         Ok(Settings {
@@ -63,6 +70,7 @@ impl Settings {
             state_dir: base_dir.join(&raw.state.dir),
             // A table that did not check recorded a problem above.
             schedule: schedule.flatten(),
+            bounce,
             secrets: Secrets::default(),
         })
     }

@@ -11,8 +11,10 @@
 //! - `raw`: the file as written (serde shapes with spans) and a reader that reports every problem;
 //! - `check`: raw → [`Settings`], one function per table;
 //! - `smtp`: the SMTP endpoint and extra CA certificates;
-//! - `secrets`: `PAPERWIRE_SECRET` and `PAPERWIRE_SMTP_PASSWORD`.
+//! - `secrets`: `PAPERWIRE_SECRET` and `PAPERWIRE_SMTP_PASSWORD`;
+//! - `bounce`: the `[bounce]` table.
 
+mod bounce;
 mod check;
 mod raw;
 mod secrets;
@@ -27,6 +29,7 @@ use crate::diag::{Location, Problems};
 use crate::digest::Rules;
 use crate::schedule::Schedule;
 
+pub use bounce::{BounceSettings, VERP_TAG_CHARS};
 pub use secrets::{Secrets, secret_from_env};
 pub use smtp::{ExtraCas, SmtpEndpoint, TlsMode};
 
@@ -260,6 +263,8 @@ pub struct Settings {
     pub delivery: DeliverySettings,
     pub state_dir: PathBuf,
     pub schedule: Option<ScheduleSettings>,
+    /// `[bounce]`: when bounces stop mail to an address, and VERP.
+    pub bounce: BounceSettings,
     /// From the environment (set by [`load`]; empty when parsed from text alone).
     pub secrets: Secrets,
 }

@@ -30,6 +30,8 @@ pub(super) struct RawConfig {
     pub(super) state: RawState,
     #[serde(default)]
     pub(super) schedule: Option<RawSchedule>,
+    #[serde(default)]
+    pub(super) bounce: super::bounce::RawBounce,
 }
 
 #[derive(Debug, Deserialize)]

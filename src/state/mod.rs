@@ -8,11 +8,13 @@
 //!   editions/<id>/papers.json  the list frozen when the edition's first send starts
 //!   editions/<id>/journal.jsonl one line per recipient outcome
 //!   editions/<id>/report.json  the last run's summary
+//!   bounces.jsonl              what bounce and complaint reports said, one event a line
 //! ```
 //!
 //! [`StateDir`] is the directory; [`EditionFiles`] one edition's files; [`journal`] and
-//! [`report`] their formats.
+//! [`report`] their formats; [`bounces`] the bounce log.
 
+pub mod bounces;
 mod edition;
 pub mod journal;
 pub mod report;
@@ -24,6 +26,7 @@ use crate::edition::EditionId;
 use crate::exit::Temporary;
 use crate::paper::PaperId;
 
+pub use bounces::BounceLog;
 pub use edition::{EditionFiles, EditionSummary};
 pub use journal::{Entry, Journal, JournalState, Outcome};
 pub use report::{RecipientReport, Report, RunEnd};
@@ -73,6 +76,11 @@ impl StateDir {
     /// One edition's files (which may not exist yet).
     pub fn edition(&self, id: &EditionId) -> EditionFiles {
         EditionFiles::new(self.root.join("editions").join(id.as_str()), id.clone())
+    }
+
+    /// `bounces.jsonl`: the bounce and complaint events (see [`bounces`]).
+    pub fn bounce_log(&self) -> BounceLog {
+        BounceLog::new(self.root.join(bounces::FILE_NAME))
     }
 
     /// The editions that have a directory, oldest first (ids sort by date).

@@ -8,6 +8,9 @@ use std::io::ErrorKind;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use paperwire::bounce::Skip;
+use paperwire::bounce::read::ReadError;
+use paperwire::bounce::verp::VerpError;
 use paperwire::config::ConfigError;
 use paperwire::deliver::DeliverError;
 use paperwire::deliver::message::BuildError;
@@ -498,6 +501,65 @@ fn input_errors() -> Vec<(Box<dyn std::error::Error + Send + Sync>, Exit)> {
     ]
 }
 
+/// A bounce report's skip is an outcome the import counts, never an error at the edge; were one
+/// to get there, it is bad input. An input that cannot be opened follows the I/O rule.
+fn bounce_errors() -> Vec<(Box<dyn std::error::Error + Send + Sync>, Exit)> {
+    fn _all_listed(s: &Skip, r: &ReadError) {
+        match s {
+            Skip::NotAMessage
+            | Skip::NotAReport(_)
+            | Skip::Truncated(_)
+            | Skip::NoRecipient
+            | Skip::Success(_)
+            | Skip::Delayed
+            | Skip::NotAComplaint(_)
+            | Skip::ForgedTag { .. }
+            | Skip::MissingTag
+            | Skip::TooBig { .. }
+            | Skip::Unreadable(_)
+            | Skip::Unresolved(_) => {}
+        }
+        match r {
+            ReadError::Open { .. } => {}
+        }
+    }
+    let s = |x: &str| x.to_owned();
+    let open = |kind| ReadError::Open {
+        path: path(),
+        source: io(kind),
+    };
+    vec![
+        (Box::new(Skip::NotAMessage), Exit::Usage),
+        (Box::new(Skip::NotAReport("r")), Exit::Usage),
+        (Box::new(Skip::Truncated("delivery status")), Exit::Usage),
+        (Box::new(Skip::NoRecipient), Exit::Usage),
+        (Box::new(Skip::Success("delivered")), Exit::Usage),
+        (Box::new(Skip::Delayed), Exit::Usage),
+        (Box::new(Skip::NotAComplaint(s("not-spam"))), Exit::Usage),
+        (
+            Box::new(Skip::ForgedTag {
+                address: s("bounces+x@example.org"),
+                reason: "r",
+            }),
+            Exit::Usage,
+        ),
+        (Box::new(Skip::MissingTag), Exit::Usage),
+        (Box::new(Skip::TooBig { size: 2, limit: 1 }), Exit::Usage),
+        (Box::new(Skip::Unreadable(s("r"))), Exit::Usage),
+        (Box::new(Skip::Unresolved(s("r"))), Exit::Usage),
+        (Box::new(open(ErrorKind::NotFound)), Exit::Usage),
+        (Box::new(open(ErrorKind::PermissionDenied)), Exit::Usage),
+        (Box::new(open(ErrorKind::TimedOut)), Exit::TryLater),
+        (
+            Box::new(VerpError {
+                return_path: s("b@example.org"),
+                len: 65,
+            }),
+            Exit::Usage,
+        ),
+    ]
+}
+
 #[track_caller]
 fn check<E: std::error::Error + Send + Sync + 'static>(rows: Vec<(E, Exit)>) -> usize {
     let n = rows.len();
@@ -520,7 +582,7 @@ fn every_error_variant_has_its_exit_code() {
     rows += check(state_errors());
     rows += check(deliver_errors());
     rows += check(run_errors());
-    for (err, want) in input_errors() {
+    for (err, want) in input_errors().into_iter().chain(bounce_errors()) {
         assert_eq!(Exit::of(err.as_ref()), want, "{err:?}");
         rows += 1;
     }

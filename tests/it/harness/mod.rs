@@ -1,7 +1,7 @@
 //! The small harness every integration test shares: a temp directory to run the real
 //! `paperwire` binary in, a config writer that follows the `paperwire.toml` contract, process
 //! helpers with a clean `PAPERWIRE_*` environment and a timeout, and redaction for snapshots
-//! of emails. The SMTP server for tests lives in [`smtp`].
+//! of emails. The SMTP server for tests lives in [`smtp`], a private Postfix in [`postfix`].
 //!
 //! ```ignore
 //! let env = TestEnv::new();
@@ -14,6 +14,7 @@
 
 #![allow(dead_code)]
 
+pub mod postfix;
 pub mod smtp;
 
 use std::io::{Read, Write};
