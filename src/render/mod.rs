@@ -202,9 +202,30 @@ fn wrap_helper(
         .initial_indent(first)
         .subsequent_indent(indent)
         .break_words(false)
+        .word_separator(textwrap::WordSeparator::Custom(text_part_words))
         .word_splitter(textwrap::WordSplitter::NoHyphenation);
     out.write(&textwrap::fill(&text, options))?;
     Ok(())
+}
+
+/// The words the text part wraps between: runs between ASCII spaces, as before (English keeps
+/// its hyphenated words, URLs and addresses whole), and inside a run of another script the
+/// break opportunities of Unicode line breaking (UAX #14), so that Chinese and Japanese, which
+/// have no spaces, wrap between characters and never before closing punctuation.
+fn text_part_words(line: &str) -> Box<dyn Iterator<Item = textwrap::core::Word<'_>> + '_> {
+    use textwrap::WordSeparator;
+    Box::new(WordSeparator::AsciiSpace.find_words(line).flat_map(|w| {
+        if w.word.is_ascii() || w.word.contains("://") || w.word.contains('@') {
+            return vec![w];
+        }
+        let mut parts: Vec<_> = WordSeparator::UnicodeBreakProperties
+            .find_words(w.word)
+            .collect();
+        if let Some(last) = parts.last_mut() {
+            last.whitespace = w.whitespace;
+        }
+        parts
+    }))
 }
 
 handlebars::handlebars_helper!(concat_helper: |a: str, b: str| format!("{a}{b}"));

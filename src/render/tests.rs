@@ -133,3 +133,53 @@ fn strict_check_catches_unknown_fields() {
             .is_ok()
     );
 }
+
+#[test]
+fn chinese_and_japanese_titles_wrap_in_the_text_part() {
+    let titles = [
+        "面向大规模语言模型推理的跨领域强化学习再审视：数学、代码、科学、逻辑、模拟与表格六大推理领域的系统性实证研究与开放数据集",
+        "大規模言語モデルのための音楽特徴量を考慮したマルチタスク学習によるキャプション生成手法の提案と、長尺楽曲に対する時間情報付き詳細記述の自動生成",
+    ];
+    let papers = titles
+        .iter()
+        .map(|t| {
+            Paper::new(
+                PaperId::from_title(t),
+                *t,
+                "强化学习已成为提升大规模语言模型推理能力的一种有前景的方法，但大多数公开工作狭隘地聚焦于数学和代码。",
+            )
+        })
+        .collect();
+    let d = digest(papers);
+    let r = Renderer::new(&Templates::builtin()).unwrap();
+    let spec = VariantSpec::new(&[], &["Pruning", "More"], 60, true);
+    let v = r
+        .render_variant(&d, &spec, &edition(), &settings())
+        .unwrap();
+    let long: Vec<&str> = v
+        .text
+        .lines()
+        .filter(|l| !l.contains("://") && textwrap::core::display_width(l) > 78)
+        .collect();
+    assert!(long.is_empty(), "lines over 78 columns: {long:#?}");
+    // Every character is still there, in order, and no line starts with closing punctuation.
+    let joined: String = v.text.lines().map(str::trim).collect();
+    assert!(joined.contains(&titles[0].replace(' ', "")), "{}", v.text);
+    assert!(
+        !v.text
+            .lines()
+            .any(|l| l.trim_start().starts_with(['、', '。', '：', '，']))
+    );
+    // URLs and English stay whole.
+    let u = text_part_words("see https://github.com/LLM360/Reasoning360 state-of-the-art")
+        .map(|w| w.word)
+        .collect::<Vec<_>>();
+    assert_eq!(
+        u,
+        [
+            "see",
+            "https://github.com/LLM360/Reasoning360",
+            "state-of-the-art"
+        ]
+    );
+}
