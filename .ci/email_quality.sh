@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
 # Why this exists: readers judge paperwire by the email they see, and mail providers judge it
 # first. This gate sends one edition of the bundled sample into a temporary outbox —
-# to an HTML subscriber, a text-only one and one with a topic subset — and checks the .eml files
-# with independent tools: Python's email (policy.strict, headers, Gmail clipping size, text part
-# = HTML part), SpamAssassin offline, html-validate, and headless Chromium (375 px overflow,
-# dark mode, axe-core). Every check prints PASS or FAIL with what to fix; the last line is
-# `N passed, M failed`, and the exit status is non-zero on any failure.
+# to an HTML subscriber, a text-only one, one with a topic subset, one with a cap of 5 and one
+# reading the catch-all (where papers from feeds with arXiv ids, links and CJK titles land) — and
+# checks the .eml files with independent tools: Python's email (policy.strict, headers, Gmail
+# clipping size, text part = HTML part, one accounting of what was left out that adds up, `-- `
+# and a true reply line), SpamAssassin offline, html-validate, and headless Chromium (375 px
+# overflow, footer padding, dark mode, axe-core including WCAG 2.2 target size). Every check
+# prints PASS or FAIL with what to fix; the last line is `N passed, M failed`, and the exit
+# status is non-zero on any failure.
 # Installs what it lacks (apt: spamassassin, chromium; npm ci in .ci/quality) and caches nothing
 # outside the repository.
 set -uo pipefail
@@ -69,8 +72,13 @@ fi
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 cp samples/daily-papers.txt "$work/papers.txt"
+# Papers in the shapes of other sources too: arXiv ids (so abs/PDF/Hugging Face/Code links, the
+# small targets), HTML descriptions, Chinese and Japanese titles. They land in the catch-all.
+for f in hf-daily-papers-2024.sample.json aggregator-html.sample.xml cjk-titles.sample.xml; do
+  cp "tests/fixtures/$f" "$work/$f"
+done
 cat >"$work/subscribers.toml" <<'EOF'
-# The gate's three kinds of reader.
+# The gate's five kinds of reader.
 [[subscriber]]
 email  = "html-reader@example.org"
 name   = "Ada Lovelace"
@@ -86,6 +94,18 @@ email  = "topic-reader@example.org"
 name   = "Alan"
 format = "html"
 topics = ["Federated Learning", "Pruning & Compression"]
+
+[[subscriber]]
+email      = "capped-reader@example.org"
+name       = "Katherine"
+format     = "html"
+max_papers = 5
+
+[[subscriber]]
+email  = "catch-all-reader@example.org"
+name   = "Mary"
+format = "html"
+topics = ["More papers"]
 EOF
 sed -e 's#^path = "samples/daily-papers.txt"#path = "papers.txt"#' \
     -e 's#^path = "subscribers.example.toml"#path = "subscribers.toml"#' \
@@ -93,6 +113,9 @@ sed -e 's#^path = "samples/daily-papers.txt"#path = "papers.txt"#' \
     -e 's#^outbox_dir *= .*#outbox_dir = "outbox"#' \
     -e 's#^dir = ".paperwire".*#dir = "state"#' \
     paperwire.example.toml >"$work/paperwire.toml"
+for f in hf-daily-papers-2024.sample.json aggregator-html.sample.xml cjk-titles.sample.xml; do
+  printf '\n[[source]]\nkind = "file"\npath = "%s"\n' "$f" >>"$work/paperwire.toml"
+done
 if ! PAPERWIRE_SECRET=email-quality-gate ./target/debug/paperwire send \
     --config "$work/paperwire.toml" >"$work/send.log" 2>&1; then
   cat "$work/send.log"
@@ -100,16 +123,19 @@ if ! PAPERWIRE_SECRET=email-quality-gate ./target/debug/paperwire send \
   failed=$((failed + 1)); finish
 fi
 n=$(find "$work/outbox" -name '*.eml' | wc -l)
-if [ "$n" -ne 3 ]; then
-  echo "FAIL send: expected 3 messages in the outbox (HTML, text-only, topic subset), got $n"
+if [ "$n" -ne 5 ]; then
+  echo "FAIL send: expected 5 messages in the outbox (HTML, text-only, topic subset, capped, catch-all), got $n"
   failed=$((failed + 1))
 else
-  echo "PASS send: 3 messages in the outbox"; passed=$((passed + 1))
+  echo "PASS send: 5 messages in the outbox"; passed=$((passed + 1))
 fi
+# Every paper of the sample is in a section (the catch-all is on): the accounting's total.
+total=$(./target/debug/paperwire fetch --config "$work/paperwire.toml" 2>/dev/null \
+  | python3 -c 'import json,sys; print(len(json.load(sys.stdin)["papers"]))')
 
 # --- checks -------------------------------------------------------------------------------
 echo "== MIME, headers, Gmail clipping, text part vs HTML part (Python email, policy.strict)"
-run_check mail python3 "$quality/check_mail.py" "$work/outbox" "$work/html"
+run_check mail python3 "$quality/check_mail.py" "$work/outbox" "$work/html" "$total"
 echo "== SpamAssassin (offline, local rules, Bayes off)"
 run_check spamassassin python3 "$quality/check_spam.py" "$work/outbox"
 html_files=("$work"/html/*.html)

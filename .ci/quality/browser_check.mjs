@@ -2,8 +2,9 @@
 // It loads each HTML part in Debian's headless Chromium (driven by playwright-core; no browser
 // download) at a 375 px phone viewport and checks: no horizontal overflow (with the <style>
 // block, and without it, as Gmail's mobile web client drops it); no script/forms/SVG/video;
-// in dark mode (prefers-color-scheme) the content card is not left glaring white; and axe-core
-// finds no serious or critical accessibility violation in light or dark mode.
+// in dark mode (prefers-color-scheme) the content card is not left glaring white; the footer's
+// side padding matches the content's at phone width; and axe-core finds no serious or critical
+// accessibility violation in light or dark mode, WCAG 2.2 target size (24×24 px) included.
 //
 // Usage: node browser_check.mjs FILE.html…
 // Prints one `PASS <check>` or `FAIL <check>: <what to do>` line per check and file.
@@ -63,6 +64,17 @@ const overflowProbe = (limit) => {
   return { width, culprits: (fixed.length ? fixed : other).slice(0, 3) };
 };
 
+// The left and right padding of the content cell (.pad) and of the footer cell (.ftp).
+const paddingProbe = () => {
+  const pad = (sel) => {
+    const el = document.querySelector(sel);
+    if (!el) return null;
+    const cs = getComputedStyle(el);
+    return { left: cs.paddingLeft, right: cs.paddingRight };
+  };
+  return { content: pad('.pad'), footer: pad('.ftp') };
+};
+
 // Heading levels in document order; the first must be h1 and none may skip a level.
 const headingProbe = () => [...document.querySelectorAll('h1,h2,h3,h4,h5,h6')]
   .map((h) => ({ level: Number(h.tagName[1]), text: h.textContent.trim().slice(0, 60) }));
@@ -95,6 +107,13 @@ for (const file of process.argv.slice(2)) {
             ' — fix the heading tags in templates/');
       report(bad.length === 0, `no-script-form-svg-video ${label}`,
         `found <${[...new Set(bad)].join('>, <')}>; email clients strip or block them — remove from templates/`);
+      const p = await page.evaluate(paddingProbe);
+      const same = p.content && p.footer && p.content.left === p.footer.left
+        && p.content.right === p.footer.right;
+      report(same, `footer-padding-375px ${label}`,
+        `at ${PHONE} px the content has side padding ${JSON.stringify(p.content)} but the footer ` +
+        `${JSON.stringify(p.footer)}; give the footer cell the same padding in the ` +
+        '@media (max-width:620px) block of templates/digest.html.hbs');
     }
     await context.close();
   }
@@ -122,7 +141,30 @@ for (const file of process.argv.slice(2)) {
         'the @media (prefers-color-scheme: dark) block of templates/digest.html.hbs');
     }
     await page.addScriptTag({ content: AXE });
-    const res = await page.evaluate(() => window.axe.run(document, { resultTypes: ['violations'] }));
+    // target-size (WCAG 2.2 SC 2.5.8: 24×24 px, or spaced as far apart) is off by default in
+    // axe and exempts links that sit in a line of text; a digest's links ("Abstract · PDF ·
+    // Code") are tapped, not read, so a second rule runs axe's same target-size check on every
+    // link, without that exemption.
+    await page.evaluate(() => window.axe.configure({
+      rules: [{
+        id: 'target-size-every-link',
+        selector: 'a[href]',
+        impact: 'serious',
+        tags: ['wcag22aa', 'wcag258'],
+        all: [],
+        any: ['target-size'],
+        none: [],
+        metadata: {
+          description: 'Every link is at least 24 by 24 CSS pixels, or spaced as far from others',
+          help: 'Links must be at least 24 by 24 CSS pixels (WCAG 2.2 SC 2.5.8)',
+          helpUrl: 'https://www.w3.org/WAI/WCAG22/Understanding/target-size-minimum.html',
+        },
+      }],
+    }));
+    const res = await page.evaluate(() => window.axe.run(document, {
+      resultTypes: ['violations'],
+      rules: { 'target-size': { enabled: true }, 'target-size-every-link': { enabled: true } },
+    }));
     const bad = res.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');
     report(bad.length === 0, `axe ${scheme} ${label}`,
       bad.map((v) => `${v.impact} ${v.id}: ${v.help} (${v.nodes.length} element(s), e.g. ` +

@@ -3,10 +3,13 @@
 of the .eml files paperwire wrote, by a parser that is not lettre. For every message it checks
 RFC 5322/2045 well-formedness under Python's `email` policy.strict, the headers a bulk sender
 must carry, the Gmail clipping size of the encoded HTML part, and that the text part says what
-the HTML part says; it also writes each decoded HTML part to OUT_DIR for the browser and
-validator checks.
+the HTML part says; that the text part signs off with RFC 3676's `-- ` separator and says what
+happens to replies truly for the message's headers (Reply-To or not); and that what the email
+leaves out is counted once — its "N more in <section>" lines and its closing line add up, and
+with the papers shown make the edition's total. It also writes each decoded HTML part to
+OUT_DIR for the browser and validator checks.
 
-Usage: check_mail.py OUTBOX_DIR OUT_DIR
+Usage: check_mail.py OUTBOX_DIR OUT_DIR [EDITION_TOTAL]
 Prints one `PASS <check>` or `FAIL <check>: <what to do>` line per check and message.
 """
 import email
@@ -58,7 +61,64 @@ def words_of(text):
     return re.findall(r"\w+", text.lower())
 
 
-def check(path, out_dir, report):
+CLOSING = re.compile(r"^(\d+) more papers? (?:is|are) not in this email — (.*)\.$")
+PER_SECTION = re.compile(r"^(\d+) more in (.+?)(?:: https?://\S+)?$")
+
+
+def paragraphs(text):
+    """The text part's paragraphs, each joined onto one line."""
+    return [" ".join(l.strip() for l in p.splitlines()) for p in text.split("\n\n")]
+
+
+def check_accounting(text, total, label, report):
+    """Papers shown + what each section left out + the rest of the closing line's causes must
+    be the edition's total, and a closing line with several causes must add up."""
+    shown = sum(1 for line in text.splitlines() if line.startswith("* "))
+    per_section = [int(m.group(1)) for m in map(PER_SECTION.match, text.splitlines()) if m]
+    closing = [m for m in map(CLOSING.match, paragraphs(text)) if m]
+    problems = []
+    if len(closing) > 1:
+        problems.append(f"{len(closing)} closing lines; there must be one accounting")
+    left = int(closing[0].group(1)) if closing else 0
+    why = closing[0].group(2) if closing else ""
+    numbered = [int(n) for n in re.findall(r"(?:^|, | and )(\d+) ", why)]
+    if len(numbered) > 1 and sum(numbered) != left:
+        problems.append(f"the closing line's causes add up to {sum(numbered)}, not {left}: {why!r}")
+    outside = sum(int(n) for n in re.findall(r"(\d+) (?:outside your topics|matching no section)", why))
+    if len(numbered) <= 1 and re.search(r"outside your topics|matching no section", why):
+        outside = left
+    if sum(per_section) + outside != left:
+        problems.append(f"the sections' 'N more' lines add up to {sum(per_section)} and the other "
+                        f"causes to {outside}, but the closing line says {left}")
+    if total is not None and shown + left != total:
+        problems.append(f"{shown} papers shown + {left} left out = {shown + left}, "
+                        f"not the edition's {total}")
+    report(not problems, f"left-out-adds-up {label}",
+           "; ".join(problems) + " — fix the accounting in src/render/model.rs")
+
+
+def check_footer(msg, text, label, report):
+    """`-- ` (RFC 3676) before the footer, and the reply sentence true for the headers."""
+    problems = []
+    if "\n-- \n" not in text:
+        problems.append("no `-- ` signature separator line (dash dash space) before the footer")
+    reply_to = msg.get("Reply-To")
+    sender = str(msg.get("From", ""))
+    joined = " ".join(text.split())
+    if reply_to is not None:
+        addr = str(reply_to).split("<")[-1].rstrip(">").strip()
+        if f"Replies reach the editors at {addr}." not in joined:
+            problems.append(f"Reply-To is {addr} but the footer does not say replies reach it")
+    else:
+        addr = sender.split("<")[-1].rstrip(">").strip()
+        if "Replies reach the editors" in joined:
+            problems.append("no Reply-To, yet the footer says replies reach the editors")
+        if f"Replies go to {addr}." not in joined and "takes no replies" not in joined:
+            problems.append(f"no Reply-To: the footer should say replies go to {addr}")
+    report(not problems, f"footer-replies+signature {label}", "; ".join(problems))
+
+
+def check(path, out_dir, report, total=None):
     raw = open(path, "rb").read()
     name = os.path.basename(path)
     try:
@@ -96,6 +156,9 @@ def check(path, out_dir, report):
     if text_part is None:
         report(False, f"text-part {label}", "no text/plain part; every message needs one")
         return None
+    plain = text_part.get_content().replace("\r\n", "\n")
+    check_accounting(plain, total, label, report)
+    check_footer(msg, plain, label, report)
     if html_part is None:
         return {"label": label, "html": None}
 
@@ -113,7 +176,10 @@ def check(path, out_dir, report):
     v.feed(html_text)
     text_words = set(words_of(text))
     missing_links = sorted({h for h in v.hrefs if h not in text and not h.startswith("#")})
-    missing_heads = [h for h in v.headings if not set(words_of(h)) <= text_words]
+    # A heading in a script without spaces (Chinese, Japanese) is wrapped between characters.
+    squashed = "".join(text.split())
+    missing_heads = [h for h in v.headings
+                     if not set(words_of(h)) <= text_words and "".join(h.split()) not in squashed]
     html_only = sorted(set(v.words) - text_words)
     issues = []
     if missing_links:
@@ -134,6 +200,7 @@ def check(path, out_dir, report):
 
 def main():
     outbox, out_dir = sys.argv[1], sys.argv[2]
+    total = int(sys.argv[3]) if len(sys.argv) > 3 else None
     os.makedirs(out_dir, exist_ok=True)
     failed = 0
 
@@ -149,7 +216,7 @@ def main():
     if not files:
         report(False, "outbox", f"no .eml files in {outbox}; did `paperwire send` run?")
     for f in files:
-        check(os.path.join(outbox, f), out_dir, report)
+        check(os.path.join(outbox, f), out_dir, report, total)
     return 1 if failed else 0
 
 

@@ -11,7 +11,7 @@ use super::common;
 
 #[derive(Debug, clap::Args)]
 pub struct PreviewArgs {
-    /// A paper list (Daily Papers page text, HF JSON, arXiv RSS or paperwire JSON).
+    /// A paper list (Daily Papers page text, HF JSON, an RSS or Atom feed, or paperwire JSON).
     #[arg(long, value_name = "FILE")]
     papers: Option<PathBuf>,
     /// Render what this subscriber would get (their topics, cap and format).

@@ -12,9 +12,9 @@ use super::raw::{
     deserialize_all_problems,
 };
 use super::{
-    ConfigOrigin, DEFAULT_ARXIV_URL, DEFAULT_HF_URL, DeliverySettings, DigestSettings, ExtraCas,
-    Newsletter, ScheduleSettings, Secrets, Settings, SmtpEndpoint, SourceSettings, SubjectTemplate,
-    TransportKind, parse_duration,
+    ConfigOrigin, DEFAULT_ARXIV_API_URL, DEFAULT_ARXIV_URL, DEFAULT_HF_URL, DeliverySettings,
+    DigestSettings, ExtraCas, Newsletter, ScheduleSettings, Secrets, Settings, SmtpEndpoint,
+    SourceSettings, SubjectTemplate, TransportKind, parse_duration,
 };
 use crate::diag::{Location, Problem, Problems};
 use crate::digest::{Keyword, Rules, SectionRule};
@@ -191,14 +191,15 @@ impl Checker<'_> {
                 );
             }
             match s.kind.get_ref().as_str() {
+                kind @ ("huggingface" | "file") if s.query.is_some() => self.bad(
+                    s.query.as_ref().map_or(s.kind.span().start, |q| q.span().start),
+                    format!("`query` is for sources of kind \"arxiv\", not \"{kind}\""),
+                ),
                 "huggingface" => sources.push(SourceSettings::HuggingFace {
                     url: url.unwrap_or_else(|| DEFAULT_HF_URL.to_owned()),
                     limit: s.limit,
                 }),
-                "arxiv" => sources.push(SourceSettings::Arxiv {
-                    url: url.unwrap_or_else(|| DEFAULT_ARXIV_URL.to_owned()),
-                    skip_replacements: s.skip_replacements.unwrap_or(false),
-                }),
+                "arxiv" => sources.push(self.arxiv_source(s, url)),
                 "file" => match &s.path {
                     Some(p) => sources.push(SourceSettings::File {
                         path: self.base_dir.join(p.get_ref()),
@@ -217,6 +218,30 @@ impl Checker<'_> {
             }
         }
         sources
+    }
+
+    /// An arXiv source: the API with a `query` (default URL export.arxiv.org), else a listing.
+    fn arxiv_source(&mut self, s: &RawSource, url: Option<String>) -> SourceSettings {
+        let query = s.query.as_ref().map(|q| q.get_ref().trim().to_owned());
+        if let Some(q) = &s.query
+            && q.get_ref().trim().is_empty()
+        {
+            self.bad(
+                q.span().start,
+                "`query` is empty (an arXiv search like \"cat:cs.LG AND abs:diffusion\", or leave it out to read the listing)",
+            );
+        }
+        let default_url = if query.is_some() {
+            DEFAULT_ARXIV_API_URL
+        } else {
+            DEFAULT_ARXIV_URL
+        };
+        SourceSettings::Arxiv {
+            url: url.unwrap_or_else(|| default_url.to_owned()),
+            skip_replacements: s.skip_replacements.unwrap_or(false),
+            query,
+            limit: s.limit,
+        }
     }
 
     /// `[[section]]` and `[catch_all]`, compiled into the digest's rules.

@@ -184,6 +184,10 @@ pub enum SourceSettings {
     Arxiv {
         url: String,
         skip_replacements: bool,
+        /// The API's `search_query`; `None` reads the listing at `url` (RSS or Atom).
+        query: Option<String>,
+        /// With `query`: the most papers to take (the newest first).
+        limit: Option<u32>,
     },
     File {
         path: PathBuf,
@@ -192,6 +196,8 @@ pub enum SourceSettings {
 
 pub const DEFAULT_HF_URL: &str = "https://huggingface.co/api/daily_papers";
 pub const DEFAULT_ARXIV_URL: &str = "https://rss.arxiv.org/rss/cs.LG";
+/// Where an arXiv source with a `query` asks by default.
+pub const DEFAULT_ARXIV_API_URL: &str = "https://export.arxiv.org/api/query";
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DigestSettings {

@@ -74,6 +74,10 @@ pub(super) struct RawSource {
     /// arxiv: leave out `replace` and `replace-cross` announcements.
     #[serde(default)]
     pub(super) skip_replacements: Option<bool>,
+    /// Added key — arxiv: an arXiv API `search_query` (`cat:cs.LG AND abs:diffusion`); the
+    /// source then asks the API for the day's papers matching it instead of reading a listing.
+    #[serde(default)]
+    pub(super) query: Option<Spanned<String>>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -1,12 +1,15 @@
 //! Groups an edition's papers into topical sections and ranks them: pure code, no I/O.
 //!
 //! A [`Digest`] is built once per edition from the paper list and the config's section rules.
-//! Each subscriber then gets a [`DigestView`] of it: only their topics, capped to their number
-//! of papers. Views with the same (topics, cap) are identical, which is what lets the send path
-//! render once per distinct view rather than once per person.
+//! Papers rank by their score in their section, then upvotes, then input order. Each subscriber
+//! then gets a [`DigestView`] of it: only their topics, capped to their number of papers — the
+//! best papers across those sections by the same ranking, every section kept (with what was
+//! left out of it counted). Views with the same (topics, cap) are identical, which is what lets
+//! the send path render once per distinct view rather than once per person.
 
 mod keyword;
 
+use std::cmp::Reverse;
 use std::collections::HashSet;
 
 pub use keyword::{Keyword, KeywordError, Words};
@@ -88,6 +91,11 @@ impl Rules {
     /// The index of the section a paper goes to: the best score, ties to the earlier section;
     /// `None` when nothing matched.
     pub fn assign(&self, paper: &Paper) -> Option<usize> {
+        self.assign_scored(paper).map(|(i, _)| i)
+    }
+
+    /// [`Rules::assign`] with the winning score.
+    pub fn assign_scored(&self, paper: &Paper) -> Option<(usize, u32)> {
         let scores = self.explain(paper);
         let mut best: Option<(usize, u32)> = None;
         for (i, s) in scores.iter().enumerate() {
@@ -95,7 +103,7 @@ impl Rules {
                 best = Some((i, s.score));
             }
         }
-        best.map(|(i, _)| i)
+        best
     }
 }
 
@@ -137,6 +145,8 @@ pub struct Section {
 #[derive(Debug, Clone)]
 pub struct Digest {
     pub papers: Vec<Paper>,
+    /// Each paper's score in its section (0 in the catch-all or in none), by paper index.
+    pub scores: Vec<u32>,
     /// Non-empty sections in config order; the catch-all last.
     pub sections: Vec<Section>,
     /// Papers that matched no section while the catch-all is off.
@@ -145,19 +155,22 @@ pub struct Digest {
 
 impl Digest {
     /// Groups and ranks: each paper to its best section (or the catch-all), then within a
-    /// section by upvotes (most first), then input order.
+    /// section by [`Digest::rank_key`]: score, upvotes (most first), input order.
     pub fn build(papers: Vec<Paper>, rules: &Rules) -> Self {
         let mut buckets: Vec<Vec<usize>> = vec![Vec::new(); rules.sections.len()];
         let mut unmatched = Vec::new();
+        let mut scores = vec![0; papers.len()];
         for (i, paper) in papers.iter().enumerate() {
-            match rules.assign(paper) {
-                Some(s) => buckets[s].push(i),
+            match rules.assign_scored(paper) {
+                Some((s, score)) => {
+                    buckets[s].push(i);
+                    scores[i] = score;
+                }
                 None => unmatched.push(i),
             }
         }
-        let rank = |list: &mut Vec<usize>| {
-            list.sort_by_key(|&i| (std::cmp::Reverse(papers[i].upvotes.unwrap_or(0)), i));
-        };
+        let key = |i: usize| rank_key(&papers, &scores, i);
+        let rank = |list: &mut Vec<usize>| list.sort_by_key(|&i| key(i));
         let mut sections: Vec<Section> = Vec::new();
         for (rule, mut list) in rules.sections.iter().zip(buckets) {
             if list.is_empty() {
@@ -185,9 +198,16 @@ impl Digest {
         }
         Self {
             papers,
+            scores,
             sections,
             unmatched_left_out,
         }
+    }
+
+    /// How paper `i` ranks, best first when sorted ascending: its section score, then its
+    /// upvotes, both highest first, then input order.
+    pub fn rank_key(&self, i: usize) -> (Reverse<u32>, Reverse<u32>, usize) {
+        rank_key(&self.papers, &self.scores, i)
     }
 
     /// Papers in at least one section.
@@ -196,8 +216,10 @@ impl Digest {
     }
 
     /// A subscriber's view: their topics (section names, case-insensitive; empty = all) and at
-    /// most `cap` papers. The cap is shared out round-robin over the sections by rank, so every
-    /// chosen section keeps its best papers.
+    /// most `cap` papers — the best across those sections by [`Digest::rank_key`], so a section
+    /// of strong matches is not cut to make room for weak ones elsewhere. Every chosen section
+    /// stays in the view, with none of its papers shown if none made the cut; since a section
+    /// is ranked by the same key, what it shows is always its best papers.
     pub fn view(&self, topics: &[String], cap: usize) -> DigestView {
         let wanted: Vec<&Section> = self
             .sections
@@ -205,22 +227,19 @@ impl Digest {
             .filter(|s| topics.is_empty() || topics.iter().any(|t| t.eq_ignore_ascii_case(&s.name)))
             .collect();
         let available: usize = wanted.iter().map(|s| s.papers.len()).sum();
+        let mut best: Vec<(usize, usize)> = wanted
+            .iter()
+            .enumerate()
+            .flat_map(|(w, s)| s.papers.iter().map(move |&i| (w, i)))
+            .collect();
+        best.sort_by_key(|&(_, i)| self.rank_key(i));
         let mut take = vec![0usize; wanted.len()];
-        let mut remaining = cap.min(available);
-        let mut depth = 0;
-        while remaining > 0 {
-            for (i, s) in wanted.iter().enumerate() {
-                if remaining > 0 && s.papers.len() > depth {
-                    take[i] += 1;
-                    remaining -= 1;
-                }
-            }
-            depth += 1;
+        for &(w, _) in best.iter().take(cap) {
+            take[w] += 1;
         }
         let sections: Vec<ViewSection> = wanted
             .iter()
             .zip(take)
-            .filter(|(_, n)| *n > 0)
             .map(|(s, n)| ViewSection {
                 name: s.name.clone(),
                 is_catch_all: s.is_catch_all,
@@ -238,9 +257,19 @@ impl Digest {
     }
 }
 
+fn rank_key(papers: &[Paper], scores: &[u32], i: usize) -> (Reverse<u32>, Reverse<u32>, usize) {
+    (
+        Reverse(scores[i]),
+        Reverse(papers[i].upvotes.unwrap_or(0)),
+        i,
+    )
+}
+
 /// What one subscriber sees.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DigestView {
+    /// Every section of the subscriber's topics that has papers today, in digest order, even
+    /// those with none shown.
     pub sections: Vec<ViewSection>,
     pub shown: usize,
     /// Papers of the chosen topics not shown because of the cap.
@@ -332,23 +361,70 @@ mod tests {
     }
 
     #[test]
-    fn views_share_the_cap_round_robin() {
-        let r = rules(&[("A", &["alpha"], &[]), ("B", &["beta"], &[])], true);
+    fn ranking_is_score_then_upvotes() {
+        let r = rules(&[("A", &["alpha"], &[])], true);
         let d = Digest::build(
             vec![
-                paper("alpha", "", None),
-                paper("alpha", "", None),
-                paper("alpha", "", None),
-                paper("beta", "", None),
-                paper("zzz", "", None),
+                paper("x", "alpha", Some(50)),
+                paper("alpha", "", Some(1)),
+                paper("alpha", "alpha", Some(1)),
+                paper("alpha", "", Some(9)),
+            ],
+            &r,
+        );
+        // Title + abstract (4), then title (3) by upvotes, then abstract only (1).
+        assert_eq!(d.sections[0].papers, vec![2, 3, 1, 0]);
+        assert_eq!(d.scores, vec![1, 3, 4, 3]);
+    }
+
+    #[test]
+    fn a_cap_takes_the_best_papers_across_sections_and_keeps_every_section() {
+        let r = rules(
+            &[
+                ("A", &["alpha"], &[]),
+                ("B", &["beta"], &[]),
+                ("C", &["gamma"], &[]),
+            ],
+            true,
+        );
+        let d = Digest::build(
+            vec![
+                paper("alpha", "", Some(1)),
+                paper("alpha", "", Some(2)),
+                paper("beta beta", "beta beta beta", Some(0)),
+                paper("beta", "beta", Some(5)),
+                paper("gamma", "", Some(100)),
+                paper("gamma", "", None),
+                paper("zzz", "", Some(1000)),
             ],
             &r,
         );
         let v = d.view(&[], 3);
         assert_eq!(v.shown, 3);
-        assert_eq!(v.sections.len(), 3);
-        assert_eq!(v.left_out, 2);
+        let shown: Vec<(&str, Vec<usize>, usize)> = v
+            .sections
+            .iter()
+            .map(|s| (s.name.as_str(), s.papers.clone(), s.left_out))
+            .collect();
+        // B's two papers score 6 and 4; then the best title-only hit by upvotes is gamma's.
+        assert_eq!(
+            shown,
+            [
+                ("A", vec![], 2),
+                ("B", vec![2, 3], 0),
+                ("C", vec![4], 1),
+                ("Other", vec![], 1)
+            ]
+        );
+        assert_eq!(v.left_out, 4);
         let v = d.view(&["b".into()], 10);
-        assert_eq!((v.shown, v.other_topics), (1, 4));
+        assert_eq!((v.shown, v.other_topics, v.sections.len()), (2, 5, 1));
+        // Every count adds up, whatever the cap.
+        for cap in 0..9 {
+            let v = d.view(&[], cap);
+            let per_section: usize = v.sections.iter().map(|s| s.left_out).sum();
+            assert_eq!(v.shown + per_section, 7);
+            assert_eq!(v.left_out, per_section);
+        }
     }
 }

@@ -16,7 +16,7 @@ use handlebars::{
     Context, Handlebars, Helper, HelperResult, Output, RenderContext, RenderErrorReason,
 };
 
-pub use model::{EditionInfo, PaperModel};
+pub use model::{Cap, EditionInfo, LeftOut, PaperModel, anchor};
 
 use crate::config::{DigestSettings, SubjectTemplate};
 use crate::digest::Digest;
@@ -202,9 +202,30 @@ fn wrap_helper(
         .initial_indent(first)
         .subsequent_indent(indent)
         .break_words(false)
+        .word_separator(textwrap::WordSeparator::Custom(text_part_words))
         .word_splitter(textwrap::WordSplitter::NoHyphenation);
     out.write(&textwrap::fill(&text, options))?;
     Ok(())
+}
+
+/// The words the text part wraps between: runs between ASCII spaces, as before (English keeps
+/// its hyphenated words, URLs and addresses whole), and inside a run of another script the
+/// break opportunities of Unicode line breaking (UAX #14), so that Chinese and Japanese, which
+/// have no spaces, wrap between characters and never before closing punctuation.
+fn text_part_words(line: &str) -> Box<dyn Iterator<Item = textwrap::core::Word<'_>> + '_> {
+    use textwrap::WordSeparator;
+    Box::new(WordSeparator::AsciiSpace.find_words(line).flat_map(|w| {
+        if w.word.is_ascii() || w.word.contains("://") || w.word.contains('@') {
+            return vec![w];
+        }
+        let mut parts: Vec<_> = WordSeparator::UnicodeBreakProperties
+            .find_words(w.word)
+            .collect();
+        if let Some(last) = parts.last_mut() {
+            last.whitespace = w.whitespace;
+        }
+        parts
+    }))
 }
 
 handlebars::handlebars_helper!(concat_helper: |a: str, b: str| format!("{a}{b}"));
@@ -300,8 +321,8 @@ impl Renderer {
     }
 
     /// Renders one variant: the view of `digest` for `spec`, with slots for per-person strings.
-    /// If the HTML would exceed [`HTML_BUDGET_BYTES`], papers are dropped (and counted in the
-    /// "not shown" lines) until it fits.
+    /// If the HTML would exceed [`HTML_BUDGET_BYTES`], papers are dropped until it fits; every
+    /// paper not shown is counted once, under its cause ([`LeftOut`]).
     pub fn render_variant(
         &self,
         digest: &Digest,
@@ -309,17 +330,17 @@ impl Renderer {
         edition: &EditionInfo,
         settings: &DigestSettings,
     ) -> Result<Variant, RenderError> {
-        let mut cap = spec.cap.min(settings.max_papers);
+        let limit = spec.cap.min(settings.max_papers);
+        let whose = if spec.cap < settings.max_papers {
+            Cap::Reader(spec.cap)
+        } else {
+            Cap::Newsletter(settings.max_papers)
+        };
+        let mut cap = limit;
         loop {
             let view = digest.view(&spec.topics, cap);
-            let model = model::build(
-                digest,
-                &view,
-                edition,
-                settings,
-                &spec.topics,
-                digest.unmatched_left_out,
-            );
+            let left = left_out(&view, limit, whose, digest.unmatched_left_out);
+            let model = model::build(digest, &view, edition, settings, &spec.topics, &left);
             let text = self
                 .text
                 .render("digest", &model)
@@ -359,6 +380,26 @@ impl Renderer {
     }
 }
 
+/// Each paper of the edition not in `view`, counted once: over the cap `limit` (whose it is),
+/// dropped for size (the view was rendered with a smaller cap than `limit`), outside the
+/// reader's topics, or in no section.
+fn left_out(
+    view: &crate::digest::DigestView,
+    limit: usize,
+    whose: Cap,
+    unmatched: usize,
+) -> LeftOut {
+    let available = view.shown + view.left_out;
+    let over_cap = available.saturating_sub(limit);
+    LeftOut {
+        over_cap,
+        cap: if over_cap > 0 { whose } else { Cap::None },
+        over_size: view.left_out - over_cap,
+        outside_topics: view.other_topics,
+        no_section: unmatched,
+    }
+}
+
 fn render_error(
     files: &BTreeMap<String, (String, PathBuf)>,
     name: &str,
@@ -392,12 +433,19 @@ fn render_error(
     RenderError::Template { location, message }
 }
 
-/// Text part: no trailing spaces, no runs of blank lines, CRLF-free, one final newline.
+/// The signature separator of RFC 3676 (4.3): dash, dash, space, alone on its line.
+const SIGNATURE_SEPARATOR: &str = "-- ";
+
+/// Text part: no trailing spaces (but the one of the signature separator), no runs of blank
+/// lines, CRLF-free, one final newline.
 fn normalize_text(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     let mut blank_run = 0;
     for line in s.lines() {
-        let line = line.trim_end();
+        let line = match line.trim_end() {
+            "--" => SIGNATURE_SEPARATOR,
+            trimmed => trimmed,
+        };
         if line.is_empty() {
             blank_run += 1;
             if blank_run > 1 {

@@ -1,7 +1,9 @@
 //! The data the templates see: a subscriber's view turned into plain strings and numbers.
 //!
 //! Everything a template can name is built here, so that `paperwire check` can fill every field
-//! in [`fixture`] and catch templates that name fields that do not exist.
+//! in [`fixture`] and catch templates that name fields that do not exist. This is also where an
+//! email accounts for what it leaves out, once: a line per section ("N more in Graphs") and one
+//! closing line naming the causes ([`LeftOut`]) with numbers that add up.
 
 use serde::Serialize;
 
@@ -20,6 +22,14 @@ pub struct EditionInfo {
     pub list_id: String,
     pub base_url: String,
     pub more_url: String,
+    /// The `Reply-To` address, if the newsletter sets one.
+    pub reply_to: Option<String>,
+    /// The `From` address (where replies go without a `Reply-To`).
+    pub from: String,
+    /// The web archive's base URL. When set, each "N more in SECTION" line links to that
+    /// section of the edition's archive page, `<archive_url>/<edition>/#<anchor>` (the archive
+    /// renders the same sections with the same anchors). `None` until the archive exists.
+    pub archive_url: Option<String>,
 }
 
 impl EditionInfo {
@@ -35,6 +45,24 @@ impl EditionInfo {
             list_id: settings.newsletter.list_id.clone(),
             base_url: settings.newsletter.base_url.clone(),
             more_url: settings.newsletter.more_url.clone(),
+            reply_to: settings
+                .newsletter
+                .reply_to
+                .as_ref()
+                .map(|m| m.email.to_string()),
+            from: settings.newsletter.from.email.to_string(),
+            archive_url: None,
+        }
+    }
+
+    /// The footer's sentence about replies, true for this configuration.
+    pub fn replies(&self) -> String {
+        match &self.reply_to {
+            Some(r) => format!("Replies reach the editors at {r}."),
+            None if is_no_reply(&self.from) => {
+                "This email comes from an address that takes no replies.".to_owned()
+            }
+            None => format!("Replies go to {}.", self.from),
         }
     }
 
@@ -42,6 +70,123 @@ impl EditionInfo {
     pub fn date_long(&self) -> String {
         self.date.format("%A, %-d %B %Y").to_string()
     }
+}
+
+/// Whether an address says it takes no replies (`no-reply@`, `noreply@`, `do-not-reply@`…).
+fn is_no_reply(address: &str) -> bool {
+    let local: String = address
+        .split('@')
+        .next()
+        .unwrap_or_default()
+        .chars()
+        .filter(char::is_ascii_alphanumeric)
+        .collect::<String>()
+        .to_ascii_lowercase();
+    [
+        "noreply",
+        "donotreply",
+        "dontreply",
+        "mailerdaemon",
+        "bounce",
+    ]
+    .iter()
+    .any(|w| local.contains(w))
+}
+
+/// What keeps papers of the edition out of one email, each paper counted once.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct LeftOut {
+    /// Over the cap of [`LeftOut::cap`].
+    pub over_cap: usize,
+    pub cap: Cap,
+    /// Dropped to keep the HTML part under [`super::HTML_BUDGET_BYTES`].
+    pub over_size: usize,
+    /// In sections the reader did not choose.
+    pub outside_topics: usize,
+    /// In no section (the catch-all is off).
+    pub no_section: usize,
+}
+
+/// Whose cap limits an email.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Cap {
+    /// The reader's own `max_papers`.
+    Reader(usize),
+    /// The newsletter's `digest.max_papers`.
+    Newsletter(usize),
+    #[default]
+    None,
+}
+
+impl LeftOut {
+    pub fn total(&self) -> usize {
+        self.over_cap + self.over_size + self.outside_topics + self.no_section
+    }
+
+    /// The closing line: how many papers are not in this email and why, or `None` when all
+    /// are in it. With one cause the cause is named; with several, each with its number, so
+    /// the numbers add up to the total.
+    pub fn sentence(&self) -> Option<String> {
+        let total = self.total();
+        if total == 0 {
+            return None;
+        }
+        let cap_phrase = match self.cap {
+            Cap::Reader(n) => format!(
+                "over your limit of {n} {} per email",
+                plural(n, "paper", "papers")
+            ),
+            Cap::Newsletter(n) => format!(
+                "over this newsletter's limit of {n} {} per email",
+                plural(n, "paper", "papers")
+            ),
+            // `over_cap` is 0 without a cap: this phrase is never shown.
+            Cap::None => String::new(),
+        };
+        let parts: Vec<(usize, String)> = [
+            (self.over_cap, cap_phrase),
+            (
+                self.over_size,
+                "to keep this email within the size mail apps show in full".to_owned(),
+            ),
+            (self.outside_topics, "outside your topics".to_owned()),
+            (self.no_section, "matching no section".to_owned()),
+        ]
+        .into_iter()
+        .filter(|(n, _)| *n > 0)
+        .collect();
+        let why = if parts.len() == 1 {
+            parts[0].1.clone()
+        } else {
+            let items: Vec<String> = parts.iter().map(|(n, p)| format!("{n} {p}")).collect();
+            let (last, rest) = items.split_last().expect("two or more");
+            format!("{} and {last}", rest.join(", "))
+        };
+        Some(format!(
+            "{total} more {} {} not in this email — {why}.",
+            plural(total, "paper", "papers"),
+            plural(total, "is", "are")
+        ))
+    }
+}
+
+/// A section name as an HTML id: lowercase letters and digits, other runs as one `-`.
+pub fn anchor(name: &str) -> String {
+    let mut out = String::with_capacity(name.len());
+    for c in name.chars().flat_map(char::to_lowercase) {
+        if c.is_alphanumeric() {
+            out.push(c);
+        } else if !out.is_empty() && !out.ends_with('-') {
+            out.push('-');
+        }
+    }
+    while out.ends_with('-') {
+        out.pop();
+    }
+    if out.is_empty() {
+        out.push_str("section");
+    }
+    out
 }
 
 #[derive(Debug, Serialize)]
@@ -63,6 +208,10 @@ struct NewsletterModel {
     list_id: String,
     base_url: String,
     more_url: String,
+    /// The `Reply-To` address, or empty.
+    reply_to: String,
+    /// What happens to a reply, for the footer ([`EditionInfo::replies`]).
+    replies: String,
 }
 
 #[derive(Debug, Serialize)]
@@ -76,8 +225,12 @@ struct EditionModel {
 struct CountModel {
     shown: usize,
     one: bool,
+    /// Papers in any section today.
     total: usize,
+    /// Papers of the reader's sections not shown: `over_cap + over_size`.
     left_out: usize,
+    over_cap: usize,
+    over_size: usize,
     other_topics: usize,
     unmatched: usize,
     left_out_total: usize,
@@ -86,8 +239,15 @@ struct CountModel {
 #[derive(Debug, Serialize)]
 struct SectionModel {
     name: String,
+    /// The section's HTML id, the same in the email and the web archive.
+    anchor: String,
     is_catch_all: bool,
+    /// Papers of the section not in this email ("N more in NAME").
     left_out: usize,
+    /// Where "N more in NAME" links: the section in the web archive, or empty.
+    more_url: String,
+    /// The section's papers today, shown or not.
+    total: usize,
     papers: Vec<PaperModel>,
 }
 
@@ -106,6 +266,11 @@ pub struct PaperModel {
     pub links: Vec<LinkModel>,
     /// Whether `url` is also one of `links` (the text part then need not print it twice).
     pub url_listed: bool,
+    /// The shortest canonical link, for the text part: the arXiv abstract page when the id is
+    /// known, else `url`.
+    pub short_url: String,
+    /// `links` without `short_url`, for the text part's lines after it.
+    pub text_links: Vec<LinkModel>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -128,54 +293,42 @@ pub(crate) fn build(
     edition: &EditionInfo,
     settings: &DigestSettings,
     topics: &[String],
-    unmatched: usize,
+    left: &LeftOut,
 ) -> Model {
+    let mut anchors: Vec<String> = Vec::new();
     let sections: Vec<SectionModel> = view
         .sections
         .iter()
-        .map(|s| SectionModel {
-            name: s.name.clone(),
-            is_catch_all: s.is_catch_all,
-            left_out: s.left_out,
-            papers: s
-                .papers
-                .iter()
-                .map(|&i| paper_model(&digest.papers[i], settings))
-                .collect(),
+        .map(|s| {
+            let mut id = anchor(&s.name);
+            if anchors.contains(&id) {
+                id = format!("{id}-{}", anchors.len() + 1);
+            }
+            anchors.push(id.clone());
+            SectionModel {
+                more_url: edition
+                    .archive_url
+                    .as_ref()
+                    .map(|a| format!("{}/{}/#{id}", a.trim_end_matches('/'), edition.id))
+                    .unwrap_or_default(),
+                anchor: id,
+                name: s.name.clone(),
+                is_catch_all: s.is_catch_all,
+                left_out: s.left_out,
+                total: s.papers.len() + s.left_out,
+                papers: s
+                    .papers
+                    .iter()
+                    .map(|&i| paper_model(&digest.papers[i], settings))
+                    .collect(),
+            }
         })
         .collect();
-    let mut notes = Vec::new();
-    if view.left_out > 0 {
-        notes.push(format!(
-            "{} more {}{} did not fit in this email.",
-            view.left_out,
-            plural(view.left_out, "paper", "papers"),
-            if topics.is_empty() {
-                ""
-            } else {
-                " on your topics"
-            }
-        ));
-    }
-    if view.other_topics > 0 {
-        notes.push(format!(
-            "{} {} in other sections are not in your topics.",
-            view.other_topics,
-            plural(view.other_topics, "paper", "papers")
-        ));
-    }
-    if unmatched > 0 {
-        notes.push(format!(
-            "{} {} matched no section and {} left out.",
-            unmatched,
-            plural(unmatched, "paper", "papers"),
-            plural(unmatched, "is", "are")
-        ));
-    }
     let preheader = {
         let parts: Vec<String> = view
             .sections
             .iter()
+            .filter(|s| !s.papers.is_empty())
             .map(|s| format!("{} ({})", s.name, s.papers.len()))
             .collect();
         format!(
@@ -188,7 +341,18 @@ pub(crate) fn build(
     let contents = view
         .sections
         .iter()
-        .map(|s| format!("{} ({})", s.name, s.papers.len()))
+        .map(|s| {
+            if s.left_out == 0 {
+                format!("{} ({})", s.name, s.papers.len())
+            } else {
+                format!(
+                    "{} ({} of {})",
+                    s.name,
+                    s.papers.len(),
+                    s.papers.len() + s.left_out
+                )
+            }
+        })
         .collect::<Vec<_>>()
         .join(" · ");
     Model {
@@ -197,6 +361,8 @@ pub(crate) fn build(
             list_id: edition.list_id.clone(),
             base_url: edition.base_url.clone(),
             more_url: edition.more_url.clone(),
+            reply_to: edition.reply_to.clone().unwrap_or_default(),
+            replies: edition.replies(),
         },
         edition: EditionModel {
             id: edition.id.to_string(),
@@ -210,12 +376,14 @@ pub(crate) fn build(
             one: view.shown == 1,
             total: digest.paper_count(),
             left_out: view.left_out,
+            over_cap: left.over_cap,
+            over_size: left.over_size,
             other_topics: view.other_topics,
-            unmatched,
-            left_out_total: view.left_out + view.other_topics + unmatched,
+            unmatched: left.no_section,
+            left_out_total: left.total(),
         },
         sections,
-        notes,
+        notes: left.sentence().into_iter().collect(),
         subscriber: SubscriberModel {
             name: NAME_SLOT.to_owned(),
             email: EMAIL_SLOT.to_owned(),
@@ -260,10 +428,21 @@ pub fn paper_model(paper: &Paper, settings: &DigestSettings) -> PaperModel {
         meta_parts.push(format!("{u} {}", plural(u as usize, "upvote", "upvotes")));
     }
     let url = defuse_url(paper.primary_url().as_str());
+    let short_url = match (paper.id.is_arxiv(), &links.abs) {
+        (true, Some(abs)) => defuse_url(abs.as_str()),
+        _ => url.clone(),
+    };
+    let text_links = link_models
+        .iter()
+        .filter(|l| l.url != short_url)
+        .cloned()
+        .collect();
     PaperModel {
         id: paper.id.to_string(),
         title: defuse(one_line(&paper.title)),
         url_listed: link_models.iter().any(|l| l.url == url),
+        short_url,
+        text_links,
         url,
         authors: defuse(authors),
         upvotes: paper.upvotes,
@@ -368,6 +547,11 @@ pub(crate) fn fixture() -> Model {
             url: "https://arxiv.org/pdf/2405.10000".into(),
         }],
         url_listed: false,
+        short_url: "https://arxiv.org/abs/2405.10000".into(),
+        text_links: vec![LinkModel {
+            label: "PDF".into(),
+            url: "https://arxiv.org/pdf/2405.10000".into(),
+        }],
     };
     Model {
         newsletter: NewsletterModel {
@@ -375,6 +559,8 @@ pub(crate) fn fixture() -> Model {
             list_id: "fixture.example.org".into(),
             base_url: "https://digest.example.org".into(),
             more_url: "https://huggingface.co/papers".into(),
+            reply_to: "editor@example.org".into(),
+            replies: "Replies reach the editors at editor@example.org.".into(),
         },
         edition: EditionModel {
             id: "2026-11-28".into(),
@@ -388,14 +574,19 @@ pub(crate) fn fixture() -> Model {
             one: true,
             total: 3,
             left_out: 1,
+            over_cap: 1,
+            over_size: 0,
             other_topics: 1,
             unmatched: 1,
             left_out_total: 3,
         },
         sections: vec![SectionModel {
             name: "Fixture section".into(),
+            anchor: "fixture-section".into(),
             is_catch_all: false,
             left_out: 1,
+            more_url: "https://digest.example.org/archive/2026-11-28/#fixture-section".into(),
+            total: 2,
             papers: vec![paper],
         }],
         notes: vec!["A note.".into()],

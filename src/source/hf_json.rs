@@ -5,7 +5,10 @@
 //! that is missing, null or of an unexpected type is treated as absent; an item without a
 //! title or an abstract is skipped and counted; only the JSON syntax itself is strict (with
 //! the line and column of the first error). Links pass through [`HttpUrl::parse_opt`], so
-//! `javascript:` and relative links never reach an email.
+//! `javascript:` and relative links never reach an email. Authors marked `"hidden": true`
+//! asked not to be shown and are left out. Items of the 2024 shape have no
+//! `submittedOnDailyAt`: the item's own `publishedAt` (when it was put on the daily list) is
+//! the submission time then.
 
 use std::path::Path;
 
@@ -131,6 +134,7 @@ fn paper_from_item(item: &Value) -> Option<Paper> {
         .map(|authors| {
             authors
                 .iter()
+                .filter(|a| a.get("hidden").and_then(Value::as_bool) != Some(true))
                 .filter_map(|a| a.get("name").and_then(Value::as_str).or_else(|| a.as_str()))
                 .map(clean_text)
                 .filter(|s| !s.is_empty())
@@ -144,7 +148,13 @@ fn paper_from_item(item: &Value) -> Option<Paper> {
     p.github_stars = count(&both, &["githubStars", "github_stars"]);
     p.thumbnail = HttpUrl::parse_opt(text(&[item, paper], &["thumbnail"]));
     p.published_at = time(&both, &["publishedAt", "published_at"]);
-    p.submitted_at = time(&both, &["submittedOnDailyAt", "submitted_on_daily_at"]);
+    p.submitted_at = time(&both, &["submittedOnDailyAt", "submitted_on_daily_at"]).or_else(|| {
+        // The 2024 shape: the item (not the nested paper) says when it joined the list.
+        let nested = !std::ptr::eq(paper, item);
+        nested
+            .then(|| time(&[item], &["publishedAt", "published_at"]))
+            .flatten()
+    });
     p.ai_summary = text(&both, &["ai_summary", "aiSummary"])
         .map(clean_text)
         .filter(|s| !s.is_empty());
@@ -197,6 +207,29 @@ mod tests {
             paper.submitted_at.unwrap().to_rfc3339(),
             "2024-05-27T00:00:00+00:00"
         );
+    }
+
+    #[test]
+    fn hidden_authors_are_left_out_and_the_2024_shape_has_a_submission_time() {
+        let text = r#"[{"paper": {"id": "2405.09818", "title": "T", "summary": "S",
+            "authors": [{"_id": "1", "name": "Shown", "hidden": false},
+                        {"_id": "2", "name": "Hidden", "hidden": true},
+                        {"_id": "3", "name": "No flag"}],
+            "publishedAt": "2024-05-16T05:05:12.000Z", "upvotes": 113},
+          "publishedAt": "2024-05-17T02:39:30.112Z", "title": "T", "numComments": 6}]"#;
+        let paper = &p(text).unwrap().papers[0];
+        assert_eq!(paper.authors, ["Shown", "No flag"]);
+        assert_eq!(
+            paper.published_at.unwrap().to_rfc3339(),
+            "2024-05-16T05:05:12+00:00"
+        );
+        assert_eq!(
+            paper.submitted_at.unwrap().to_rfc3339(),
+            "2024-05-17T02:39:30.112+00:00"
+        );
+        // A flat item has only one publishedAt: it is not also the submission time.
+        let flat = r#"[{"id": "2405.09818", "title": "T", "summary": "S", "publishedAt": "2024-05-16T05:05:12.000Z"}]"#;
+        assert_eq!(p(flat).unwrap().papers[0].submitted_at, None);
     }
 
     #[test]

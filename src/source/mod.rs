@@ -5,16 +5,20 @@
 //! yields the same [`PaperList`] of normalized [`Paper`]s; several sources merge by id.
 //!
 //! Parsing ([`parse_papers`]) is pure: text in, papers or positioned problems out. The formats
-//! live in their own submodules (`page_text`, `hf_json`, `normalized`, `arxiv_rss`); the HTTP
-//! side lives in `http` (client manners: retries, timeouts, body cap, rate limit) and `live`
-//! (which day to fetch, merging the configured sources).
+//! live in their own submodules (`page_text`, `hf_json`, `normalized`, `rss`, `atom`, with
+//! `feed_text` for what feeds share: ids in links, HTML as text); the HTTP side lives in `http`
+//! (client manners: retries, timeouts, body cap, rate limit) and `live` (which day to fetch,
+//! merging the configured sources, leaving out stale listings).
 
-mod arxiv_rss;
+mod arxiv_api;
+mod atom;
+mod feed_text;
 mod hf_json;
 mod http;
 mod live;
 mod normalized;
 mod page_text;
+mod rss;
 
 use std::path::{Path, PathBuf};
 
@@ -44,8 +48,11 @@ pub enum Format {
     HuggingFaceJson,
     /// paperwire's own normalized JSON (what `paperwire fetch` writes).
     PaperwireJson,
-    /// An arXiv RSS 2.0 listing.
+    /// An RSS 2.0 feed: arXiv's listing (`rss.arxiv.org/rss/…`) or another feed of papers.
     ArxivRss,
+    /// An Atom feed: an arXiv API answer, arXiv's Atom listing (`rss.arxiv.org/atom/…`) or
+    /// another feed of papers.
+    Atom,
 }
 
 impl std::fmt::Display for Format {
@@ -54,7 +61,8 @@ impl std::fmt::Display for Format {
             Format::PageText => "Daily Papers page text",
             Format::HuggingFaceJson => "Hugging Face daily papers JSON",
             Format::PaperwireJson => "paperwire papers JSON",
-            Format::ArxivRss => "arXiv RSS",
+            Format::ArxivRss => "RSS feed",
+            Format::Atom => "Atom feed",
         })
     }
 }
@@ -68,7 +76,8 @@ pub struct PaperList {
     pub skipped: usize,
     pub format: Format,
     /// The day the list is for, when the format says so (`date` of paperwire JSON, the
-    /// `pubDate` of an arXiv listing).
+    /// `pubDate` of an RSS channel, the announcement day of an arXiv Atom listing). A list
+    /// with a day is a *listing*: it is only merged into an edition of that day.
     pub date: Option<NaiveDate>,
 }
 
@@ -133,7 +142,7 @@ enum Sniffed {
     /// A JSON object: paperwire's own format, or something else (an API error body).
     JsonObject,
     Html,
-    /// XML that is not an RSS feed (an Atom feed, an error document, …).
+    /// XML that is neither an RSS nor an Atom feed (an error document, …).
     OtherXml,
     Binary,
 }
@@ -165,6 +174,9 @@ fn sniff(text: &str) -> Sniffed {
         if head.contains("<rss") || head.contains("<rdf:rdf") {
             return Sniffed::Format(Format::ArxivRss);
         }
+        if head.contains("<feed") {
+            return Sniffed::Format(Format::Atom);
+        }
         if head.contains("<html") || head.contains("<!doctype html") || head.contains("<body") {
             return Sniffed::Html;
         }
@@ -182,7 +194,8 @@ pub fn parse_papers(text: &str, path: &Path) -> Result<PaperList, SourceError> {
     let list = match sniff(text) {
         Sniffed::Format(Format::PageText) => page_text::parse(text, path)?,
         Sniffed::Format(Format::HuggingFaceJson) => hf_json::parse(text, path)?,
-        Sniffed::Format(Format::ArxivRss) => arxiv_rss::parse(text, path)?,
+        Sniffed::Format(Format::ArxivRss) => rss::parse(text, path)?,
+        Sniffed::Format(Format::Atom) => atom::parse_feed(text, path)?.list,
         Sniffed::Format(Format::PaperwireJson) | Sniffed::JsonObject => {
             normalized::parse_object(text, path)?
         }
@@ -199,7 +212,7 @@ pub fn parse_papers(text: &str, path: &Path) -> Result<PaperList, SourceError> {
                 path,
                 text,
                 0,
-                "not a paper list: XML that is not an RSS 2.0 feed (expected <rss>)",
+                "not a paper list: XML that is neither an RSS 2.0 nor an Atom feed (expected <rss> or <feed>)",
             ));
         }
         Sniffed::Binary => {
@@ -217,29 +230,42 @@ pub fn parse_papers(text: &str, path: &Path) -> Result<PaperList, SourceError> {
     })
 }
 
-/// Parses `text` that must be in `expected` format (a live endpoint's body); anything else is
-/// an error naming what was found instead.
+/// Parses `text` that must be in one of the `expected` formats (a live endpoint's body);
+/// anything else is an error naming what was found instead.
 pub fn parse_expecting(
     text: &str,
     path: &Path,
-    expected: Format,
+    expected: &[Format],
 ) -> Result<PaperList, SourceError> {
+    expect_format(text, path, expected)?;
+    parse_papers(text, path)
+}
+
+/// Checks that `text` is in one of the `expected` formats.
+fn expect_format(text: &str, path: &Path, expected: &[Format]) -> Result<(), SourceError> {
     let found = sniff(text);
     let what = match found {
-        Sniffed::Format(f) if f == expected => return parse_papers(text, path),
+        Sniffed::Format(f) if expected.contains(&f) => return Ok(()),
         Sniffed::JsonObject
-            if matches!(expected, Format::HuggingFaceJson | Format::PaperwireJson) =>
+            if expected
+                .iter()
+                .any(|f| matches!(f, Format::HuggingFaceJson | Format::PaperwireJson)) =>
         {
-            return parse_papers(text, path);
+            return Ok(());
         }
         Sniffed::Html => "looks like HTML".to_owned(),
         Sniffed::Binary => "binary data".to_owned(),
-        Sniffed::OtherXml => "XML that is not RSS".to_owned(),
+        Sniffed::OtherXml => "XML that is neither RSS nor Atom".to_owned(),
         Sniffed::JsonObject => "a JSON object".to_owned(),
         Sniffed::Format(Format::PageText) if text.trim().is_empty() => "an empty body".to_owned(),
         Sniffed::Format(Format::PageText) => "plain text".to_owned(),
         Sniffed::Format(f) => f.to_string(),
     };
+    let expected = expected
+        .iter()
+        .map(Format::to_string)
+        .collect::<Vec<_>>()
+        .join(" or ");
     Err(malformed_at(
         path,
         text,
@@ -302,8 +328,9 @@ mod tests {
         assert_eq!(sniff("<!DOCTYPE html><html>"), Sniffed::Html);
         assert_eq!(
             sniff("<feed xmlns='http://www.w3.org/2005/Atom'>"),
-            Sniffed::OtherXml
+            Sniffed::Format(Format::Atom)
         );
+        assert_eq!(sniff("<?xml version='1.0'?><error/>"), Sniffed::OtherXml);
         // A title that starts with a bracket is still page text.
         assert_eq!(
             sniff("[Re] Attention\n\nAbstract"),

@@ -63,7 +63,10 @@ fn bundled_sample_previews_offline_within_the_size_budget() {
     assert!(!html.contains("<script"));
     let shown = html.matches("<h3").count();
     assert!(
-        html.contains(&format!("{} more papers did not fit", 90 - shown)),
+        html.contains(&format!(
+            "{} more papers are not in this email — over this newsletter's limit of 60 papers per email.",
+            90 - shown
+        )),
         "{shown} shown"
     );
     env.run(&["preview", "--text", "--out", "d.txt"])
@@ -86,9 +89,15 @@ fn the_seed_page_all_90_papers_appear_or_are_counted() {
     let shown: usize = sections_of(&text).values().map(Vec::len).sum();
     let counted: usize = text
         .lines()
-        .find_map(|l| l.strip_suffix(" more papers did not fit in this email."))
-        .map_or(0, |n| n.parse().unwrap());
+        .find_map(|l| l.split_once(" more papers are not in this email — "))
+        .map_or(0, |(n, _)| n.parse().unwrap());
+    let per_section: usize = text
+        .lines()
+        .filter_map(|l| l.split_once(" more in "))
+        .map(|(n, _)| n.parse::<usize>().unwrap())
+        .sum();
     assert_eq!(shown + counted, 90, "{text}");
+    assert_eq!(per_section, counted, "one accounting: {text}");
     assert!(text.contains("See all of today's papers: https://"));
 }
 
@@ -245,7 +254,7 @@ exclude = ["medical"]
     assert!(!out.stdout.contains("== More papers =="));
     assert!(
         out.stdout
-            .contains("5 papers matched no section and are left out."),
+            .contains("5 more papers are not in this email — matching no section."),
         "{}",
         out.stdout
     );

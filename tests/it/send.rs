@@ -168,7 +168,10 @@ fn every_active_subscriber_gets_one_personalized_message() {
     assert!(
         text.contains("== Federated Learning ==") && !text.contains("== Losses & Optimization ==")
     );
-    assert!(text.contains("in other sections are not in your topics"));
+    assert!(
+        text.contains("not in this email — outside your topics."),
+        "{text}"
+    );
 
     let grace = server.messages_to("grace@example.org")[0].summary();
     assert_eq!(grace.part_types, ["text/plain"]);

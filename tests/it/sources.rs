@@ -294,6 +294,170 @@ fn truncated_rss_is_an_error_with_a_position() {
 }
 
 #[test]
+fn a_real_arxiv_api_answer() {
+    let list = read_papers_file(&fixture("arxiv-api.sample.xml")).unwrap();
+    assert_eq!(list.format, Format::Atom);
+    assert_eq!(list.date, None, "a search answer is not a listing");
+    assert_eq!((list.papers.len(), list.skipped), (2, 0));
+    let p = &list.papers[0];
+    assert_eq!(p.id.as_str(), "1205.1001");
+    assert_eq!(
+        p.title,
+        "Membrane lateral structure: The influence of immobilized particles on domain size"
+    );
+    assert!(
+        p.abstract_text
+            .starts_with("In experiments on model membranes, a formation")
+    );
+    assert!(p.abstract_text.ends_with("of the molecular interactions."));
+    assert_eq!(
+        p.authors,
+        ["Timo Fischer", "H. Jelger Risselada", "Richard L. C. Vink"]
+    );
+    assert_eq!(p.categories, ["cond-mat.soft", "physics.bio-ph"]);
+    let links = p.resolved_links();
+    assert_eq!(
+        links.abs.map(|u| u.to_string()).as_deref(),
+        Some("https://arxiv.org/abs/1205.1001")
+    );
+    assert_eq!(
+        links.pdf.map(|u| u.to_string()).as_deref(),
+        Some("https://arxiv.org/pdf/1205.1001")
+    );
+    assert_eq!(
+        p.published_at.unwrap().to_rfc3339(),
+        "2012-05-04T16:23:05+00:00"
+    );
+    assert_eq!(list.papers[1].id.as_str(), "1001.1001");
+    assert_eq!(list.papers[1].categories, ["astro-ph.SR"]);
+}
+
+#[test]
+fn an_arxiv_api_error_is_an_input_error_with_its_position() {
+    let msg = malformed(read_papers_file(&fixture("arxiv-api-error.xml")).unwrap_err());
+    assert!(
+        msg.ends_with(
+            "arxiv-api-error.xml:11:3: the arXiv API refused the query: incorrect id format for 1234.12345"
+        ),
+        "{msg}"
+    );
+}
+
+#[test]
+fn the_arxiv_atom_listing_reads_like_the_rss_listing() {
+    let atom = read_papers_file(&fixture("arxiv-atom.sample.xml")).unwrap();
+    let rss = read_papers_file(&fixture("arxiv-rss.sample.xml")).unwrap();
+    assert_eq!(atom.format, Format::Atom);
+    assert_eq!(atom.date, NaiveDate::from_ymd_opt(2024, 5, 27));
+    assert_eq!(atom.papers.len(), 6);
+    for (a, r) in atom.papers.iter().zip(&rss.papers) {
+        assert_eq!(a.id, r.id);
+        assert_eq!(a.title, r.title);
+        assert_eq!(a.abstract_text, r.abstract_text);
+        assert_eq!(a.authors, r.authors);
+        assert_eq!(a.categories, r.categories);
+        assert_eq!(a.announce_type, r.announce_type);
+        assert_eq!(a.links, r.links);
+    }
+}
+
+#[test]
+fn a_hugging_face_paper_feed_keeps_its_ids_and_splits_the_ai_summary() {
+    let list = read_papers_file(&fixture("hf-papers-feed.sample.xml")).unwrap();
+    assert_eq!(list.format, Format::ArxivRss);
+    assert_eq!(list.date, None, "no channel date: not a listing");
+    let ids: Vec<_> = list.papers.iter().map(|p| p.id.as_str()).collect();
+    assert_eq!(ids, ["2506.14965", "2506.15154"]);
+    let p = &list.papers[0];
+    assert_eq!(
+        p.title,
+        "Revisiting Reinforcement Learning for LLM Reasoning from A Cross-Domain Perspective"
+    );
+    assert!(
+        p.ai_summary
+            .as_deref()
+            .unwrap()
+            .starts_with("Guru, a diverse RL reasoning corpus")
+    );
+    assert!(
+        p.abstract_text
+            .starts_with("Reinforcement learning (RL) has emerged")
+    );
+    assert!(!p.abstract_text.contains("AI-generated summary"));
+    assert_eq!(
+        p.links.hf.as_ref().map(|u| u.as_str()),
+        Some("https://huggingface.co/papers/2506.14965")
+    );
+    assert_eq!(p.links.abs, None, "derived from the id");
+    // The same paper from the Hugging Face API merges into one record.
+    let api = parse_papers(
+        r#"[{"paper": {"id": "2506.14965", "title": "Revisiting RL", "summary": "Short.", "upvotes": 42}}]"#,
+        Path::new("hf.json"),
+    )
+    .unwrap();
+    let merged = paperwire::paper::merge_papers([api.papers, list.papers]);
+    assert_eq!(merged.len(), 2);
+    assert_eq!(merged[0].upvotes, Some(42));
+    assert!(
+        merged[0].abstract_text.len() > 500,
+        "the longer abstract wins"
+    );
+}
+
+#[test]
+fn an_aggregator_feed_with_html_descriptions_becomes_text() {
+    let list = read_papers_file(&fixture("aggregator-html.sample.xml")).unwrap();
+    assert_eq!(list.date, None);
+    let ids: Vec<_> = list.papers.iter().map(|p| p.id.as_str()).collect();
+    assert_eq!(ids, ["2412.21055", "2501.01098"]);
+    for p in &list.papers {
+        for text in [&p.title, &p.abstract_text] {
+            assert!(!text.contains('<') && !text.contains("&lt;"), "{text}");
+        }
+    }
+    let p = &list.papers[0];
+    assert!(
+        p.abstract_text.starts_with("We consider the surface code"),
+        "{}",
+        p.abstract_text
+    );
+    assert_eq!(p.authors, ["Jan Behrends", "Benjamin Béri"]);
+    assert_eq!(
+        p.links.abs.as_ref().map(|u| u.as_str()),
+        Some("https://arxiv.org/abs/2412.21055")
+    );
+}
+
+#[test]
+fn hugging_face_json_of_the_2024_shape() {
+    let list = read_papers_file(&fixture("hf-daily-papers-2024.sample.json")).unwrap();
+    assert_eq!((list.papers.len(), list.skipped), (2, 0));
+    let p = &list.papers[0];
+    assert_eq!(p.authors, ["Chameleon Team"], "hidden authors are left out");
+    assert_eq!(list.papers[1].authors, ["First Visible", "Third Visible"]);
+    assert_eq!(
+        p.submitted_at.unwrap().to_rfc3339(),
+        "2024-05-17T02:39:30.112+00:00"
+    );
+    assert_eq!(
+        p.published_at.unwrap().to_rfc3339(),
+        "2024-05-16T05:05:12+00:00"
+    );
+    assert_eq!((p.upvotes, p.comments), (Some(113), Some(6)));
+    assert_eq!(p.ai_summary, None);
+}
+
+#[test]
+fn a_feed_with_chinese_and_japanese_titles() {
+    let list = read_papers_file(&fixture("cjk-titles.sample.xml")).unwrap();
+    let ids: Vec<_> = list.papers.iter().map(|p| p.id.as_str()).collect();
+    assert_eq!(ids, ["2506.14965", "2506.15154"]);
+    assert!(list.papers[0].title.starts_with("面向大规模语言模型推理"));
+    assert!(list.papers[0].abstract_text.starts_with("强化学习已成为"));
+    assert!(!list.papers[0].abstract_text.contains("<p>"));
+}
+
+#[test]
 fn a_missing_file_is_a_read_error_naming_it() {
     let err = read_papers_file(Path::new("/nonexistent/papers.json")).unwrap_err();
     assert!(matches!(err, SourceError::Read { .. }));
@@ -331,6 +495,10 @@ mod live {
     }
 
     fn settings(sources: &str) -> Settings {
+        try_settings(sources).unwrap()
+    }
+
+    fn try_settings(sources: &str) -> Result<Settings, String> {
         let text = format!(
             r#"
 [newsletter]
@@ -354,7 +522,35 @@ keywords = ["federated"]
             std::path::Path::new("/tmp"),
             ConfigOrigin::File(path.to_owned()),
         )
-        .unwrap()
+        .map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn an_arxiv_query_asks_the_api_and_belongs_to_arxiv_sources() {
+        let s = settings("[[source]]\nkind = \"arxiv\"\nquery = \"cat:cs.LG\"");
+        assert_eq!(
+            s.sources[0],
+            paperwire::config::SourceSettings::Arxiv {
+                url: "https://export.arxiv.org/api/query".into(),
+                skip_replacements: false,
+                query: Some("cat:cs.LG".into()),
+                limit: None,
+            }
+        );
+        let s = settings("[[source]]\nkind = \"arxiv\"");
+        assert!(matches!(
+            &s.sources[0],
+            paperwire::config::SourceSettings::Arxiv { url, query: None, .. }
+                if url == "https://rss.arxiv.org/rss/cs.LG"
+        ));
+        let err =
+            try_settings("[[source]]\nkind = \"huggingface\"\nquery = \"cat:cs.LG\"").unwrap_err();
+        assert!(
+            err.contains("`query` is for sources of kind \"arxiv\", not \"huggingface\""),
+            "{err}"
+        );
+        let err = try_settings("[[source]]\nkind = \"arxiv\"\nquery = \"  \"").unwrap_err();
+        assert!(err.contains("`query` is empty"), "{err}");
     }
 
     fn hf(server: &MockServer) -> Settings {
@@ -775,7 +971,7 @@ keywords = ["federated"]
             .mount(&server)
             .await;
         let rss = "<?xml version='1.0'?>\n<rss xmlns:arxiv=\"http://arxiv.org/schemas/atom\" xmlns:dc=\"http://purl.org/dc/elements/1.1/\" version=\"2.0\"><channel><title>cs.CV</title>\
-            <pubDate>Fri, 24 May 2024 00:00:00 -0400</pubDate>\
+            <pubDate>Sun, 26 May 2024 00:00:00 -0400</pubDate>\
             <item><title>MagicPose4D</title><link>https://arxiv.org/abs/2405.10000</link>\
             <description>arXiv:2405.10000v2 Announce Type: new \nAbstract: Short.</description>\
             <category>cs.CV</category><category>cs.GR</category><arxiv:announce_type>new</arxiv:announce_type>\
@@ -800,6 +996,351 @@ keywords = ["federated"]
         assert_eq!(merged.categories, ["cs.CV", "cs.GR"], "from arXiv");
         assert!(merged.abstract_text.len() > 100, "the longer abstract wins");
         assert_eq!(got.papers[12].id.as_str(), "2405.29999");
+    }
+
+    /// An arXiv API answer with `total` results, entries `start..start+n` of them.
+    fn api_page(total: usize, start: usize, n: usize) -> String {
+        let entries: String = (start..start + n)
+            .map(|i| {
+                format!(
+                    "<entry><id>http://arxiv.org/abs/2405.{:05}v1</id><published>2024-05-24T10:00:00Z</published>\
+                     <title>Diffusion paper {i}</title><summary>  Abstract {i}.\n</summary>\
+                     <author><name>Author {i}</name></author>\
+                     <link href=\"http://arxiv.org/abs/2405.{:05}v1\" rel=\"alternate\" type=\"text/html\"/>\
+                     <arxiv:primary_category xmlns:arxiv=\"http://arxiv.org/schemas/atom\" term=\"cs.LG\"/></entry>",
+                    10000 + i,
+                    10000 + i
+                )
+            })
+            .collect();
+        format!(
+            "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<feed xmlns=\"http://www.w3.org/2005/Atom\">\
+             <opensearch:totalResults xmlns:opensearch=\"http://a9.com/-/spec/opensearch/1.1/\">{total}</opensearch:totalResults>\
+             {entries}</feed>"
+        )
+    }
+
+    fn atom(body: String) -> ResponseTemplate {
+        ResponseTemplate::new(200).set_body_raw(body.into_bytes(), "application/atom+xml")
+    }
+
+    fn api(server: &MockServer, extra: &str) -> Settings {
+        settings(&format!(
+            "[[source]]\nkind = \"arxiv\"\nurl = \"{}/api/query\"\nquery = \"cat:cs.LG AND abs:diffusion\"\n{extra}",
+            server.uri()
+        ))
+    }
+
+    #[tokio::test]
+    async fn the_arxiv_api_is_paged_3_s_apart_for_the_day() {
+        let server = MockServer::start().await;
+        for (start, n) in [(0, 100), (100, 100), (200, 50)] {
+            Mock::given(method("GET"))
+                .and(path("/api/query"))
+                .and(query_param(
+                    "search_query",
+                    "(cat:cs.LG AND abs:diffusion) AND submittedDate:[202405240000 TO 202405242359]",
+                ))
+                .and(query_param("start", start.to_string()))
+                .and(query_param("max_results", "100"))
+                .and(query_param("sortBy", "submittedDate"))
+                .and(header("user-agent", USER_AGENT))
+                .respond_with(atom(api_page(250, start, n)))
+                .expect(1)
+                .mount(&server)
+                .await;
+        }
+        let opts = HttpOptions {
+            arxiv_interval: Duration::from_millis(200),
+            ..fast()
+        };
+        let started = Instant::now();
+        let got = fetch_all_with(&api(&server, ""), Some(day("2024-05-24")), monday(), &opts)
+            .await
+            .unwrap();
+        assert_eq!(got.papers.len(), 250);
+        assert_eq!(got.date, Some(day("2024-05-24")));
+        assert!(got.warnings.is_empty(), "{:?}", got.warnings);
+        assert_eq!(got.papers[0].id.as_str(), "2405.10000");
+        assert_eq!(got.papers[249].categories, ["cs.LG"]);
+        // Three requests through the arXiv gate: two full intervals between them.
+        assert!(
+            started.elapsed() >= Duration::from_millis(390),
+            "{:?}",
+            started.elapsed()
+        );
+        // The production spacing is arXiv's 3 s.
+        assert_eq!(
+            HttpOptions::default().arxiv_interval,
+            Duration::from_secs(3)
+        );
+    }
+
+    #[tokio::test]
+    async fn the_arxiv_api_stops_at_the_limit_and_says_so() {
+        let server = MockServer::start().await;
+        Mock::given(query_param("start", "0"))
+            .and(query_param("max_results", "100"))
+            .respond_with(atom(api_page(400, 0, 100)))
+            .expect(1)
+            .mount(&server)
+            .await;
+        Mock::given(query_param("start", "100"))
+            .and(query_param("max_results", "50"))
+            .respond_with(atom(api_page(400, 100, 50)))
+            .expect(1)
+            .mount(&server)
+            .await;
+        let got = fetch(&api(&server, "limit = 150"), Some("2024-05-24"))
+            .await
+            .unwrap();
+        assert_eq!(got.papers.len(), 150);
+        assert_eq!(got.warnings.len(), 1, "{:?}", got.warnings);
+        assert!(
+            got.warnings[0].contains("has 400 papers submitted on 2024-05-24; took the newest 150")
+        );
+    }
+
+    #[tokio::test]
+    async fn the_arxiv_api_without_a_date_looks_back_for_a_day_with_papers() {
+        let server = MockServer::start().await;
+        for empty in ["20240526", "20240525"] {
+            Mock::given(query_param(
+                "search_query",
+                format!(
+                    "(cat:cs.LG AND abs:diffusion) AND submittedDate:[{empty}0000 TO {empty}2359]"
+                ),
+            ))
+            .respond_with(atom(api_page(0, 0, 0)))
+            .expect(1)
+            .mount(&server)
+            .await;
+        }
+        Mock::given(query_param(
+            "search_query",
+            "(cat:cs.LG AND abs:diffusion) AND submittedDate:[202405240000 TO 202405242359]",
+        ))
+        .respond_with(atom(api_page(3, 0, 3)))
+        .expect(1)
+        .mount(&server)
+        .await;
+        let got = fetch(&api(&server, ""), None).await.unwrap();
+        assert_eq!(got.date, Some(day("2024-05-24")));
+        assert_eq!(got.papers.len(), 3);
+        assert_eq!(
+            got.warnings,
+            [format!(
+                "{}/api/query: no papers for 2024-05-26, 2024-05-25; using 2024-05-24",
+                server.uri()
+            )]
+        );
+    }
+
+    #[tokio::test]
+    async fn arxiv_api_errors_and_partial_answers() {
+        // A refused query is a config error (exit 2), said in arXiv's words.
+        let server = MockServer::start().await;
+        Mock::given(method("GET"))
+            .respond_with(atom(fixture_text("arxiv-api-error.xml")))
+            .mount(&server)
+            .await;
+        let err = fetch(&api(&server, ""), Some("2024-05-24"))
+            .await
+            .unwrap_err();
+        assert_eq!(Exit::of(&err), Exit::Usage);
+        assert!(
+            err.to_string()
+                .contains("the arXiv API refused the query: incorrect id format"),
+            "{err}"
+        );
+        // An empty page before the total is reached: try again later, never a short list.
+        let server = MockServer::start().await;
+        Mock::given(query_param("start", "0"))
+            .respond_with(atom(api_page(250, 0, 100)))
+            .mount(&server)
+            .await;
+        Mock::given(query_param("start", "100"))
+            .respond_with(atom(api_page(250, 100, 0)))
+            .mount(&server)
+            .await;
+        let err = fetch(&api(&server, ""), Some("2024-05-24"))
+            .await
+            .unwrap_err();
+        assert_eq!(Exit::of(&err), Exit::TryLater);
+        assert!(
+            err.to_string().contains("empty page after 100 of 250"),
+            "{err}"
+        );
+        // RSS where the API's Atom was expected.
+        let server = MockServer::start().await;
+        Mock::given(method("GET"))
+            .respond_with(
+                ResponseTemplate::new(200).set_body_string(fixture_text("arxiv-rss.sample.xml")),
+            )
+            .mount(&server)
+            .await;
+        let err = fetch(&api(&server, ""), Some("2024-05-24"))
+            .await
+            .unwrap_err();
+        assert!(
+            err.to_string().contains("(RSS feed; expected Atom feed)"),
+            "{err}"
+        );
+    }
+
+    #[tokio::test]
+    async fn the_atom_listing_is_an_arxiv_source_too() {
+        let server = MockServer::start().await;
+        Mock::given(path("/atom/cs.LG"))
+            .respond_with(atom(fixture_text("arxiv-atom.sample.xml")))
+            .mount(&server)
+            .await;
+        let s = settings(&format!(
+            "[[source]]\nkind = \"arxiv\"\nurl = \"{}/atom/cs.LG\"\nskip_replacements = true",
+            server.uri()
+        ));
+        let got = fetch(&s, None).await.unwrap();
+        assert_eq!(got.date, Some(day("2024-05-27")));
+        assert_eq!(got.papers.len(), 4, "replacements skipped");
+    }
+
+    /// The HF mock of the weekend test: Friday 24 May has the fixture's 12 papers.
+    async fn mount_hf_friday(server: &MockServer) {
+        for empty in ["2024-05-26", "2024-05-25"] {
+            Mock::given(path("/api/daily_papers"))
+                .and(query_param("date", empty))
+                .respond_with(json("[]"))
+                .mount(server)
+                .await;
+        }
+        Mock::given(path("/api/daily_papers"))
+            .and(query_param("date", "2024-05-24"))
+            .respond_with(json(&fixture_text("hf-daily-papers.sample.json")))
+            .mount(server)
+            .await;
+    }
+
+    /// The arXiv RSS fixture, announced on `date` (RFC 2822).
+    fn listing_of(date: &str) -> ResponseTemplate {
+        let body =
+            fixture_text("arxiv-rss.sample.xml").replace("Mon, 27 May 2024 00:00:00 -0400", date);
+        ResponseTemplate::new(200).set_body_raw(body.into_bytes(), "application/rss+xml")
+    }
+
+    fn hf_and_arxiv(server: &MockServer) -> Settings {
+        settings(&format!(
+            "[[source]]\nkind = \"arxiv\"\nurl = \"{0}/rss/cs.LG\"\n\n[[source]]\nkind = \"huggingface\"\nurl = \"{0}/api/daily_papers\"",
+            server.uri()
+        ))
+    }
+
+    #[tokio::test]
+    async fn a_stale_listing_is_left_out_of_a_mixed_edition_with_a_warning() {
+        let server = MockServer::start().await;
+        mount_hf_friday(&server).await;
+        Mock::given(path("/rss/cs.LG"))
+            .respond_with(listing_of("Thu, 01 Feb 2024 00:00:00 -0500"))
+            .mount(&server)
+            .await;
+        for date in [None, Some("2024-05-24")] {
+            let got = fetch(&hf_and_arxiv(&server), date).await.unwrap();
+            assert_eq!(
+                got.date,
+                Some(day("2024-05-24")),
+                "the HF day, though listed second"
+            );
+            assert_eq!(got.papers.len(), 12, "only Hugging Face's papers");
+            assert!(got.papers.iter().all(|p| p.upvotes.is_some()));
+            let stale = format!(
+                "{}/rss/cs.LG: left out 6 papers: its listing is for 2024-02-01, not the edition's day 2024-05-24",
+                server.uri()
+            );
+            assert!(got.warnings.contains(&stale), "{:?}", got.warnings);
+        }
+    }
+
+    #[tokio::test]
+    async fn a_listing_of_the_editions_day_merges() {
+        let server = MockServer::start().await;
+        mount_hf_friday(&server).await;
+        Mock::given(path("/rss/cs.LG"))
+            .respond_with(listing_of("Fri, 24 May 2024 00:00:00 -0400"))
+            .mount(&server)
+            .await;
+        let got = fetch(&hf_and_arxiv(&server), None).await.unwrap();
+        assert_eq!(got.papers.len(), 18);
+        assert!(
+            !got.warnings.iter().any(|w| w.contains("left out")),
+            "{:?}",
+            got.warnings
+        );
+    }
+
+    #[tokio::test]
+    async fn a_stale_listing_alone_gives_no_papers_and_says_why() {
+        let server = MockServer::start().await;
+        Mock::given(path("/rss/cs.LG"))
+            .respond_with(listing_of("Thu, 01 Feb 2024 00:00:00 -0500"))
+            .mount(&server)
+            .await;
+        let err = fetch(&arxiv(&server, false), None).await.unwrap_err();
+        assert!(err.is_empty_day());
+        assert_eq!(
+            err.to_string(),
+            format!(
+                "no papers for 2024-05-27 from {}/rss/cs.LG (its listing is for 2024-02-01, more than 7 days before 2024-05-27: stale)",
+                server.uri()
+            )
+        );
+        // A listing of a few days ago is still the latest announcement (a long weekend).
+        let server = MockServer::start().await;
+        Mock::given(path("/rss/cs.LG"))
+            .respond_with(listing_of("Fri, 24 May 2024 00:00:00 -0400"))
+            .mount(&server)
+            .await;
+        let got = fetch(&arxiv(&server, false), None).await.unwrap();
+        assert_eq!((got.papers.len(), got.date), (6, Some(day("2024-05-24"))));
+    }
+
+    #[tokio::test]
+    async fn an_arxiv_api_source_is_asked_for_the_hugging_face_day() {
+        let server = MockServer::start().await;
+        mount_hf_friday(&server).await;
+        Mock::given(path("/api/query"))
+            .and(query_param(
+                "search_query",
+                "(cat:cs.LG AND abs:diffusion) AND submittedDate:[202405240000 TO 202405242359]",
+            ))
+            .respond_with(atom(api_page(2, 0, 2)))
+            .expect(1)
+            .mount(&server)
+            .await;
+        // The weekend: nothing submitted that matches.
+        Mock::given(path("/api/query"))
+            .respond_with(atom(api_page(0, 0, 0)))
+            .with_priority(10)
+            .expect(2)
+            .mount(&server)
+            .await;
+        let s = settings(&format!(
+            "[[source]]\nkind = \"arxiv\"\nurl = \"{0}/api/query\"\nquery = \"cat:cs.LG AND abs:diffusion\"\n\n[[source]]\nkind = \"huggingface\"\nurl = \"{0}/api/daily_papers\"",
+            server.uri()
+        ));
+        // The API source comes first and settles on Friday itself (its mock has nothing else);
+        // Hugging Face is then asked for that day only.
+        let got = fetch(&s, None).await.unwrap();
+        assert_eq!(got.date, Some(day("2024-05-24")));
+        // 2405.10000 is in both: one record, with HF's upvotes and the API's category.
+        assert_eq!(got.papers.len(), 13);
+        let both = got
+            .papers
+            .iter()
+            .find(|p| p.id.as_str() == "2405.10000")
+            .unwrap();
+        assert_eq!(
+            (both.upvotes, both.categories.as_slice()),
+            (Some(1), &["cs.LG".to_owned()][..])
+        );
     }
 
     #[tokio::test]

@@ -1,11 +1,17 @@
-//! arXiv's RSS 2.0 listings (`https://rss.arxiv.org/rss/cs.LG`) as papers.
+//! RSS 2.0 feeds as papers: arXiv's listings (`https://rss.arxiv.org/rss/cs.LG`) and anyone
+//! else's feed of papers (Hugging Face paper feeds, mirrors, aggregators).
 //!
-//! Each `<item>` carries the title, the abs link, a description of the form
+//! An arXiv `<item>` carries the title, the abs link, a description of the form
 //! `arXiv:2405.20000v1 Announce Type: new \nAbstract: …`, authors comma-separated in
-//! `<dc:creator>`, one `<category>` per category and `<arxiv:announce_type>`. Read with
+//! `<dc:creator>`, one `<category>` per category and `<arxiv:announce_type>`. Other feeds put
+//! the arXiv id in the link or guid (`huggingface.co/papers/2506.14965`) or only in the text,
+//! and their descriptions are often HTML: the id is looked for everywhere ([`feed_text`]) so
+//! the paper merges with the same paper from another source, and HTML becomes text. Read with
 //! quick-xml directly (rather than a generic feed parser) to keep the arXiv extension elements
 //! and to report malformed or truncated XML with its line and column. A feed with no items is a
 //! valid empty list: arXiv announces nothing on weekends.
+//!
+//! [`feed_text`]: super::feed_text
 
 use std::path::Path;
 
@@ -13,8 +19,9 @@ use chrono::{DateTime, NaiveDate, Utc};
 use quick_xml::Reader;
 use quick_xml::events::Event;
 
+use super::feed_text::{arxiv_id_in_text, arxiv_id_in_url, plain, split_arxiv_description};
 use super::{Format, PaperList, SourceError, clean_text, malformed_at};
-use crate::paper::{HttpUrl, Paper, PaperId};
+use crate::paper::{Paper, PaperId};
 
 #[derive(Default)]
 struct Item {
@@ -26,6 +33,8 @@ struct Item {
     pub_date: String,
     announce_type: String,
     creator: String,
+    author: String,
+    content: String,
 }
 
 /// Which field of an item the current text belongs to.
@@ -39,6 +48,8 @@ enum Field {
     PubDate,
     AnnounceType,
     Creator,
+    Author,
+    Content,
     /// The channel's own `<pubDate>`: the day the listing is for.
     ChannelPubDate,
 }
@@ -123,6 +134,8 @@ impl Feed<'_> {
                 ("guid", _) => Some(Field::Guid),
                 ("category", _) => Some(Field::Category),
                 ("pubDate", _) => Some(Field::PubDate),
+                ("author", _) => Some(Field::Author),
+                ("content:encoded", _) => Some(Field::Content),
                 (_, "announce_type") => Some(Field::AnnounceType),
                 (_, "creator") => Some(Field::Creator),
                 _ => None,
@@ -203,13 +216,15 @@ impl Item {
             Field::PubDate => self.pub_date = value,
             Field::AnnounceType => self.announce_type = value,
             Field::Creator => self.creator = value,
+            Field::Author => self.author = value,
+            Field::Content => self.content = value,
             Field::ChannelPubDate => {}
         }
     }
 }
 
 /// Adds the text an event carries (text, CDATA, a character or entity reference) to `buf`.
-fn append_text(event: &Event<'_>, buf: &mut String) -> Result<(), String> {
+pub(super) fn append_text(event: &Event<'_>, buf: &mut String) -> Result<(), String> {
     match event {
         Event::Text(t) => buf.push_str(&t.xml10_content().map_err(|e| e.to_string())?),
         Event::CData(t) => buf.push_str(&t.decode().map_err(|e| e.to_string())?),
@@ -240,59 +255,76 @@ fn rfc2822_date(s: &str) -> Option<NaiveDate> {
         .map(|d| d.date_naive())
 }
 
-/// What the description says before `Abstract:`: the versioned id and the announce type.
-struct Header<'a> {
-    id: Option<&'a str>,
-    announce_type: Option<&'a str>,
+/// `Name` from RSS's `<author>email (Name)</author>`, else the text as it is.
+fn rss_author(raw: &str) -> &str {
+    let raw = raw.trim();
+    match (raw.find('('), raw.rfind(')')) {
+        (Some(open), Some(close)) if open < close && raw[..open].contains('@') => {
+            raw[open + 1..close].trim()
+        }
+        _ => raw,
+    }
 }
 
-fn split_description(d: &str) -> (Header<'_>, &str) {
-    let (head, abstract_text) = match d.find("Abstract:") {
-        Some(i) => (&d[..i], &d[i + "Abstract:".len()..]),
-        // Older listings: the description is the abstract alone.
-        None => ("", d),
-    };
-    let id = head.split_whitespace().find_map(|w| {
-        w.strip_prefix("arXiv:")
-            .or_else(|| w.strip_prefix("arxiv:"))
-    });
-    let announce_type = head
-        .find("Announce Type:")
-        .map(|i| &head[i + "Announce Type:".len()..])
-        .and_then(|rest| rest.split_whitespace().next());
-    (Header { id, announce_type }, abstract_text)
+/// `ai summary  AI-generated summary  abstract` (the Hugging Face paper page as text, which
+/// some feeds copy): the AI summary and the abstract, apart.
+fn split_ai_summary(text: &str) -> (Option<String>, &str) {
+    const MARK: &str = "AI-generated summary";
+    match text.find(MARK) {
+        Some(i) if i > 0 => {
+            let summary = clean_text(&text[..i]);
+            (
+                Some(summary).filter(|s| !s.is_empty()),
+                &text[i + MARK.len()..],
+            )
+        }
+        _ => (None, text),
+    }
+}
+
+/// Whether the item is from arXiv's own listing (its description is text, never HTML).
+fn is_arxiv_item(item: &Item) -> bool {
+    !item.announce_type.trim().is_empty() || item.description.contains("Announce Type:")
 }
 
 fn paper_from_item(item: Item) -> Option<Paper> {
-    let title = clean_text(&item.title);
-    let (header, abstract_raw) = split_description(&item.description);
+    let arxiv = is_arxiv_item(&item);
+    let description = if item.description.trim().is_empty() {
+        &item.content
+    } else {
+        &item.description
+    };
+    let (title, text) = if arxiv {
+        (clean_text(&item.title), description.clone())
+    } else {
+        (clean_text(&plain(&item.title)), plain(description))
+    };
+    let (header, rest) = split_arxiv_description(&text);
+    let (ai_summary, abstract_raw) = if arxiv {
+        (None, rest)
+    } else {
+        split_ai_summary(rest)
+    };
     let abstract_text = clean_text(abstract_raw);
     if title.is_empty() || abstract_text.is_empty() {
         return None;
     }
-    let id = header
+    let found = header
         .id
         .and_then(|s| PaperId::parse(s).ok())
-        .or_else(|| {
-            let g = item.guid.trim();
-            let g = g.strip_prefix("oai:arXiv.org:").unwrap_or(g);
-            PaperId::parse(g).ok()
-        })
-        .or_else(|| {
-            let l = item.link.trim().trim_end_matches('/');
-            l.rsplit_once("/abs/")
-                .and_then(|(_, id)| PaperId::parse(id).ok())
-        })
-        .unwrap_or_else(|| PaperId::from_title(&title));
+        .or_else(|| arxiv_id_in_url(&item.guid))
+        .or_else(|| arxiv_id_in_url(&item.link))
+        .or_else(|| arxiv_id_in_text(description))
+        .or_else(|| arxiv_id_in_text(&item.title));
+    let id = found.clone().unwrap_or_else(|| PaperId::from_title(&title));
     let mut p = Paper::new(id, title, abstract_text);
-    p.links.abs = HttpUrl::parse_opt(Some(&item.link));
-    p.authors = item
-        .creator
-        .split(',')
-        .flat_map(|a| a.split(" and "))
-        .map(clean_text)
-        .filter(|a| !a.is_empty())
-        .collect();
+    p.links = super::feed_text::links_from_page(&item.link, found.as_ref());
+    let creators = if item.creator.trim().is_empty() {
+        rss_author(&item.author)
+    } else {
+        &item.creator
+    };
+    p.authors = split_authors(creators);
     p.categories = item
         .categories
         .iter()
@@ -302,10 +334,20 @@ fn paper_from_item(item: Item) -> Option<Paper> {
     p.announce_type = Some(clean_text(&item.announce_type))
         .filter(|t| !t.is_empty())
         .or_else(|| header.announce_type.map(str::to_owned));
+    p.ai_summary = ai_summary;
     p.published_at = DateTime::parse_from_rfc2822(item.pub_date.trim())
         .ok()
         .map(|d| d.with_timezone(&Utc));
     Some(p)
+}
+
+/// `A, B and C` (arXiv's `dc:creator`) as names.
+pub(super) fn split_authors(s: &str) -> Vec<String> {
+    s.split(',')
+        .flat_map(|a| a.split(" and "))
+        .map(clean_text)
+        .filter(|a| !a.is_empty())
+        .collect()
 }
 
 #[cfg(test)]
@@ -362,7 +404,8 @@ mod tests {
         assert_eq!(list.papers[0].announce_type.as_deref(), Some("cross"));
         assert_eq!(list.papers[0].links.abs, None);
         assert_eq!(list.papers[1].id.as_str(), "2405.20002");
-        assert_eq!(list.papers[1].abstract_text, "Just <b>an</b> abstract");
+        // Not arXiv's own listing (no announce type): its HTML becomes text.
+        assert_eq!(list.papers[1].abstract_text, "Just an abstract");
     }
 
     #[test]
