@@ -3,7 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
-use super::journal::{self, Journal, JournalState, Outcome};
+use super::journal::{self, Entry, Journal, JournalState, Outcome};
 use super::report::Report;
 use super::{StateError, io};
 use crate::edition::{EditionId, EditionProgress};
@@ -161,6 +161,19 @@ impl EditionFiles {
             deferred: count(Outcome::Deferred),
             last_activity: journal.last.values().map(|e| e.at).max(),
         })
+    }
+
+    /// The addresses that failed for good in this edition (their last journal line, sorted by
+    /// address): from every run, a crashed one included.
+    pub fn failed(&self) -> Result<Vec<Entry>, StateError> {
+        let mut failed: Vec<Entry> = self
+            .read_journal()?
+            .last
+            .into_values()
+            .filter(|e| e.outcome == Outcome::Failed)
+            .collect();
+        failed.sort_by(|a, b| a.email.cmp(&b.email));
+        Ok(failed)
     }
 
     fn create_dir(&self) -> Result<(), StateError> {

@@ -6,6 +6,7 @@ mod bounces;
 mod exit_codes;
 mod harness;
 mod pipeline;
+mod reruns;
 mod schedule;
 mod send;
 mod serve;
