@@ -3,6 +3,7 @@
 //! and each other module is one area of behaviour.
 
 mod bounces;
+mod cli;
 mod exit_codes;
 mod harness;
 mod pipeline;
