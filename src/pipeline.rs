@@ -229,7 +229,7 @@ async fn edition_papers(
     let files = StateDir::new(&settings.state_dir).edition(edition);
     if let Some(frozen) = files.frozen_papers()? {
         tracing::info!(
-            "edition {edition}: {} papers, frozen at its first send in {}",
+            "edition {edition}: {} papers, frozen when its first message went out, in {}",
             frozen.len(),
             files.papers_path().display()
         );

@@ -52,12 +52,12 @@ impl EditionFiles {
         self.dir.join("report.json")
     }
 
-    /// Whether the edition's paper list is frozen (its first send has started).
+    /// Whether the edition's paper list is frozen (its first message went out).
     pub fn is_frozen(&self) -> bool {
         self.papers_path().exists()
     }
 
-    /// The frozen list `papers.json`, when the edition's first send has started.
+    /// The frozen list `papers.json`, once the edition's first message went out.
     pub fn frozen_papers(&self) -> Result<Option<Vec<Paper>>, StateError> {
         if !self.is_frozen() {
             return Ok(None);

@@ -129,7 +129,7 @@ fn the_man_page_renders_with_man() {
     );
     let out = env.run(&["man", "sned"]);
     out.assert_code(2);
-    assert!(out.stderr.contains("no subcommand `sned`"), "{out}");
+    insta::assert_snapshot!(out.stderr, @"paperwire: error: `paperwire` has no subcommand `sned`; it has: init, preview, check, explain, run, fetch, status, subscribers, serve, send, completions, man");
 }
 
 #[test]
@@ -167,6 +167,9 @@ fn init_writes_a_starter_that_checks_and_never_overwrites() {
     half.assert_code(2);
     insta::assert_snapshot!(half.stderr, @"paperwire: error: half/subscribers.toml already exists; init never overwrites, so nothing was written (move it away, or run `paperwire init` in another directory)");
     assert!(!env.exists("half/paperwire.toml"));
+    let with_config = env.run(&["init", "--config", "x.toml"]);
+    with_config.assert_code(2);
+    insta::assert_snapshot!(with_config.stderr, @"paperwire: error: `init` writes DIR/paperwire.toml and takes no --config (got x.toml); run `paperwire init DIR`");
     let fresh = env.run(&["init", "new/digest"]);
     fresh.assert_code(0);
     env.run(&["check", "--config", "new/digest/paperwire.toml"])
@@ -349,4 +352,46 @@ fn one_click(listen: &str, token: &str) -> std::io::Result<String> {
     let mut response = String::new();
     stream.read_to_string(&mut response)?;
     Ok(response)
+}
+
+#[test]
+fn on_a_terminal_the_progress_line_shows_a_rounded_rate() {
+    let env = TestEnv::new();
+    let subs: String = (0..40)
+        .map(|i| format!("[[subscriber]]\nemail = \"p{i}@example.org\"\n\n"))
+        .collect();
+    env.subscribers(&subs);
+    env.config(None);
+    // `script` runs the send on a pseudo-terminal, where the progress line is drawn.
+    let out = bash(&env, "script -qec 'paperwire send' /dev/null");
+    out.assert_code(0);
+    let rates: Vec<&str> = out
+        .stdout
+        .split(" sent (")
+        .skip(1)
+        .filter_map(|rest| rest.split("/s").next())
+        .collect();
+    assert!(!rates.is_empty(), "no progress line\n{out}");
+    for rate in rates {
+        let rounded = rate == "-"
+            || rate.chars().all(|c| c.is_ascii_digit())
+            || rate
+                .split_once('.')
+                .is_some_and(|(whole, tenth)| whole.len() == 1 && tenth.len() == 1);
+        assert!(rounded, "rate `{rate}` is not rounded\n{out}");
+    }
+    assert!(out.stdout.contains("40 delivered"), "{out}");
+}
+
+#[test]
+fn status_of_an_edition_that_does_not_exist_says_so() {
+    let env = TestEnv::new();
+    env.config(None);
+    env.run(&["send", "--edition", "2026-11-28"]).assert_code(0);
+    let out = env.run(&["status", "--edition", "2026-11-29"]);
+    out.assert_code(2);
+    insta::assert_snapshot!(out.stderr, @"paperwire: error: no edition 2026-11-29 in ./state (`paperwire status` lists them)");
+    let out = env.run(&["status", "--failed"]);
+    out.assert_code(0);
+    assert_eq!(out.stdout, "no permanent failures in edition 2026-11-28\n");
 }

@@ -7,6 +7,7 @@ mod cli;
 mod exit_codes;
 mod harness;
 mod pipeline;
+mod readme;
 mod reruns;
 mod schedule;
 mod send;
