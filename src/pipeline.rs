@@ -6,22 +6,24 @@
 //! frozen paper list (or fetches one and freezes it), groups it, and hands it to
 //! [`crate::deliver::send`].
 
-use std::path::PathBuf;
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use secrecy::{ExposeSecret, SecretSlice};
+use secrecy::ExposeSecret;
 use tokio_util::sync::CancellationToken;
 
 use crate::config::{ConfigError, Settings, TransportKind};
 use crate::deliver::transport::{SmtpTls, TransportSpec};
-use crate::deliver::{DeliverError, Prepared, Progress, SendRequest};
+use crate::deliver::{DeliverError, Prepared, Progress, SendRequest, SigningKey};
 use crate::diag::{Location, Problems};
 use crate::digest::{Digest, without_repeats};
 use crate::edition::EditionId;
+use crate::paper::Paper;
 use crate::render::{EditionInfo, Person, RenderError, Renderer, Templates, VariantSpec};
 use crate::source::{self, Loaded, SourceError};
-use crate::state::{Report, StateDir, StateError};
+use crate::state::{EditionFiles, Report, StateDir, StateError};
 use crate::subscribers::{MailFormat, Subscriber, SubscriberEmail, SubscriberError};
 
 /// Why an edition (or a preview) could not be made.
@@ -73,20 +75,16 @@ pub enum EditionOutcome {
 }
 
 /// The key that signs unsubscribe links. Without `PAPERWIRE_SECRET`, the outbox (and a dry run)
-/// use a throwaway key, with a warning; smtp and sendmail refuse.
+/// use a throwaway key, which warns when the first message is signed with it; smtp and
+/// sendmail refuse.
 pub fn signing_key(
     settings: &Settings,
     kind: TransportKind,
     dry_run: bool,
-) -> Result<SecretSlice<u8>, ConfigError> {
+) -> Result<SigningKey, ConfigError> {
     match settings.secrets.signing_key() {
-        Some(key) => Ok(key.clone()),
-        None if kind == TransportKind::Outbox || dry_run => {
-            tracing::warn!(
-                "PAPERWIRE_SECRET is not set: unsubscribe links use a throwaway key and will not work"
-            );
-            Ok(SecretSlice::from(rand::random::<[u8; 32]>().to_vec()))
-        }
+        Some(key) => Ok(SigningKey::configured(key.clone())),
+        None if kind == TransportKind::Outbox || dry_run => Ok(SigningKey::throwaway()),
         None => Err(ConfigError::MissingSecret {
             name: "PAPERWIRE_SECRET",
             why: "it signs the unsubscribe links; smtp and sendmail refuse to send without it"
@@ -136,7 +134,7 @@ pub async fn run_edition(
     progress: Arc<dyn Progress>,
 ) -> Result<EditionOutcome, RunError> {
     let kind = request.transport.unwrap_or(settings.delivery.transport);
-    let secret = signing_key(settings, kind, request.dry_run)?;
+    let key = signing_key(settings, kind, request.dry_run)?;
     let transport = transport_spec(settings, kind)?;
     if request.test_to.is_some() && request.only.len() != 1 {
         return Err(RunError::Invalid(
@@ -146,21 +144,29 @@ pub async fn run_edition(
     let subscribers = load_subscribers(settings, &request.only)?;
     let renderer = Renderer::new(&Templates::load(settings.templates_dir.as_deref())?)?;
     let files = StateDir::new(&settings.state_dir).edition(&request.edition);
-    let papers = match edition_papers(settings, &request).await? {
-        Loaded::Papers(p) => p,
-        Loaded::EmptyDay(why) => return Ok(EditionOutcome::NothingToSend(why)),
-    };
-    let digest = Digest::build(papers.clone(), &settings.rules);
+    let papers_file = request.papers_file.as_deref();
+    let (papers, frozen) =
+        match edition_papers(settings, &request.edition, request.today, papers_file).await? {
+            EditionPapers::Frozen(p) => (p, true),
+            EditionPapers::Fresh(p) => (p, false),
+            EditionPapers::EmptyDay(why) => return Ok(EditionOutcome::NothingToSend(why)),
+        };
+    let writes_state = !request.dry_run && request.test_to.is_none();
+    let unfrozen = (writes_state && !frozen).then(|| papers.clone());
+    let digest = Digest::build(papers, &settings.rules);
     if digest.paper_count() == 0 {
         return Ok(EditionOutcome::NothingToSend(format!(
             "no papers for edition {} (none left after leaving out papers already sent, or none matched a section)",
             request.edition
         )));
     }
-    let writes_state = !request.dry_run && request.test_to.is_none();
-    if writes_state && !files.is_frozen() {
-        files.freeze(&papers, request.edition.date())?;
-    }
+    tracing::info!(
+        "edition {}: {} papers in {} sections, for {} subscribers on the list",
+        request.edition,
+        digest.paper_count(),
+        digest.sections.len(),
+        subscribers.len()
+    );
     let prepared = Prepared {
         settings: settings.clone(),
         edition: edition_info(settings, &request.edition, request.today),
@@ -168,6 +174,7 @@ pub async fn run_edition(
         subscribers,
         renderer,
         files,
+        unfrozen,
     };
     let send_request = SendRequest {
         edition: request.edition,
@@ -175,7 +182,7 @@ pub async fn run_edition(
         only: request.only.iter().map(SubscriberEmail::key).collect(),
         test_to: request.test_to,
         transport,
-        secret,
+        key,
         retry_base: request.retry_base,
     };
     let report = crate::deliver::send(prepared, send_request, stop, progress).await?;
@@ -200,34 +207,71 @@ fn load_subscribers(
     Ok(subscribers)
 }
 
-/// The edition's papers: its frozen list once its first send started, else the sources (or
-/// `--papers`) without the papers sent in earlier editions.
-async fn edition_papers(settings: &Settings, request: &EditionRequest) -> Result<Loaded, RunError> {
-    let state = StateDir::new(&settings.state_dir);
-    let files = state.edition(&request.edition);
-    if let Some(p) = files.frozen_papers()? {
-        if let Some(file) = &request.papers_file {
-            tracing::warn!(
-                "edition {}'s paper list was frozen at its first send ({}); ignoring --papers {}",
-                request.edition,
-                files.papers_path().display(),
-                file.display()
-            );
-        }
-        return Ok(Loaded::Papers(p));
+/// An edition's paper list.
+enum EditionPapers {
+    /// Frozen when the edition's first message went out: every later run sends this one.
+    Frozen(Vec<Paper>),
+    /// Not frozen yet: the sources (or `--papers`) without the papers sent before.
+    Fresh(Vec<Paper>),
+    /// Nothing to send today: why.
+    EmptyDay(String),
+}
+
+/// The edition's papers, the same for `send`, the daemon and `preview`: its frozen list once
+/// its first message went out, else the sources (or `papers_file`) without the papers sent in
+/// earlier editions.
+async fn edition_papers(
+    settings: &Settings,
+    edition: &EditionId,
+    today: chrono::NaiveDate,
+    papers_file: Option<&Path>,
+) -> Result<EditionPapers, RunError> {
+    let files = StateDir::new(&settings.state_dir).edition(edition);
+    if let Some(frozen) = files.frozen_papers()? {
+        tracing::info!(
+            "edition {edition}: {} papers, frozen when its first message went out, in {}",
+            frozen.len(),
+            files.papers_path().display()
+        );
+        say_if_different(settings, &files, &frozen, today, papers_file).await;
+        return Ok(EditionPapers::Frozen(frozen));
     }
-    let fresh =
-        match source::load(settings, request.papers_file.as_deref(), chrono::Utc::now()).await? {
-            Loaded::Papers(p) => p,
-            empty @ Loaded::EmptyDay(_) => return Ok(empty),
-        };
-    let seen = state.papers_sent_before(
-        &request.edition,
-        request.today,
+    Ok(
+        match fresh_papers(settings, edition, today, papers_file).await? {
+            Loaded::Papers(p) => EditionPapers::Fresh(p),
+            Loaded::EmptyDay(why) => EditionPapers::EmptyDay(why),
+        },
+    )
+}
+
+/// The sources (or `papers_file`) without the papers sent in earlier editions.
+async fn fresh_papers(
+    settings: &Settings,
+    edition: &EditionId,
+    today: chrono::NaiveDate,
+    papers_file: Option<&Path>,
+) -> Result<Loaded, RunError> {
+    let fresh = match source::load(settings, papers_file, chrono::Utc::now()).await? {
+        Loaded::Papers(p) => p,
+        empty @ Loaded::EmptyDay(_) => return Ok(empty),
+    };
+    tracing::info!(
+        "read {} papers from {}",
+        fresh.len(),
+        list_name(papers_file)
+    );
+    let seen = StateDir::new(&settings.state_dir).papers_sent_before(
+        edition,
+        today,
         settings.digest.repeat_after_days,
     );
     let before = fresh.len();
     let fresh = without_repeats(fresh, &seen);
+    if fresh.is_empty() {
+        return Ok(Loaded::EmptyDay(format!(
+            "no papers left for edition {edition}: all {before} were sent in earlier editions"
+        )));
+    }
     if before > fresh.len() {
         tracing::info!(
             "left out {} paper(s) sent in earlier editions",
@@ -235,6 +279,66 @@ async fn edition_papers(settings: &Settings, request: &EditionRequest) -> Result
         );
     }
     Ok(Loaded::Papers(fresh))
+}
+
+/// "--papers FILE" or "the configured sources", for messages.
+fn list_name(papers_file: Option<&Path>) -> String {
+    match papers_file {
+        Some(f) => format!("--papers {}", f.display()),
+        None => "the configured sources".to_owned(),
+    }
+}
+
+/// "1 paper", "3 papers".
+fn count(n: usize) -> String {
+    format!("{n} {}", if n == 1 { "paper" } else { "papers" })
+}
+
+/// Says on stderr (cron mails it) when `--papers`, or sources that are local files, now give
+/// another list than the edition's frozen one; the frozen list is kept either way, so that
+/// everyone gets the same edition. Live sources are not fetched again for this: their lists
+/// grow during the day, and a rerun must not depend on them.
+async fn say_if_different(
+    settings: &Settings,
+    files: &EditionFiles,
+    frozen: &[Paper],
+    today: chrono::NaiveDate,
+    papers_file: Option<&Path>,
+) {
+    let local = settings.is_bundled()
+        || settings
+            .sources
+            .iter()
+            .all(|s| matches!(s, crate::config::SourceSettings::File { .. }));
+    if papers_file.is_none() && !local {
+        return;
+    }
+    let what = list_name(papers_file);
+    let now = match fresh_papers(settings, files.id(), today, papers_file).await {
+        Ok(Loaded::Papers(p)) => p,
+        Ok(Loaded::EmptyDay(_)) => Vec::new(),
+        Err(e) => {
+            tracing::warn!(
+                "cannot compare {what} with edition {}'s frozen paper list: {}; keeping the frozen list",
+                files.id(),
+                crate::exit::describe(&e)
+            );
+            return;
+        }
+    };
+    let was: HashSet<_> = frozen.iter().map(|p| &p.id).collect();
+    let is: HashSet<_> = now.iter().map(|p| &p.id).collect();
+    if was == is {
+        return;
+    }
+    tracing::warn!(
+        "edition {}'s paper list was frozen when its first message went out ({}, {} papers); {what} now differs from it ({} new, {} gone): keeping the frozen list, so that everyone gets the same edition",
+        files.id(),
+        files.papers_path().display(),
+        frozen.len(),
+        count(is.difference(&was).count()),
+        was.difference(&is).count()
+    );
 }
 
 /// The edition as templates see it; its date is the id's when the id is a date.
@@ -274,22 +378,24 @@ pub enum Preview {
 /// Renders the digest as `paperwire preview` shows it; changes no state.
 pub async fn preview(settings: &Settings, request: &PreviewRequest) -> Result<Preview, RunError> {
     let renderer = Renderer::new(&Templates::load(settings.templates_dir.as_deref())?)?;
-    let papers =
-        match source::load(settings, request.papers_file.as_deref(), chrono::Utc::now()).await? {
-            Loaded::Papers(p) => p,
-            Loaded::EmptyDay(why) => return Ok(Preview::EmptyDay(why)),
-        };
+    let today = today(settings);
+    let edition_id = request
+        .edition
+        .clone()
+        .unwrap_or_else(|| EditionId::for_date(today));
+    // The papers `send` would take: the frozen list, or the sources without earlier editions'.
+    let papers_file = request.papers_file.as_deref();
+    let papers = match edition_papers(settings, &edition_id, today, papers_file).await? {
+        EditionPapers::Frozen(p) | EditionPapers::Fresh(p) => p,
+        EditionPapers::EmptyDay(why) => return Ok(Preview::EmptyDay(why)),
+    };
     let digest = Digest::build(papers, &settings.rules);
     if digest.paper_count() == 0 {
         return Err(RunError::Invalid(
             "no papers to show: the list is empty, or no paper matched a section and the catch-all is off".into(),
         ));
     }
-    let edition_id = request
-        .edition
-        .clone()
-        .unwrap_or_else(|| EditionId::for_date(today(settings)));
-    let edition = edition_info(settings, &edition_id, today(settings));
+    let edition = edition_info(settings, &edition_id, today);
     let subscriber = match &request.subscriber {
         Some(email) => Some(find_subscriber(settings, email)?),
         None => None,

@@ -95,8 +95,16 @@ impl paperwire::deliver::Progress for Bar {
             .set_draw_target(indicatif::ProgressDrawTarget::stderr());
         self.0.set_style(
             indicatif::ProgressStyle::with_template(
-                "{bar:40} {pos}/{len} sent ({per_sec}, {eta} left)",
+                "{bar:40} {pos}/{len} sent ({rate}, {eta} left)",
             )
+            .map(|style| {
+                style.with_key(
+                    "rate",
+                    |state: &indicatif::ProgressState, w: &mut dyn std::fmt::Write| {
+                        let _ = w.write_str(&rate(state.per_sec()));
+                    },
+                )
+            })
             .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
         );
     }
@@ -105,5 +113,31 @@ impl paperwire::deliver::Progress for Bar {
     }
     fn finish(&self) {
         self.0.finish_and_clear();
+    }
+}
+
+/// A send rate for the progress line, rounded so it reads at a glance: "1234/s", "12/s",
+/// "3.5/s".
+pub fn rate(per_sec: f64) -> String {
+    if !per_sec.is_finite() || per_sec <= 0.0 {
+        "-/s".to_owned()
+    } else if per_sec < 10.0 {
+        format!("{per_sec:.1}/s")
+    } else {
+        format!("{per_sec:.0}/s")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::rate;
+
+    #[test]
+    fn the_rate_is_rounded() {
+        assert_eq!(rate(8223.4567), "8223/s");
+        assert_eq!(rate(12.5), "12/s");
+        assert_eq!(rate(3.4567), "3.5/s");
+        assert_eq!(rate(0.0), "-/s");
+        assert_eq!(rate(f64::INFINITY), "-/s");
     }
 }

@@ -20,8 +20,8 @@ use super::common;
 
 #[derive(Debug, clap::Args)]
 pub struct SendArgs {
-    /// Use this paper list instead of the configured sources (ignored once the edition's list
-    /// is frozen).
+    /// Use this paper list instead of the configured sources (until the edition's list is
+    /// frozen at its first message; after that a different list is named on stderr, not used).
     #[arg(long, value_name = "FILE")]
     papers: Option<PathBuf>,
     /// The edition id (default: today in the newsletter's time zone).

@@ -1,10 +1,11 @@
 //! `paperwire status`: the last editions at a glance — how many papers, who got them, who is
-//! still waiting — read from the journals (through [`paperwire::state`]), so it is right even
-//! after a crash.
+//! still waiting — and with `--failed` who failed for good and why, read from the journals
+//! (through [`paperwire::state`]), so it is right even after a crash.
 
 use std::fmt::Write as _;
 use std::path::Path;
 
+use paperwire::edition::EditionId;
 use paperwire::exit::Exit;
 use paperwire::state::{EditionSummary, StateDir};
 
@@ -15,19 +16,47 @@ pub struct StatusArgs {
     /// How many editions to show, newest first.
     #[arg(long, default_value_t = 7)]
     last: usize,
+    /// Only this edition.
+    #[arg(long, value_name = "ID")]
+    edition: Option<String>,
+    /// List the addresses that failed permanently (5xx), with when and the server's reply.
+    #[arg(long)]
+    failed: bool,
     /// Print as JSON.
     #[arg(long)]
     json: bool,
 }
 
+/// One permanent failure, as `status --failed` shows it.
+#[derive(Debug, serde::Serialize)]
+struct Failed {
+    edition: String,
+    email: String,
+    at: chrono::DateTime<chrono::Utc>,
+    detail: String,
+}
+
 pub fn run(config: Option<&Path>, args: StatusArgs) -> anyhow::Result<Exit> {
     let settings = common::load_settings(config, false)?;
     let state = StateDir::new(&settings.state_dir);
-    let rows = state
-        .editions()
+    let ids: Vec<EditionId> = match &args.edition {
+        Some(id) => {
+            let id = EditionId::parse(id)?;
+            if !state.editions().contains(&id) {
+                anyhow::bail!(
+                    "no edition {id} in {} (`paperwire status` lists them)",
+                    settings.state_dir.display()
+                );
+            }
+            vec![id]
+        }
+        None => state.editions().into_iter().rev().take(args.last).collect(),
+    };
+    if args.failed {
+        return failed(&state, &ids, args.json);
+    }
+    let rows = ids
         .iter()
-        .rev()
-        .take(args.last)
         .map(|id| state.edition(id).summary())
         .collect::<Result<Vec<_>, _>>()?;
     if args.json {
@@ -36,6 +65,51 @@ pub fn run(config: Option<&Path>, args: StatusArgs) -> anyhow::Result<Exit> {
         println!("no editions yet in {}", settings.state_dir.display());
     } else {
         print!("{}", table(&rows)?);
+    }
+    Ok(Exit::Done)
+}
+
+/// `--failed`: every permanent failure of the editions, newest edition first.
+fn failed(state: &StateDir, ids: &[EditionId], json: bool) -> anyhow::Result<Exit> {
+    let mut rows = Vec::new();
+    for id in ids {
+        for e in state.edition(id).failed()? {
+            rows.push(Failed {
+                edition: id.to_string(),
+                email: e.email,
+                at: e.at,
+                detail: e.detail,
+            });
+        }
+    }
+    if json {
+        println!("{}", serde_json::to_string_pretty(&rows)?);
+    } else if rows.is_empty() {
+        println!(
+            "no permanent failures in {}",
+            match ids {
+                [] => format!("{} (no editions yet)", state.path().display()),
+                [one] => format!("edition {one}"),
+                _ => format!("the last {} editions", ids.len()),
+            }
+        );
+    } else {
+        let width = rows.iter().map(|r| r.email.len()).max().unwrap_or(0);
+        let mut out = format!(
+            "{:<20} {:<width$}  {:<20}  reply\n",
+            "edition", "address", "when"
+        );
+        for r in &rows {
+            writeln!(
+                out,
+                "{:<20} {:<width$}  {:<20}  {}",
+                r.edition,
+                r.email,
+                r.at.format("%Y-%m-%d %H:%M UTC").to_string(),
+                r.detail
+            )?;
+        }
+        print!("{out}");
     }
     Ok(Exit::Done)
 }

@@ -50,6 +50,7 @@ pub enum SubscribersCmd {
     },
     /// Remove a subscriber's entry.
     Remove {
+        /// The address to remove (ignoring case).
         #[arg(value_parser = parse_email)]
         email: SubscriberEmail,
         /// Also erase an address that unsubscribed (normally its entry is kept so that no
@@ -59,17 +60,22 @@ pub enum SubscribersCmd {
     },
     /// Stop sending to a subscriber until `resume`.
     Pause {
+        /// The address to pause (ignoring case).
         #[arg(value_parser = parse_email)]
         email: SubscriberEmail,
     },
     /// Send to a paused subscriber again.
     Resume {
+        /// The address to resume (ignoring case).
         #[arg(value_parser = parse_email)]
         email: SubscriberEmail,
     },
     /// Add everyone in a CSV file (columns email,name,topics, optionally format,max_papers,paused; topics separated by ; or |).
     /// All or nothing: every bad row is reported and nothing is added.
     Import {
+        /// The CSV file: a header row, then one person per row; several topics in the topics
+        /// column are separated by `;` or `|`.
+        #[arg(value_name = "FILE")]
         file: PathBuf,
         /// Take back addresses that unsubscribed (only when they asked to come back).
         #[arg(long)]
@@ -78,6 +84,8 @@ pub enum SubscribersCmd {
     /// Print the list: JSON with every field, or with --csv an importable CSV of everyone who
     /// has not unsubscribed.
     Export {
+        /// CSV that `import` reads back (email,name,topics,format,max_papers,paused; topics
+        /// joined with `;`), without the people who unsubscribed.
         #[arg(long)]
         csv: bool,
     },

@@ -50,7 +50,7 @@ pub enum ConfigError {
     #[error("{0}")]
     Invalid(Problems),
     #[error(
-        "no config: pass --config FILE, set PAPERWIRE_CONFIG, or create ./paperwire.toml (see paperwire.example.toml)"
+        "no config: pass --config FILE, set PAPERWIRE_CONFIG, or create ./paperwire.toml (`paperwire init` writes a starter one)"
     )]
     Missing,
     #[error("{name} is not set; {why}")]

@@ -12,6 +12,7 @@
 //! - `workers`: the send loop, `delivery.concurrency` workers with in-run retries and pacing;
 //! - [`message`]: building one message; [`transport`]: SMTP, outbox and sendmail.
 
+mod key;
 pub mod message;
 mod preflight;
 pub mod transport;
@@ -20,16 +21,17 @@ mod workers;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use secrecy::SecretSlice;
 use tokio_util::sync::CancellationToken;
 
 use crate::config::Settings;
 use crate::digest::Digest;
 use crate::edition::EditionId;
 use crate::exit::Temporary;
+use crate::paper::Paper;
 use crate::render::{EditionInfo, Renderer};
 use crate::state::{EditionFiles, JournalState, Outcome, RecipientReport, Report, StateError};
 use crate::subscribers::Subscriber;
+pub use key::SigningKey;
 use transport::TransportSpec;
 
 /// Why a send could not run at all (per-recipient failures are in the [`Report`]).
@@ -84,7 +86,7 @@ pub struct SendRequest {
     pub test_to: Option<lettre::Address>,
     pub transport: TransportSpec,
     /// The key of the unsubscribe tokens.
-    pub secret: SecretSlice<u8>,
+    pub key: SigningKey,
     /// Base of the in-run retry backoff.
     pub retry_base: Duration,
 }
@@ -105,6 +107,10 @@ pub struct Prepared {
     pub renderer: Renderer,
     /// Where the edition's journal and report live.
     pub files: EditionFiles,
+    /// The edition's paper list, to freeze right before the first message is handed to the
+    /// transport; `None` when it is frozen already (or the run writes no state). A run that
+    /// ends before anything went out leaves no frozen list behind.
+    pub unfrozen: Option<Vec<Paper>>,
 }
 
 /// Progress callbacks (a progress bar on a TTY).
@@ -144,13 +150,21 @@ pub async fn send(
         &prepared.edition,
         prepared.digest.paper_count(),
     )?;
+    tracing::info!(
+        "{} to send now ({} already delivered, {} failed in an earlier run)",
+        queue.len(),
+        report.already_delivered,
+        report.failed_earlier
+    );
     if request.dry_run {
         workers::dry_run(&prepared, &request, &subject, &queue, &mut report)?;
+        log_variants(&report);
     } else if !queue.is_empty() {
         preflight::check(&prepared.settings, &request.transport).await?;
         let files = prepared.files.clone();
         let journaled = request.journaled();
         report = workers::run(prepared, request, subject, queue, report, stop, progress).await?;
+        log_variants(&report);
         report.seconds = started.elapsed().as_secs_f64();
         if journaled {
             files.write_report(&report)?;
@@ -162,6 +176,13 @@ pub async fn send(
         prepared.files.write_report(&report)?;
     }
     Ok(report)
+}
+
+fn log_variants(report: &Report) {
+    tracing::info!(
+        "{} variant(s) rendered: subscribers with the same topics, cap and format share one",
+        report.variants
+    );
 }
 
 /// The report's starting counts and the queue: indices of the subscribers to send to now.
@@ -183,9 +204,19 @@ fn plan(
             continue;
         }
         report.recipients += 1;
-        match journal.outcome(&s.email.key()) {
+        let earlier = journal.last.get(&s.email.key());
+        match earlier.map(|e| e.outcome) {
             Some(Outcome::Delivered) => report.already_delivered += 1,
-            Some(Outcome::Failed) => report.failed_earlier += 1,
+            Some(Outcome::Failed) => {
+                // Named in every run's summary and report until someone fixes the address
+                // (or removes it): a crash or a rerun must not make a failure anonymous.
+                report.failed_earlier += 1;
+                let detail = earlier.map(|e| e.detail.clone()).unwrap_or_default();
+                report.problems.push(RecipientReport {
+                    earlier: true,
+                    ..problem(s, Outcome::Failed, detail)
+                });
+            }
             _ => queue.push(i),
         }
     }
@@ -198,5 +229,6 @@ fn problem(s: &Subscriber, outcome: Outcome, detail: String) -> RecipientReport 
         email: s.email.to_string(),
         outcome,
         detail,
+        earlier: false,
     }
 }

@@ -39,6 +39,7 @@ pub(super) async fn check(
                     "{server} did not answer MAIL FROM:<{sender}> within {timeout:?}"
                 ))),
                 Ok(Ok(_)) => {
+                    tracing::info!("{server} answers and takes the sender {sender}");
                     let _ = c.command(Rset).await;
                     let _ = c.quit().await;
                     Ok(())

@@ -1,7 +1,7 @@
 //! Transports: where built messages go. SMTP (one connection per worker, opened by us with
 //! `TCP_NODELAY`; implicit TLS done by us with rustls, STARTTLS by lettre; both trusting the
-//! web PKI roots plus `delivery.tls_ca_file`), an outbox directory of `.eml` files, or the local
-//! `sendmail` binary.
+//! web PKI roots plus `delivery.tls_ca_file`), an outbox directory of `.eml` files named for
+//! whose message each is, or the local `sendmail` binary.
 //!
 //! Every failure is classified once, here: [`Failure::Permanent`] (a 5xx reply, or a wrong
 //! setting such as an untrusted certificate: never retried in this edition) or
@@ -20,7 +20,6 @@ use lettre::transport::smtp::client::{
     AsyncSmtpConnection, AsyncTokioStream, Certificate, CertificateStore, TlsParameters,
 };
 use lettre::transport::smtp::extension::ClientId;
-use lettre::{AsyncFileTransport, AsyncTransport, Tokio1Executor};
 use rustls::pki_types::ServerName;
 use secrecy::{ExposeSecret, SecretString};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
@@ -63,8 +62,17 @@ pub enum TransportSpec {
 /// One worker's transport.
 pub enum Transport {
     Smtp(Box<SmtpWorker>),
-    Outbox(AsyncFileTransport<Tokio1Executor>),
+    Outbox(Outbox),
     Sendmail(Sendmail),
+}
+
+/// Whose message it is: the outbox names its file after it.
+#[derive(Debug, Clone, Copy)]
+pub struct Label<'a> {
+    pub edition: &'a str,
+    /// The recipient's position on the subscriber list, from 1.
+    pub seq: usize,
+    pub address: &'a str,
 }
 
 impl TransportSpec {
@@ -82,7 +90,7 @@ impl TransportSpec {
                 timeout: *timeout,
                 conn: None,
             })),
-            TransportSpec::Outbox { dir } => Transport::Outbox(AsyncFileTransport::new(dir)),
+            TransportSpec::Outbox { dir } => Transport::Outbox(Outbox { dir: dir.clone() }),
             TransportSpec::Sendmail { command } => Transport::Sendmail(Sendmail {
                 command: command.clone().unwrap_or_else(|| "sendmail".to_owned()),
             }),
@@ -92,14 +100,15 @@ impl TransportSpec {
 
 impl Transport {
     /// Sends one message; returns the server's reply (or a description) on success.
-    pub async fn send(&mut self, envelope: &Envelope, message: &[u8]) -> Result<String, Failure> {
+    pub async fn send(
+        &mut self,
+        envelope: &Envelope,
+        message: &[u8],
+        label: Label<'_>,
+    ) -> Result<String, Failure> {
         match self {
             Transport::Smtp(w) => w.send(envelope, message).await,
-            Transport::Outbox(t) => t
-                .send_raw(envelope, message)
-                .await
-                .map(|id| format!("written to outbox as {id}.eml"))
-                .map_err(|e| Failure::Transient(format!("cannot write to the outbox: {e}"))),
+            Transport::Outbox(t) => t.write(message, label).await,
             Transport::Sendmail(t) => t.send(envelope, message).await,
         }
     }
@@ -109,6 +118,83 @@ impl Transport {
             && let Some(mut c) = w.conn.take()
         {
             let _ = c.quit().await;
+        }
+    }
+}
+
+/// An outbox directory: one `.eml` per message, named `<edition>-<seq>-<address>.eml` (the
+/// address made safe for a file name), so that `ls` says whose message each file is. Each is
+/// written to a hidden temporary file and renamed into place without replacing anything: a
+/// reader never sees half a message, and a name already taken (a proof sent with `--test-to`,
+/// two addresses that look alike once made safe) gets `-2`, `-3`… instead.
+pub struct Outbox {
+    dir: std::path::PathBuf,
+}
+
+impl Outbox {
+    async fn write(&self, message: &[u8], label: Label<'_>) -> Result<String, Failure> {
+        let dir = self.dir.clone();
+        let stem = outbox_stem(label);
+        let bytes = message.to_vec();
+        tokio::task::spawn_blocking(move || write_new_eml(&dir, &stem, &bytes))
+            .await
+            .map_err(|e| Failure::Transient(format!("cannot write to the outbox: {e}")))?
+            .map(|path| format!("written to {}", path.display()))
+            .map_err(|e| {
+                Failure::Transient(format!(
+                    "cannot write to the outbox {}: {e}",
+                    self.dir.display()
+                ))
+            })
+    }
+}
+
+/// `2026-11-28-000042-ada@example.org`: the edition, the list position, and the address with
+/// anything but letters, digits and `@._+-` replaced by `_` (and cut at 100 characters).
+pub fn outbox_stem(label: Label<'_>) -> String {
+    let safe: String = label
+        .address
+        .to_lowercase()
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || matches!(c, '@' | '.' | '_' | '+' | '-') {
+                c
+            } else {
+                '_'
+            }
+        })
+        .take(100)
+        .collect();
+    format!("{}-{:06}-{safe}", label.edition, label.seq)
+}
+
+/// Writes `bytes` as `dir/<stem>.eml`, or `<stem>-2.eml`… when taken; returns the path.
+fn write_new_eml(
+    dir: &std::path::Path,
+    stem: &str,
+    bytes: &[u8],
+) -> io::Result<std::path::PathBuf> {
+    use std::io::Write;
+    let mut file = tempfile::Builder::new()
+        .prefix(".paperwire-")
+        .suffix(".tmp")
+        .tempfile_in(dir)?;
+    file.write_all(bytes)?;
+    let mut n = 1;
+    loop {
+        let name = if n == 1 {
+            format!("{stem}.eml")
+        } else {
+            format!("{stem}-{n}.eml")
+        };
+        let path = dir.join(name);
+        match file.persist_noclobber(&path) {
+            Ok(_) => return Ok(path),
+            Err(e) if e.error.kind() == io::ErrorKind::AlreadyExists && n < 1000 => {
+                file = e.file;
+                n += 1;
+            }
+            Err(e) => return Err(e.error),
         }
     }
 }
@@ -199,6 +285,7 @@ impl SmtpWorker {
                 // defer them rather than fail them for good.
                 .map_err(|f| Failure::Transient(f.detail().to_owned()))?,
             );
+            tracing::info!("connected to {}", self.endpoint.authority());
         }
         let conn = self.conn.as_mut().expect("just connected");
         match tokio::time::timeout(self.timeout * 2, conn.send(envelope, message)).await {
@@ -574,4 +661,44 @@ pub async fn connect(
         })?;
     }
     Ok(conn)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn outbox_names_say_whose_message_it_is_and_are_never_reused() {
+        let label = |address| Label {
+            edition: "2026-11-28",
+            seq: 42,
+            address,
+        };
+        assert_eq!(
+            outbox_stem(label("Ada.Lovelace+news@Example.org")),
+            "2026-11-28-000042-ada.lovelace+news@example.org"
+        );
+        assert_eq!(
+            outbox_stem(label("o'brien/x{}@example.org")),
+            "2026-11-28-000042-o_brien_x__@example.org"
+        );
+        let long = format!("{}@example.org", "a".repeat(300));
+        assert_eq!(
+            outbox_stem(label(&long)).len(),
+            "2026-11-28-000042-".len() + 100
+        );
+
+        let dir = tempfile::tempdir().unwrap();
+        let first = write_new_eml(dir.path(), "x", b"one").unwrap();
+        let second = write_new_eml(dir.path(), "x", b"two").unwrap();
+        assert_eq!(first.file_name().unwrap(), "x.eml");
+        assert_eq!(second.file_name().unwrap(), "x-2.eml");
+        assert_eq!(std::fs::read(&first).unwrap(), b"one");
+        assert_eq!(std::fs::read(&second).unwrap(), b"two");
+        let names: Vec<_> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(names.len(), 2, "no temporary file left behind: {names:?}");
+    }
 }

@@ -4,18 +4,19 @@
 //! after the server's reply.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use lettre::address::Envelope;
-use secrecy::ExposeSecret;
 use tokio_util::sync::CancellationToken;
 
-use super::transport::{Failure, Transport};
+use super::transport::{Failure, Label, Transport};
 use super::{DeliverError, Prepared, Progress, SendRequest, message, problem};
+use crate::paper::Paper;
 use crate::render::{Person, VariantSpec};
 use crate::state::{Entry, Journal, Outcome, Report};
-use crate::subscribers::{MailFormat, Subscriber, token};
+use crate::subscribers::{MailFormat, Subscriber};
 
 /// What the workers share.
 struct Shared {
@@ -29,6 +30,10 @@ struct Shared {
     stop: CancellationToken,
     report: Mutex<Report>,
     pacer: Option<Mutex<Pacer>>,
+    /// The paper list still to freeze before the first message goes out.
+    unfrozen: Mutex<Option<Vec<Paper>>>,
+    /// Whether `unfrozen` is done with (frozen now, or nothing to freeze): the fast path.
+    frozen: AtomicBool,
 }
 
 /// `delivery.max_per_second`: the next free send slot, shared by all workers.
@@ -81,7 +86,7 @@ pub(super) fn dry_run(
 
 /// Sends to every queued recipient; returns the report with this run's counts and times.
 pub(super) async fn run(
-    prepared: Prepared,
+    mut prepared: Prepared,
     request: SendRequest,
     subject: String,
     queue: Vec<usize>,
@@ -103,6 +108,7 @@ pub(super) async fn run(
     });
     let workers = delivery.concurrency.min(queue.len()).max(1);
     progress.start(queue.len());
+    let unfrozen = Mutex::new(prepared.unfrozen.take());
     let shared = Arc::new(Shared {
         prepared,
         request,
@@ -112,6 +118,8 @@ pub(super) async fn run(
         stop: stop.child_token(),
         report: Mutex::new(report),
         pacer,
+        unfrozen,
+        frozen: AtomicBool::new(false),
     });
     let queue = Arc::new(Mutex::new(queue.into_iter()));
     let mut tasks = tokio::task::JoinSet::new();
@@ -183,7 +191,12 @@ async fn worker(
         };
         tally.building += t0.elapsed();
         let t1 = Instant::now();
-        let (outcome, detail) = shared.deliver(&mut transport, s, &built).await;
+        let label = Label {
+            edition: shared.request.edition.as_str(),
+            seq: i + 1,
+            address: s.email.as_str(),
+        };
+        let (outcome, detail) = shared.deliver(&mut transport, label, &built).await?;
         tally.sending += t1.elapsed();
         if outcome == Outcome::Delivered {
             tally.message_bytes += built.bytes.len() as u64;
@@ -218,6 +231,18 @@ fn variant_for(
         &prepared.settings.digest,
     )?;
     let v = Arc::new(message::EncodedVariant::new(&rendered));
+    tracing::debug!(
+        "rendered a variant: {}, {}, {}",
+        match spec.topics.as_slice() {
+            [] => "every section".to_owned(),
+            topics => topics.join(", "),
+        },
+        match spec.cap {
+            usize::MAX => "no cap".to_owned(),
+            cap => format!("at most {cap} papers"),
+        },
+        if spec.text_only { "text" } else { "html" }
+    );
     lock(cache).insert(spec, Arc::clone(&v));
     Ok(v)
 }
@@ -231,13 +256,10 @@ fn build(
     s: &Subscriber,
 ) -> Result<Built, DeliverError> {
     let settings = &prepared.settings;
-    let url = token::unsubscribe_url(
+    let url = request.key.unsubscribe_url(
         &settings.newsletter.base_url,
-        &token::sign(
-            request.secret.expose_secret(),
-            &settings.newsletter.list_id,
-            &s.email,
-        ),
+        &settings.newsletter.list_id,
+        &s.email,
     );
     let person = Person {
         name: s.name.as_deref(),
@@ -264,15 +286,39 @@ fn build(
 }
 
 impl Shared {
+    /// Freezes the edition's paper list, once, before the first message is handed to the
+    /// transport (the other workers wait for it): from then on every rerun sends the same list.
+    fn freeze(&self) -> Result<(), DeliverError> {
+        if self.frozen.load(Ordering::Acquire) {
+            return Ok(());
+        }
+        let mut unfrozen = lock(&self.unfrozen);
+        if let Some(papers) = unfrozen.as_ref() {
+            let files = &self.prepared.files;
+            files.freeze(papers, self.request.edition.date())?;
+            tracing::info!(
+                "froze edition {}'s paper list ({} papers) in {}",
+                self.request.edition,
+                papers.len(),
+                files.papers_path().display()
+            );
+            *unfrozen = None;
+        }
+        self.frozen.store(true, Ordering::Release);
+        Ok(())
+    }
+
     /// Sends one message, retrying transient failures with exponential backoff and jitter
     /// (backon's schedule; the loop is ours so that each attempt reuses the worker's
-    /// connection). A stop is checked before every attempt.
+    /// connection). A stop is checked before every attempt, the first included; the edition's
+    /// list is frozen before the first attempt of the run. Errors only when the list cannot be
+    /// frozen.
     async fn deliver(
         &self,
         transport: &mut Transport,
-        s: &Subscriber,
+        label: Label<'_>,
         built: &Built,
-    ) -> (Outcome, String) {
+    ) -> Result<(Outcome, String), DeliverError> {
         let retries = self.prepared.settings.delivery.retries;
         let base = self.request.retry_base;
         let mut delays = backon::BackoffBuilder::build(
@@ -283,24 +329,32 @@ impl Shared {
                 .with_max_times(retries as usize),
         );
         let mut attempt = 0u32;
+        let mut last = "not sent: the run was stopped first".to_owned();
         loop {
             self.wait_for_slot().await;
+            if self.stop.is_cancelled() {
+                return Ok((Outcome::Deferred, last));
+            }
+            self.freeze()?;
             attempt += 1;
-            let e = match transport.send(&built.envelope, &built.bytes).await {
-                Ok(reply) => return (Outcome::Delivered, reply),
-                Err(Failure::Permanent(e)) => return (Outcome::Failed, e),
+            last = match transport.send(&built.envelope, &built.bytes, label).await {
+                Ok(reply) => {
+                    tracing::debug!("{}: {reply}", label.address);
+                    return Ok((Outcome::Delivered, reply));
+                }
+                Err(Failure::Permanent(e)) => return Ok((Outcome::Failed, e)),
                 Err(Failure::Transient(e)) => e,
             };
             let Some(delay) = delays.next().filter(|_| !self.stop.is_cancelled()) else {
-                return (Outcome::Deferred, e);
+                return Ok((Outcome::Deferred, last));
             };
             tracing::info!(
-                "{}: {e}; retrying (attempt {attempt} of {retries})",
-                s.email
+                "{}: {last}; retrying (attempt {attempt} of {retries})",
+                label.address
             );
             tokio::select! {
                 () = tokio::time::sleep(delay) => {}
-                () = self.stop.cancelled() => return (Outcome::Deferred, e),
+                () = self.stop.cancelled() => {}
             }
         }
     }
@@ -337,6 +391,11 @@ impl Shared {
                 "cannot append to {}",
                 j.path().display()
             )))?;
+        }
+        match outcome {
+            Outcome::Delivered => {}
+            Outcome::Failed => tracing::info!("{}: failed for good: {detail}", s.email),
+            Outcome::Deferred => tracing::info!("{}: deferred to the next run: {detail}", s.email),
         }
         let mut r = lock(&self.report);
         match outcome {

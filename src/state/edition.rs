@@ -3,7 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
-use super::journal::{self, Journal, JournalState, Outcome};
+use super::journal::{self, Entry, Journal, JournalState, Outcome};
 use super::report::Report;
 use super::{StateError, io};
 use crate::edition::{EditionId, EditionProgress};
@@ -52,12 +52,12 @@ impl EditionFiles {
         self.dir.join("report.json")
     }
 
-    /// Whether the edition's paper list is frozen (its first send has started).
+    /// Whether the edition's paper list is frozen (its first message went out).
     pub fn is_frozen(&self) -> bool {
         self.papers_path().exists()
     }
 
-    /// The frozen list `papers.json`, when the edition's first send has started.
+    /// The frozen list `papers.json`, once the edition's first message went out.
     pub fn frozen_papers(&self) -> Result<Option<Vec<Paper>>, StateError> {
         if !self.is_frozen() {
             return Ok(None);
@@ -161,6 +161,19 @@ impl EditionFiles {
             deferred: count(Outcome::Deferred),
             last_activity: journal.last.values().map(|e| e.at).max(),
         })
+    }
+
+    /// The addresses that failed for good in this edition (their last journal line, sorted by
+    /// address): from every run, a crashed one included.
+    pub fn failed(&self) -> Result<Vec<Entry>, StateError> {
+        let mut failed: Vec<Entry> = self
+            .read_journal()?
+            .last
+            .into_values()
+            .filter(|e| e.outcome == Outcome::Failed)
+            .collect();
+        failed.sort_by(|a, b| a.email.cmp(&b.email));
+        Ok(failed)
     }
 
     fn create_dir(&self) -> Result<(), StateError> {

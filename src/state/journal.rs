@@ -2,8 +2,9 @@
 //! the server's reply, so that a rerun or a restart after a crash sends only to recipients not
 //! yet delivered.
 //!
-//! A crash can tear at most the last line; reading skips a line that does not parse (with a
-//! warning) instead of failing, and the next append starts on a fresh line.
+//! A crash can tear at most the last line; reading skips any line that does not parse, bytes
+//! that are not UTF-8 included (with a warning that counts them), instead of failing, and the
+//! next append starts on a fresh line.
 
 use std::collections::HashMap;
 use std::fs::{File, OpenOptions};
@@ -49,19 +50,24 @@ impl JournalState {
     }
 }
 
-/// Reads a journal (a missing file is an empty journal).
+/// Reads a journal (a missing file is an empty journal). It is read as bytes: a line that is
+/// not UTF-8 or not an entry (a torn write, a stray byte) is skipped and counted, so that one
+/// bad line can never block the rest of the edition.
 pub fn read(path: &Path) -> std::io::Result<JournalState> {
-    let mut text = String::new();
+    let mut bytes = Vec::new();
     match File::open(path) {
         Ok(mut f) => {
-            f.read_to_string(&mut text)?;
+            f.read_to_end(&mut bytes)?;
         }
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(JournalState::default()),
         Err(e) => return Err(e),
     }
     let mut state = JournalState::default();
-    for line in text.lines().filter(|l| !l.trim().is_empty()) {
-        match serde_json::from_str::<Entry>(line) {
+    let lines = bytes
+        .split(|&b| b == b'\n')
+        .filter(|l| !l.trim_ascii().is_empty());
+    for line in lines {
+        match serde_json::from_slice::<Entry>(line) {
             Ok(entry) => {
                 // A delivery is final: a later line never undoes it.
                 if state.outcome(&entry.email) != Some(Outcome::Delivered) {
@@ -73,7 +79,7 @@ pub fn read(path: &Path) -> std::io::Result<JournalState> {
     }
     if state.torn_lines > 0 {
         tracing::warn!(
-            "{}: skipped {} unreadable line(s) (a crash mid-write?)",
+            "{}: skipped {} unreadable line(s) (a crash mid-write, or an edit by hand?)",
             path.display(),
             state.torn_lines
         );
@@ -122,5 +128,44 @@ impl Journal {
 
     pub fn path(&self) -> &Path {
         &self.path
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unreadable_lines_are_skipped_and_counted_not_fatal() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("journal.jsonl");
+        let line = |email: &str, outcome: &str| {
+            format!(
+                r#"{{"at":"2026-11-28T07:00:00Z","email":"{email}","outcome":"{outcome}","detail":"d","message_id":"<m>"}}"#
+            )
+        };
+        let mut bytes = Vec::new();
+        bytes.extend_from_slice(line("ada@example.org", "delivered").as_bytes());
+        bytes.extend_from_slice(b"\nx\xff\n\xfe\xfd{\"at\n");
+        bytes.extend_from_slice(line("bob@example.org", "failed").as_bytes());
+        bytes.extend_from_slice(b"\n\n{\"at\":\"2026-11-28T07:0");
+        std::fs::write(&path, &bytes).unwrap();
+        let state = read(&path).unwrap();
+        assert_eq!(state.torn_lines, 3);
+        assert_eq!(state.outcome("ada@example.org"), Some(Outcome::Delivered));
+        assert_eq!(state.outcome("bob@example.org"), Some(Outcome::Failed));
+        // The next append starts on a fresh line and reads back.
+        let journal = Journal::open(&path).unwrap();
+        let entry = Entry {
+            at: chrono::Utc::now(),
+            email: "cy@example.org".into(),
+            outcome: Outcome::Delivered,
+            detail: "250".into(),
+            message_id: "<c>".into(),
+        };
+        journal.record(&entry).unwrap();
+        let state = read(&path).unwrap();
+        assert_eq!(state.outcome("cy@example.org"), Some(Outcome::Delivered));
+        assert_eq!(state.torn_lines, 3);
     }
 }

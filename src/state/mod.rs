@@ -5,7 +5,7 @@
 //! ```text
 //! state.dir/
 //!   send.lock                  held by `send` and `run` for their whole run
-//!   editions/<id>/papers.json  the list frozen when the edition's first send starts
+//!   editions/<id>/papers.json  the list frozen when the edition's first message goes out
 //!   editions/<id>/journal.jsonl one line per recipient outcome
 //!   editions/<id>/report.json  the last run's summary
 //!   bounces.jsonl              what bounce and complaint reports said, one event a line

@@ -12,6 +12,10 @@ pub struct RecipientReport {
     pub outcome: Outcome,
     #[serde(default)]
     pub detail: String,
+    /// The outcome is from an earlier run of the edition (a permanent failure, named again in
+    /// every run until the address is fixed or removed).
+    #[serde(default)]
+    pub earlier: bool,
 }
 
 /// What a run did: printed with `--json`, written to `report.json`.
@@ -40,7 +44,8 @@ pub struct Report {
     pub send_seconds: f64,
     /// Bytes of the messages delivered in this run.
     pub message_bytes: u64,
-    /// Failures and deferrals, per recipient.
+    /// Failures and deferrals, per recipient: this run's, and every permanent failure of the
+    /// edition's earlier runs among this run's recipients.
     pub problems: Vec<RecipientReport>,
 }
 
@@ -72,7 +77,7 @@ impl Report {
         self.end() == RunEnd::Complete
     }
 
-    /// A short human summary.
+    /// A short human summary: the counts, how long the run took, and every problem by address.
     pub fn summary(&self) -> String {
         let would = if self.dry_run {
             format!("{} to send ({} variants), ", self.would_send, self.variants)
@@ -80,7 +85,7 @@ impl Report {
             String::new()
         };
         let mut s = format!(
-            "edition {}: {would}{} delivered, {} already delivered, {} failed, {} deferred{}{}",
+            "edition {}: {would}{} delivered, {} already delivered, {} failed, {} deferred{}, in {}{}",
             self.edition,
             self.delivered,
             self.already_delivered,
@@ -91,6 +96,7 @@ impl Report {
             } else {
                 ""
             },
+            duration(self.seconds),
             if self.dry_run {
                 " (dry run: nothing sent)"
             } else {
@@ -103,8 +109,44 @@ impl Report {
                 Outcome::Failed => "failed",
                 Outcome::Deferred => "deferred",
             };
-            s.push_str(&format!("\n  {what} {}: {}", p.email, p.detail));
+            let when = if p.earlier {
+                " (in an earlier run)"
+            } else {
+                ""
+            };
+            s.push_str(&format!("\n  {what} {}: {}{when}", p.email, p.detail));
         }
         s
+    }
+}
+
+/// A run's length for people: "0.4 s", "12 s", "3 min 05 s", "1 h 02 min".
+pub fn duration(seconds: f64) -> String {
+    let seconds = seconds.max(0.0);
+    if seconds < 10.0 {
+        return format!("{seconds:.1} s");
+    }
+    // Whole seconds from here on; the float is finite and non-negative.
+    let whole = seconds.round() as u64;
+    match whole {
+        0..60 => format!("{whole} s"),
+        60..3600 => format!("{} min {:02} s", whole / 60, whole % 60),
+        _ => format!("{} h {:02} min", whole / 3600, whole % 3600 / 60),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_read_like_a_person_would_say_them() {
+        assert_eq!(duration(0.0), "0.0 s");
+        assert_eq!(duration(0.43), "0.4 s");
+        assert_eq!(duration(9.94), "9.9 s");
+        assert_eq!(duration(12.4), "12 s");
+        assert_eq!(duration(185.0), "3 min 05 s");
+        assert_eq!(duration(3725.0), "1 h 02 min");
+        assert_eq!(duration(f64::NAN), "0.0 s");
     }
 }

@@ -37,6 +37,10 @@ pub enum SubscriberEmailError {
     NotAscii(String),
     #[error("`{0}` has a quoted or spaced local part, which mail servers widely refuse")]
     Quoted(String),
+    #[error(
+        "`{0}` has no dot in its domain, which is almost always a typo (a missing `.com`, `.org`…); public mail domains have one"
+    )]
+    DotlessDomain(String),
 }
 
 /// Why a string is not a subscriber name: it goes into the To header and the greeting.
@@ -57,7 +61,7 @@ pub struct SubscriberEmail(String);
 
 impl SubscriberEmail {
     /// An address every SMTP envelope can carry: lettre's `Address` syntax, ASCII only (no
-    /// SMTPUTF8), and no quoted or spaced local part.
+    /// SMTPUTF8), no quoted or spaced local part, and a dot in the domain.
     pub fn parse(raw: &str) -> Result<Self, SubscriberEmailError> {
         let trimmed = raw.trim();
         let address = trimmed
@@ -68,6 +72,12 @@ impl SubscriberEmail {
         }
         if address.user().contains(['"', ' ', '\t', '\\']) {
             return Err(SubscriberEmailError::Quoted(raw.to_owned()));
+        }
+        // `bob@example`, `ann@gmail`: typos, not intranet hosts (an address literal such as
+        // `[192.0.2.1]` is spelled on purpose).
+        let domain = address.domain();
+        if !domain.contains('.') && !domain.starts_with('[') {
+            return Err(SubscriberEmailError::DotlessDomain(raw.to_owned()));
         }
         Ok(Self(trimmed.to_owned()))
     }

@@ -449,7 +449,8 @@ fn input_errors() -> Vec<(Box<dyn std::error::Error + Send + Sync>, Exit)> {
         match e {
             SubscriberEmailError::Invalid(_)
             | SubscriberEmailError::NotAscii(_)
-            | SubscriberEmailError::Quoted(_) => {}
+            | SubscriberEmailError::Quoted(_)
+            | SubscriberEmailError::DotlessDomain(_) => {}
         }
         match t {
             TokenError::Malformed(_) | TokenError::BadSignature => {}
@@ -482,6 +483,10 @@ fn input_errors() -> Vec<(Box<dyn std::error::Error + Send + Sync>, Exit)> {
         ),
         (
             Box::new(SubscriberEmailError::Quoted(s("\"a b\"@x.org"))),
+            Exit::Usage,
+        ),
+        (
+            Box::new(SubscriberEmailError::DotlessDomain(s("bob@example"))),
             Exit::Usage,
         ),
         (Box::new(TokenError::Malformed("short")), Exit::Usage),

@@ -3,9 +3,12 @@
 //! and each other module is one area of behaviour.
 
 mod bounces;
+mod cli;
 mod exit_codes;
 mod harness;
 mod pipeline;
+mod readme;
+mod reruns;
 mod schedule;
 mod send;
 mod serve;

@@ -1,0 +1,58 @@
+//! The key that signs a run's unsubscribe links: `PAPERWIRE_SECRET`, or for the outbox and dry
+//! runs a throwaway one. Links signed with a throwaway key will never work, so the first message
+//! signed with it says so once — and a run that renders no message (nothing left to send) stays
+//! quiet.
+
+use std::sync::{Arc, Once};
+
+use secrecy::{ExposeSecret, SecretSlice};
+
+use crate::subscribers::{SubscriberEmail, token};
+
+/// Signs unsubscribe tokens; cheap to clone (the workers share one).
+#[derive(Debug, Clone)]
+pub struct SigningKey {
+    secret: Arc<SecretSlice<u8>>,
+    /// For a throwaway key: the once-per-run warning.
+    throwaway: Option<Arc<Once>>,
+}
+
+impl SigningKey {
+    /// The configured secret.
+    pub fn configured(secret: SecretSlice<u8>) -> Self {
+        Self {
+            secret: Arc::new(secret),
+            throwaway: None,
+        }
+    }
+
+    /// A random key that nothing can verify later.
+    pub fn throwaway() -> Self {
+        Self {
+            secret: Arc::new(SecretSlice::from(rand::random::<[u8; 32]>().to_vec())),
+            throwaway: Some(Arc::new(Once::new())),
+        }
+    }
+
+    pub fn is_throwaway(&self) -> bool {
+        self.throwaway.is_some()
+    }
+
+    /// The unsubscribe URL for `email`; the first one signed with a throwaway key warns.
+    pub fn unsubscribe_url(
+        &self,
+        base_url: &str,
+        list_id: &str,
+        email: &SubscriberEmail,
+    ) -> String {
+        if let Some(once) = &self.throwaway {
+            once.call_once(|| {
+                tracing::warn!(
+                    "PAPERWIRE_SECRET is not set: unsubscribe links use a throwaway key and will not work"
+                );
+            });
+        }
+        let token = token::sign(self.secret.expose_secret(), list_id, email);
+        token::unsubscribe_url(base_url, &token)
+    }
+}
