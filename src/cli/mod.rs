@@ -2,6 +2,7 @@
 //! its arguments, calls the library, and prints; exit codes are decided here, at the edge
 //! ([`exit_for_report`] and [`paperwire::exit::Exit::of`] in `main`).
 
+mod archive;
 mod check;
 mod common;
 mod explain;
@@ -81,6 +82,9 @@ pub enum Command {
     /// Print the man page (roff) on stdout, `paperwire man | man -l -`, or write every page
     /// into a directory (--dir).
     Man(man::ManArgs),
+    /// Build the web archive from the state directory: an index, a page per published
+    /// edition, an Atom feed (--out DIR, default archive.dir).
+    Archive(archive::ArchiveArgs),
 }
 
 /// Runs the chosen subcommand.
@@ -104,6 +108,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<Exit> {
             Ok(Exit::Done)
         }
         Command::Man(a) => man::run(config, a),
+        Command::Archive(a) => archive::run(config, a),
     }
 }
 
