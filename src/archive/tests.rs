@@ -232,3 +232,16 @@ fn an_edition_keeps_the_sections_its_email_had() {
         "{e}"
     );
 }
+
+#[test]
+fn a_small_edition_page_and_feed_read_as_expected() {
+    let dir = tempfile::tempdir().unwrap();
+    let settings = settings(dir.path());
+    let id = publish(&settings, 27, 2);
+    let out = dir.path().join("site");
+    Archive::new(&settings, &out).unwrap().add(&id).unwrap();
+    let read = |rel: &str| std::fs::read_to_string(out.join(rel)).unwrap();
+    insta::assert_snapshot!("edition_page", read("2026-01-28/index.html"));
+    insta::assert_snapshot!("feed", read("feed.xml"));
+    insta::assert_snapshot!("manifest", read(MANIFEST));
+}
