@@ -607,8 +607,8 @@ fn resolve(
         .collect()
 }
 
-/// What the pages are made from besides the state: the web templates and the settings they
-/// show. A different fingerprint makes the next `add` rebuild everything.
+/// What the pages are made from besides the state: paperwire's version, the web templates and
+/// the settings they show. A different fingerprint makes the next `add` rebuild everything.
 fn fingerprint(settings: &Settings, site: &Site, templates: &Templates) -> String {
     let mut h = Sha256::new();
     let mut put = |s: &str| {
@@ -616,6 +616,8 @@ fn fingerprint(settings: &Settings, site: &Site, templates: &Templates) -> Strin
         h.update(s.as_bytes());
     };
     put(FORMAT);
+    // A new paperwire may render the same templates differently.
+    put(env!("CARGO_PKG_VERSION"));
     put(&site.title);
     put(&site.base_url);
     put(&settings.digest.teaser_chars.to_string());

@@ -243,5 +243,16 @@ fn a_small_edition_page_and_feed_read_as_expected() {
     let read = |rel: &str| std::fs::read_to_string(out.join(rel)).unwrap();
     insta::assert_snapshot!("edition_page", read("2026-01-28/index.html"));
     insta::assert_snapshot!("feed", read("feed.xml"));
-    insta::assert_snapshot!("manifest", read(MANIFEST));
+    // The fingerprint changes with paperwire's version; what it does is tested above.
+    let manifest: String = read(MANIFEST)
+        .lines()
+        .map(|l| {
+            if l.trim_start().starts_with("\"fingerprint\"") {
+                "  \"fingerprint\": \"[sha-256]\",\n".to_owned()
+            } else {
+                format!("{l}\n")
+            }
+        })
+        .collect();
+    insta::assert_snapshot!("manifest", manifest);
 }
