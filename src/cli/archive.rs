@@ -11,6 +11,20 @@ use paperwire::exit::Exit;
 
 use super::common;
 
+/// After `paperwire archive --help`.
+pub const HELP: &str = "\
+Writes DIR/index.html, DIR/pages/<n>.html, DIR/<edition>/index.html for every published edition
+(its first send completed), DIR/feed.xml (Atom) and DIR/editions.json. The same state always
+gives the same bytes, and files that did not change are not touched. With `[archive] dir` set,
+`send` and `run` add each edition by themselves; run this after changing templates/web/.
+
+Exit codes:
+  0   built
+  2   no archive directory, a template that does not compile, or a state file that does not read
+  75  a temporary failure writing the site (a full disk): run again later
+
+Example: paperwire archive --out site   (a GitHub Pages artifact)";
+
 #[derive(Debug, clap::Args)]
 pub struct ArchiveArgs {
     /// Where to write the site (default: archive.dir in the config).

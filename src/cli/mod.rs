@@ -73,6 +73,10 @@ pub enum Command {
     /// Build the edition's digest and deliver it to every active subscriber.
     #[command(after_long_help = help::SEND)]
     Send(send::SendArgs),
+    /// Build the web archive from the state directory: an index, a page per published
+    /// edition, an Atom feed (--out DIR, default archive.dir).
+    #[command(after_long_help = archive::HELP)]
+    Archive(archive::ArchiveArgs),
     /// Print a shell completion script (bash, zsh, fish, powershell, elvish) on stdout.
     #[command(after_long_help = help::COMPLETIONS)]
     Completions {
@@ -82,9 +86,6 @@ pub enum Command {
     /// Print the man page (roff) on stdout, `paperwire man | man -l -`, or write every page
     /// into a directory (--dir).
     Man(man::ManArgs),
-    /// Build the web archive from the state directory: an index, a page per published
-    /// edition, an Atom feed (--out DIR, default archive.dir).
-    Archive(archive::ArchiveArgs),
 }
 
 /// Runs the chosen subcommand.
