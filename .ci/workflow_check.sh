@@ -6,7 +6,7 @@
 #    "fork", with an SMTP server on 127.0.0.1 (aiosmtpd), the sample papers instead of Hugging
 #    Face and a bare repository as `origin`: two editions sent, a rerun that sends nothing, the
 #    state branch carrying the journal between runs, the archive built, and exit 75 and exit 2
-#    each failing the job while the state is still saved.
+#    each failing the job after the state is saved and the archive built.
 # Every check prints PASS or FAIL; the last line is `N passed, M failed`.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -159,8 +159,10 @@ run workflow_dispatch 2026-12-01 "smtp://127.0.0.1:$closed"; rc=$?
 check "exit 75 is tried again in the job" $? "expected 2 retries in the log"; 
 grep -q "a temporary failure remained after every try" "$work/run.log"
 check "the failing step says what 75 means" $? "no explanation in the log"
-state_has editions/2026-12-01/papers.json
-check "the state is saved even when the job fails" $? "editions/2026-12-01 is not on the state branch"
+grep -q -- "-- run: Save the state directory to the state branch" "$work/run.log" \
+  && grep -q -- "-- run: Build the web archive" "$work/run.log"
+check "the state is saved and the archive built even when the send fails" $? "a step was skipped"
+
 
 printf '\n[delivery]\nno_such_key = 1\n' >>"$work/seed/digest/paperwire.toml"; commit "a broken config"
 run workflow_dispatch 2026-12-02 "smtp://127.0.0.1:$port"; rc=$?
