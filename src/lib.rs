@@ -5,6 +5,7 @@
 //! text, and [`deliver`] sends one message per subscriber with a crash-safe journal. The core
 //! (digest, render) is pure; I/O lives at the edges behind small traits.
 
+pub mod archive;
 pub mod bounce;
 pub mod config;
 pub mod daemon;

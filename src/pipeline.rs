@@ -14,6 +14,7 @@ use std::time::Duration;
 use secrecy::ExposeSecret;
 use tokio_util::sync::CancellationToken;
 
+use crate::archive::{Archive, ArchiveError};
 use crate::config::{ConfigError, Settings, TransportKind};
 use crate::deliver::transport::{SmtpTls, TransportSpec};
 use crate::deliver::{DeliverError, Prepared, Progress, SendRequest, SigningKey};
@@ -41,6 +42,9 @@ pub enum RunError {
     State(#[from] StateError),
     #[error(transparent)]
     Deliver(#[from] DeliverError),
+    /// The edition went out, but adding it to the web archive failed (a rerun adds it).
+    #[error("edition sent, but not added to the web archive")]
+    Archive(#[source] ArchiveError),
     /// A request that cannot be carried out as asked (a flag naming nobody, say).
     #[error("{0}")]
     Invalid(String),
@@ -167,6 +171,12 @@ pub async fn run_edition(
         digest.sections.len(),
         subscribers.len()
     );
+    let edition_files = files.clone();
+    // A web template that does not compile stops the run before anything is sent.
+    let archive = match settings.archive.as_ref().and_then(|a| a.dir.as_deref()) {
+        Some(dir) if writes_state => Some(Archive::new(settings, dir)?),
+        _ => None,
+    };
     let prepared = Prepared {
         settings: settings.clone(),
         edition: edition_info(settings, &request.edition, request.today),
@@ -186,7 +196,37 @@ pub async fn run_edition(
         retry_base: request.retry_base,
     };
     let report = crate::deliver::send(prepared, send_request, stop, progress).await?;
+    if writes_state {
+        publish(&edition_files, archive.as_ref())?;
+    }
     Ok(EditionOutcome::Sent(report))
+}
+
+/// After a run: once the edition is complete, marks it published (the first time) and adds it
+/// to the web archive when there is one (`archive.dir`). A rerun of a complete edition adds it again,
+/// which repairs an archive that a failed write left behind.
+fn publish(files: &EditionFiles, archive: Option<&Archive<'_>>) -> Result<(), RunError> {
+    if files.progress() != crate::edition::EditionProgress::Complete {
+        return Ok(());
+    }
+    files.mark_published(chrono::Utc::now())?;
+    let Some(archive) = archive else {
+        return Ok(());
+    };
+    let summary = archive.add(files.id()).map_err(RunError::Archive)?;
+    tracing::info!(
+        "archive {}: edition {} added ({} editions, {} files written{})",
+        archive.out().display(),
+        files.id(),
+        summary.editions,
+        summary.written,
+        if summary.full {
+            ", whole site built"
+        } else {
+            ""
+        }
+    );
+    Ok(())
 }
 
 /// The subscriber list, checking that every `--only` address is on it.

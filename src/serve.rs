@@ -6,9 +6,13 @@
 //! link (see [`crate::subscribers::token`]) is checked in constant time; the change goes
 //! through the same locked, atomic edit as `paperwire subscribers …`.
 //!
+//! With `[archive] dir` set it also serves the web archive under `/archive/` (see
+//! [`crate::archive::http`]).
+//!
 //! The server listens on loopback by default and is meant to sit behind an HTTPS reverse proxy
-//! that exposes only `/unsubscribe`. It caps request bodies, and times out slow clients: while
-//! sending headers, while the request is handled, and over a connection's whole life.
+//! that exposes only `/unsubscribe` (and `/archive/`). It caps request bodies, and times out
+//! slow clients: while sending headers, while the request is handled, and over a connection's
+//! whole life.
 
 use std::future::Future;
 use std::pin::{Pin, pin};
@@ -52,6 +56,8 @@ pub struct ServeContext {
     /// `newsletter.title`, for the pages.
     pub title: String,
     pub preview: PreviewFn,
+    /// `archive.dir`: served under `/archive/` when set.
+    pub archive: Option<std::path::PathBuf>,
 }
 
 /// How long slow clients get.
@@ -78,12 +84,16 @@ impl Default for ServeLimits {
     }
 }
 
-/// The routes: `GET /` (preview), `GET /unsubscribe` (confirm page), `POST /unsubscribe`.
+/// The routes: `GET /` (preview), `GET /unsubscribe` (confirm page), `POST /unsubscribe`, and
+/// `GET /archive/…` when there is an archive directory.
 pub fn router(context: ServeContext, limits: ServeLimits) -> Router {
-    Router::new()
+    let mut app = Router::new()
         .route("/", get(preview))
-        .route("/unsubscribe", get(confirm_page).post(unsubscribe))
-        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .route("/unsubscribe", get(confirm_page).post(unsubscribe));
+    if let Some(dir) = &context.archive {
+        app = app.merge(crate::archive::http::routes(dir.clone()));
+    }
+    app.layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,
             limits.request_timeout,

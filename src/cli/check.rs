@@ -8,7 +8,7 @@ use paperwire::config::{Settings, SourceSettings};
 use paperwire::edition::EditionId;
 use paperwire::exit::{Exit, describe};
 use paperwire::pipeline;
-use paperwire::render::{EditionInfo, Renderer, Templates, render_subject};
+use paperwire::render::{EditionInfo, Renderer, Templates, WebRenderer, render_subject};
 use paperwire::subscribers::SubscriberError;
 
 use super::common;
@@ -21,9 +21,10 @@ pub fn run(config: Option<&Path>, _args: CheckArgs) -> anyhow::Result<Exit> {
     let mut problems: Vec<String> = Vec::new();
     let mut warnings: Vec<String> = Vec::new();
 
-    if let Err(e) =
-        Templates::load(settings.templates_dir.as_deref()).and_then(|t| Renderer::new(&t))
-    {
+    if let Err(e) = Templates::load(settings.templates_dir.as_deref()).and_then(|t| {
+        Renderer::new(&t)?;
+        WebRenderer::new(&t, &settings.digest)
+    }) {
         problems.push(describe(&e));
     }
     let today = pipeline::today(&settings);

@@ -2,6 +2,7 @@
 //! its arguments, calls the library, and prints; exit codes are decided here, at the edge
 //! ([`exit_for_report`] and [`paperwire::exit::Exit::of`] in `main`).
 
+mod archive;
 mod check;
 mod common;
 mod explain;
@@ -72,6 +73,10 @@ pub enum Command {
     /// Build the edition's digest and deliver it to every active subscriber.
     #[command(after_long_help = help::SEND)]
     Send(send::SendArgs),
+    /// Build the web archive from the state directory: an index, a page per published
+    /// edition, an Atom feed (--out DIR, default archive.dir).
+    #[command(after_long_help = archive::HELP)]
+    Archive(archive::ArchiveArgs),
     /// Print a shell completion script (bash, zsh, fish, powershell, elvish) on stdout.
     #[command(after_long_help = help::COMPLETIONS)]
     Completions {
@@ -104,6 +109,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<Exit> {
             Ok(Exit::Done)
         }
         Command::Man(a) => man::run(config, a),
+        Command::Archive(a) => archive::run(config, a),
     }
 }
 

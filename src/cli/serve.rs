@@ -56,6 +56,7 @@ pub async fn run(config: Option<&Path>, args: ServeArgs) -> anyhow::Result<Exit>
         list_id: settings.newsletter.list_id.clone(),
         title: settings.newsletter.title.clone(),
         preview,
+        archive: settings.archive.as_ref().and_then(|a| a.dir.clone()),
     };
     let limits = ServeLimits::default();
     let listener = tokio::net::TcpListener::bind(args.listen)

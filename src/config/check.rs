@@ -8,13 +8,13 @@ use lettre::message::Mailbox;
 use toml::Spanned;
 
 use super::raw::{
-    RawCatchAll, RawDelivery, RawDigest, RawNewsletter, RawSchedule, RawSection, RawSource,
-    deserialize_all_problems,
+    RawArchive, RawCatchAll, RawDelivery, RawDigest, RawNewsletter, RawSchedule, RawSection,
+    RawSource, deserialize_all_problems,
 };
 use super::{
-    ConfigOrigin, DEFAULT_ARXIV_API_URL, DEFAULT_ARXIV_URL, DEFAULT_HF_URL, DeliverySettings,
-    DigestSettings, ExtraCas, Newsletter, ScheduleSettings, Secrets, Settings, SmtpEndpoint,
-    SourceSettings, SubjectTemplate, TransportKind, parse_duration,
+    ArchiveSettings, ConfigOrigin, DEFAULT_ARXIV_API_URL, DEFAULT_ARXIV_URL, DEFAULT_HF_URL,
+    DeliverySettings, DigestSettings, ExtraCas, Newsletter, ScheduleSettings, Secrets, Settings,
+    SmtpEndpoint, SourceSettings, SubjectTemplate, TransportKind, parse_duration,
 };
 use crate::diag::{Location, Problem, Problems};
 use crate::digest::{Keyword, Rules, SectionRule};
@@ -50,6 +50,10 @@ impl Settings {
             raw.delivery.return_path.is_some(),
             &mut |offset, message| ck.bad(offset, message),
         );
+        let archive = raw
+            .archive
+            .as_ref()
+            .map(|a| ck.archive(a, newsletter.as_ref()));
         if !ck.problems.is_empty() {
             return Err(Problems(ck.problems));
         }
@@ -71,6 +75,7 @@ impl Settings {
             // A table that did not check recorded a problem above.
             schedule: schedule.flatten(),
             bounce,
+            archive: archive.flatten(),
             secrets: Secrets::default(),
         })
     }
@@ -363,6 +368,27 @@ impl Checker<'_> {
         Some(ScheduleSettings {
             schedule: schedule?,
             catch_up: catch_up?,
+        })
+    }
+}
+
+impl Checker<'_> {
+    /// `[archive]`: the directory (relative to the config) and the public URL, by default
+    /// `<newsletter.base_url>/archive`.
+    fn archive(
+        &mut self,
+        a: &RawArchive,
+        newsletter: Option<&Newsletter>,
+    ) -> Option<ArchiveSettings> {
+        let base_url = match &a.base_url {
+            Some(u) => self.parsed(u, parse_base_url, |()| {
+                format!("archive.base_url `{}` is not an http(s) URL", u.get_ref())
+            })?,
+            None => format!("{}/archive", newsletter?.base_url),
+        };
+        Some(ArchiveSettings {
+            dir: a.dir.as_ref().map(|d| self.base_dir.join(d)),
+            base_url,
         })
     }
 }

@@ -254,6 +254,16 @@ pub struct ScheduleSettings {
     pub catch_up: Duration,
 }
 
+/// `[archive]`: the web archive of past editions (see [`crate::archive`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ArchiveSettings {
+    /// `archive.dir`: where `send` and `run` add each edition after its first complete send.
+    pub dir: Option<PathBuf>,
+    /// `archive.base_url`, without a trailing slash: where the archive is published, for the
+    /// email's links to it.
+    pub base_url: String,
+}
+
 /// The checked configuration.
 #[derive(Debug, Clone)]
 pub struct Settings {
@@ -271,6 +281,8 @@ pub struct Settings {
     pub schedule: Option<ScheduleSettings>,
     /// `[bounce]`: when bounces stop mail to an address, and VERP.
     pub bounce: BounceSettings,
+    /// `[archive]`, when the table is there: the email then links to the edition's page.
+    pub archive: Option<ArchiveSettings>,
     /// From the environment (set by [`load`]; empty when parsed from text alone).
     pub secrets: Secrets,
 }

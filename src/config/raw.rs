@@ -32,6 +32,8 @@ pub(super) struct RawConfig {
     pub(super) schedule: Option<RawSchedule>,
     #[serde(default)]
     pub(super) bounce: super::bounce::RawBounce,
+    #[serde(default)]
+    pub(super) archive: Option<RawArchive>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -271,6 +273,18 @@ pub(super) struct RawSchedule {
     pub(super) cron: Spanned<String>,
     #[serde(default = "default_catch_up")]
     pub(super) catch_up: Spanned<String>,
+}
+
+/// `[archive]`: the web archive of past editions.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawArchive {
+    /// Where `send`/`run` add each edition after its first complete send.
+    #[serde(default)]
+    pub(super) dir: Option<String>,
+    /// The archive's public URL, for links in the email (default `<newsletter.base_url>/archive`).
+    #[serde(default)]
+    pub(super) base_url: Option<Spanned<String>>,
 }
 
 fn default_catch_up() -> Spanned<String> {

@@ -15,7 +15,7 @@ use super::transport::{Failure, Label, Transport};
 use super::{DeliverError, Prepared, Progress, SendRequest, message, problem};
 use crate::paper::Paper;
 use crate::render::{Person, VariantSpec};
-use crate::state::{Entry, Journal, Outcome, Report};
+use crate::state::{EditionSections, Entry, Journal, Outcome, Report};
 use crate::subscribers::{MailFormat, Subscriber};
 
 /// What the workers share.
@@ -295,6 +295,9 @@ impl Shared {
         let mut unfrozen = lock(&self.unfrozen);
         if let Some(papers) = unfrozen.as_ref() {
             let files = &self.prepared.files;
+            // The sections its email has, for the web archive; first, so that a crash between
+            // the two leaves the edition unfrozen and the next run records its own.
+            files.write_sections(&EditionSections::of(&self.prepared.digest))?;
             files.freeze(papers, self.request.edition.date())?;
             tracing::info!(
                 "froze edition {}'s paper list ({} papers) in {}",

@@ -8,6 +8,7 @@
 //! once per variant, after rendering, never on the `.hbs` source and never per subscriber.
 
 mod model;
+mod web;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -17,6 +18,10 @@ use handlebars::{
 };
 
 pub use model::{Cap, EditionInfo, LeftOut, PaperModel, anchor};
+pub use web::{
+    ContentSection, EditionContent, ListedEdition, ListedSection, Listing, PageLink, Site,
+    WebRenderer, paper_anchor, section_anchors,
+};
 
 use crate::config::{DigestSettings, SubjectTemplate};
 use crate::digest::Digest;
@@ -50,6 +55,31 @@ const BUILTIN: &[(&str, &str)] = &[
     (
         "partials/footer.txt.hbs",
         include_str!("../../templates/partials/footer.txt.hbs"),
+    ),
+    // The web archive's pages (see `web`).
+    (
+        "web/edition.html.hbs",
+        include_str!("../../templates/web/edition.html.hbs"),
+    ),
+    (
+        "web/index.html.hbs",
+        include_str!("../../templates/web/index.html.hbs"),
+    ),
+    (
+        "web/feed.xml.hbs",
+        include_str!("../../templates/web/feed.xml.hbs"),
+    ),
+    (
+        "web/feed-entry.html.hbs",
+        include_str!("../../templates/web/feed-entry.html.hbs"),
+    ),
+    (
+        "web/partials/style.html.hbs",
+        include_str!("../../templates/web/partials/style.html.hbs"),
+    ),
+    (
+        "web/partials/paper.html.hbs",
+        include_str!("../../templates/web/partials/paper.html.hbs"),
     ),
 ];
 
@@ -101,7 +131,8 @@ impl Templates {
     }
 
     /// The built-in templates, overridden file by file by those in `dir` (when given); extra
-    /// `partials/*.html.hbs` / `partials/*.txt.hbs` files there become partials too.
+    /// `partials/*.html.hbs` / `partials/*.txt.hbs` files there become partials too (and
+    /// `web/partials/*.html.hbs` partials of the web archive's pages).
     pub fn load(dir: Option<&Path>) -> Result<Self, RenderError> {
         let mut t = Self::builtin();
         let Some(dir) = dir else { return Ok(t) };
@@ -126,7 +157,10 @@ impl Templates {
                 t.files.insert((*name).to_owned(), (read(&path)?, path));
             }
         }
-        if let Ok(entries) = std::fs::read_dir(dir.join("partials")) {
+        for partials in ["partials", "web/partials"] {
+            let Ok(entries) = std::fs::read_dir(dir.join(partials)) else {
+                continue;
+            };
             let mut extra: Vec<PathBuf> = entries.flatten().map(|e| e.path()).collect();
             extra.sort();
             for path in extra {
@@ -135,7 +169,7 @@ impl Templates {
                     .and_then(|f| f.to_str())
                     .unwrap_or_default();
                 if file.ends_with(".html.hbs") || file.ends_with(".txt.hbs") {
-                    let name = format!("partials/{file}");
+                    let name = format!("{partials}/{file}");
                     if let std::collections::btree_map::Entry::Vacant(slot) = t.files.entry(name) {
                         slot.insert((read(&path)?, path));
                     }
@@ -143,6 +177,16 @@ impl Templates {
             }
         }
         Ok(t)
+    }
+}
+
+impl Templates {
+    /// The web archive's templates (`web/…`) by name, with their sources, in name order.
+    pub fn web_sources(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.files
+            .iter()
+            .filter(|(name, _)| name.starts_with("web/"))
+            .map(|(name, (src, _))| (name.as_str(), src.as_str()))
     }
 }
 
@@ -262,7 +306,12 @@ impl Renderer {
             reg.register_helper("concat", Box::new(concat_helper));
             reg.set_prevent_indent(true);
         }
-        for (name, (src, _)) in &templates.files {
+        // The web archive's templates (`web/…`) compile in their own registry (see `web`).
+        for (name, (src, _)) in templates
+            .files
+            .iter()
+            .filter(|(n, _)| !n.starts_with("web/"))
+        {
             let (reg, reg_name) = if let Some(p) = name.strip_prefix("partials/") {
                 if let Some(stem) = p.strip_suffix(".html.hbs") {
                     (&mut html, Some(stem.to_owned()))

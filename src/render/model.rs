@@ -28,7 +28,8 @@ pub struct EditionInfo {
     pub from: String,
     /// The web archive's base URL. When set, each "N more in SECTION" line links to that
     /// section of the edition's archive page, `<archive_url>/<edition>/#<anchor>` (the archive
-    /// renders the same sections with the same anchors). `None` until the archive exists.
+    /// renders the same sections with the same anchors), and "View in browser" links to the
+    /// page. `None` without an `[archive]` table.
     pub archive_url: Option<String>,
 }
 
@@ -51,7 +52,7 @@ impl EditionInfo {
                 .as_ref()
                 .map(|m| m.email.to_string()),
             from: settings.newsletter.from.email.to_string(),
-            archive_url: None,
+            archive_url: settings.archive.as_ref().map(|a| a.base_url.clone()),
         }
     }
 
@@ -170,23 +171,11 @@ impl LeftOut {
     }
 }
 
-/// A section name as an HTML id: lowercase letters and digits, other runs as one `-`.
+/// A section name as an HTML id: ASCII letters and digits (accents and other scripts
+/// transliterated), other runs as one `-`, starting with a letter. A page with two sections of
+/// the same id numbers the later ones: see [`super::web::section_anchors`].
 pub fn anchor(name: &str) -> String {
-    let mut out = String::with_capacity(name.len());
-    for c in name.chars().flat_map(char::to_lowercase) {
-        if c.is_alphanumeric() {
-            out.push(c);
-        } else if !out.is_empty() && !out.ends_with('-') {
-            out.push('-');
-        }
-    }
-    while out.ends_with('-') {
-        out.pop();
-    }
-    if out.is_empty() {
-        out.push_str("section");
-    }
-    out
+    super::web::slug(name)
 }
 
 #[derive(Debug, Serialize)]
@@ -219,6 +208,8 @@ struct EditionModel {
     id: String,
     date: String,
     iso_date: String,
+    /// The edition's page in the web archive ("View in browser"), or empty.
+    archive_url: String,
 }
 
 #[derive(Debug, Serialize)]
@@ -295,21 +286,27 @@ pub(crate) fn build(
     topics: &[String],
     left: &LeftOut,
 ) -> Model {
-    let mut anchors: Vec<String> = Vec::new();
+    // Anchors over all of the digest's sections, as the edition's archive page numbers them
+    // (a reader's view may leave some out).
+    let anchors = super::web::section_anchors(digest.sections.iter().map(|s| s.name.as_str()));
+    let page_url = edition
+        .archive_url
+        .as_ref()
+        .map(|a| format!("{}/{}/", a.trim_end_matches('/'), edition.id));
     let sections: Vec<SectionModel> = view
         .sections
         .iter()
         .map(|s| {
-            let mut id = anchor(&s.name);
-            if anchors.contains(&id) {
-                id = format!("{id}-{}", anchors.len() + 1);
-            }
-            anchors.push(id.clone());
+            let id = digest
+                .sections
+                .iter()
+                .zip(&anchors)
+                .find(|(d, _)| d.name == s.name)
+                .map_or_else(|| anchor(&s.name), |(_, a)| a.clone());
             SectionModel {
-                more_url: edition
-                    .archive_url
+                more_url: page_url
                     .as_ref()
-                    .map(|a| format!("{}/{}/#{id}", a.trim_end_matches('/'), edition.id))
+                    .map(|url| format!("{url}#{id}"))
                     .unwrap_or_default(),
                 anchor: id,
                 name: s.name.clone(),
@@ -368,6 +365,7 @@ pub(crate) fn build(
             id: edition.id.to_string(),
             date: edition.date_long(),
             iso_date: edition.date.to_string(),
+            archive_url: page_url.unwrap_or_default(),
         },
         preheader,
         contents,
@@ -505,14 +503,12 @@ pub fn teaser(paper: &Paper, max: usize) -> String {
     }
     // Whole sentences that fit, if at least one does.
     let mut end = 0;
-    for (i, c) in source.char_indices() {
-        if source[..i].chars().count() >= max {
+    // `n` counts the characters before `i` (one pass: no recounting from the start).
+    for (n, (i, c)) in source.char_indices().enumerate() {
+        if n >= max {
             break;
         }
-        if matches!(c, '.' | '!' | '?')
-            && source[i + c.len_utf8()..].starts_with(' ')
-            && source[..i].chars().count() < max
-        {
+        if matches!(c, '.' | '!' | '?') && source[i + c.len_utf8()..].starts_with(' ') {
             end = i + c.len_utf8();
         }
     }
@@ -566,6 +562,7 @@ pub(crate) fn fixture() -> Model {
             id: "2026-11-28".into(),
             date: "Saturday, 28 November 2026".into(),
             iso_date: "2026-11-28".into(),
+            archive_url: "https://digest.example.org/archive/2026-11-28/".into(),
         },
         preheader: "1 paper today".into(),
         contents: "Fixture section (1)".into(),

@@ -176,6 +176,13 @@ impl EditionFiles {
         Ok(failed)
     }
 
+    /// Writes one of the edition's files whole, creating the edition's directory.
+    pub(super) fn write_file(&self, path: &Path, bytes: &[u8]) -> Result<(), StateError> {
+        self.create_dir()?;
+        crate::fsutil::write_atomically(path, bytes)
+            .map_err(io(format!("cannot write {}", path.display())))
+    }
+
     fn create_dir(&self) -> Result<(), StateError> {
         std::fs::create_dir_all(&self.dir)
             .map_err(io(format!("cannot create {}", self.dir.display())))

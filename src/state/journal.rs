@@ -87,6 +87,26 @@ pub fn read(path: &Path) -> std::io::Result<JournalState> {
     Ok(state)
 }
 
+/// The time of the journal's first readable line (`None` for a missing or empty journal),
+/// read line by line: a journal can be large and only its start is wanted.
+pub fn first_entry_time(path: &Path) -> std::io::Result<Option<chrono::DateTime<chrono::Utc>>> {
+    #[derive(Deserialize)]
+    struct At {
+        at: chrono::DateTime<chrono::Utc>,
+    }
+    let file = match File::open(path) {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(e),
+    };
+    for line in std::io::BufRead::lines(std::io::BufReader::new(file)) {
+        if let Ok(entry) = serde_json::from_str::<At>(&line?) {
+            return Ok(Some(entry.at));
+        }
+    }
+    Ok(None)
+}
+
 /// An open journal, shared by the send workers.
 #[derive(Debug)]
 pub struct Journal {

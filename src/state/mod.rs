@@ -8,6 +8,8 @@
 //!   editions/<id>/papers.json  the list frozen when the edition's first message goes out
 //!   editions/<id>/journal.jsonl one line per recipient outcome
 //!   editions/<id>/report.json  the last run's summary
+//!   editions/<id>/sections.json the sections the edition's email had (for the archive)
+//!   editions/<id>/published.json when the edition was first complete (for the archive)
 //!   bounces.jsonl              what bounce and complaint reports said, one event a line
 //! ```
 //!
@@ -17,6 +19,7 @@
 pub mod bounces;
 mod edition;
 pub mod journal;
+mod published;
 pub mod report;
 
 use std::collections::HashSet;
@@ -29,6 +32,7 @@ use crate::paper::PaperId;
 pub use bounces::BounceLog;
 pub use edition::{EditionFiles, EditionSummary};
 pub use journal::{Entry, Journal, JournalState, Outcome};
+pub use published::{EditionSections, SectionRecord};
 pub use report::{RecipientReport, Report, RunEnd};
 
 /// Why the state directory could not be used.

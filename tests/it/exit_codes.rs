@@ -8,6 +8,7 @@ use std::io::ErrorKind;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use paperwire::archive::ArchiveError;
 use paperwire::bounce::Skip;
 use paperwire::bounce::read::ReadError;
 use paperwire::bounce::verp::VerpError;
@@ -402,6 +403,7 @@ fn run_errors() -> Vec<(RunError, Exit)> {
             | RunError::Render(_)
             | RunError::State(_)
             | RunError::Deliver(_)
+            | RunError::Archive(_)
             | RunError::Invalid(_) => {}
         }
     }
@@ -433,6 +435,59 @@ fn run_errors() -> Vec<(RunError, Exit)> {
             Exit::TryLater,
         ),
         (RunError::Invalid("--only".into()), Exit::Usage),
+        (
+            RunError::Archive(ArchiveError::Inconsistent("x".into())),
+            Exit::Usage,
+        ),
+        (
+            RunError::Archive(ArchiveError::Write {
+                path: path(),
+                source: io(ErrorKind::StorageFull),
+            }),
+            Exit::TryLater,
+        ),
+    ]
+}
+
+fn archive_errors() -> Vec<(ArchiveError, Exit)> {
+    fn _all_listed(e: &ArchiveError) {
+        match e {
+            ArchiveError::State(_)
+            | ArchiveError::Render(_)
+            | ArchiveError::Write { .. }
+            | ArchiveError::Inconsistent(_) => {}
+        }
+    }
+    vec![
+        (
+            ArchiveError::State(StateError::Io {
+                context: "c".into(),
+                source: io(ErrorKind::PermissionDenied),
+            }),
+            Exit::Usage,
+        ),
+        (
+            ArchiveError::Render(RenderError::Template {
+                location: "web/edition.html.hbs:1:1".into(),
+                message: "m".into(),
+            }),
+            Exit::Usage,
+        ),
+        (
+            ArchiveError::Write {
+                path: path(),
+                source: io(ErrorKind::PermissionDenied),
+            },
+            Exit::Usage,
+        ),
+        (
+            ArchiveError::Write {
+                path: path(),
+                source: io(ErrorKind::StorageFull),
+            },
+            Exit::TryLater,
+        ),
+        (ArchiveError::Inconsistent("x".into()), Exit::Usage),
     ]
 }
 
@@ -587,6 +642,7 @@ fn every_error_variant_has_its_exit_code() {
     rows += check(state_errors());
     rows += check(deliver_errors());
     rows += check(run_errors());
+    rows += check(archive_errors());
     for (err, want) in input_errors().into_iter().chain(bounce_errors()) {
         assert_eq!(Exit::of(err.as_ref()), want, "{err:?}");
         rows += 1;

@@ -2,6 +2,7 @@
 //! has the shared helpers (temp dirs, configs, running the binary, an SMTP server for tests),
 //! and each other module is one area of behaviour.
 
+mod archive;
 mod bounces;
 mod cli;
 mod exit_codes;

@@ -44,6 +44,7 @@ impl Server {
             list_id: LIST_ID.into(),
             title: "Trending <Papers>".into(),
             preview,
+            archive: None,
         };
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
