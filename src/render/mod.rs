@@ -7,6 +7,7 @@
 //! strings go; [`Variant::personalize`] fills the slots by plain substitution. CSS is inlined
 //! once per variant, after rendering, never on the `.hbs` source and never per subscriber.
 
+mod anchor;
 mod model;
 mod web;
 
@@ -17,10 +18,11 @@ use handlebars::{
     Context, Handlebars, Helper, HelperResult, Output, RenderContext, RenderErrorReason,
 };
 
+pub use anchor::{paper_anchor, section_anchors};
 pub use model::{Cap, EditionInfo, LeftOut, PaperModel, anchor};
 pub use web::{
     ContentSection, EditionContent, ListedEdition, ListedSection, Listing, PageLink, Site,
-    WebRenderer, paper_anchor, section_anchors,
+    WebRenderer,
 };
 
 use crate::config::{DigestSettings, SubjectTemplate};

@@ -173,9 +173,9 @@ impl LeftOut {
 
 /// A section name as an HTML id: ASCII letters and digits (accents and other scripts
 /// transliterated), other runs as one `-`, starting with a letter. A page with two sections of
-/// the same id numbers the later ones: see [`super::web::section_anchors`].
+/// the same id numbers the later ones: see [`super::anchor::section_anchors`].
 pub fn anchor(name: &str) -> String {
-    super::web::slug(name)
+    super::anchor::slug(name)
 }
 
 #[derive(Debug, Serialize)]
@@ -288,7 +288,7 @@ pub(crate) fn build(
 ) -> Model {
     // Anchors over all of the digest's sections, as the edition's archive page numbers them
     // (a reader's view may leave some out).
-    let anchors = super::web::section_anchors(digest.sections.iter().map(|s| s.name.as_str()));
+    let anchors = super::anchor::section_anchors(digest.sections.iter().map(|s| s.name.as_str()));
     let page_url = edition
         .archive_url
         .as_ref()

@@ -15,8 +15,7 @@ use std::path::Path;
 use chrono::NaiveDate;
 
 use super::http::{Gate, Http};
-use super::live::warn_empty_days;
-use super::{Format, PaperList, SourceError, atom, expect_format};
+use super::{Format, PaperList, SourceError, atom, expect_format, warn_empty_days};
 
 /// Results asked for per request.
 pub const PAGE_SIZE: usize = 100;

@@ -29,7 +29,7 @@ use chrono::{DateTime, Days, NaiveDate, Utc};
 use super::http::{Gate, Http, HttpOptions};
 use super::{
     BUNDLED_SAMPLE, BUNDLED_SAMPLE_NAME, Format, PaperList, SourceError, parse_expecting,
-    parse_papers, read_papers_file,
+    parse_papers, read_papers_file, warn_empty_days,
 };
 use crate::config::{Settings, SourceSettings};
 use crate::paper::{Paper, merge_papers};
@@ -366,25 +366,6 @@ async fn fetch_huggingface(
             date: Some(day),
         },
     ))
-}
-
-/// "no papers for DAY, DAY; using DAY" when the lookback skipped empty days.
-pub(super) fn warn_empty_days(
-    name: &str,
-    empty_days: &[NaiveDate],
-    day: NaiveDate,
-    warnings: &mut Vec<String>,
-) {
-    if !empty_days.is_empty() {
-        warnings.push(format!(
-            "{name}: no papers for {}; using {day}",
-            empty_days
-                .iter()
-                .map(NaiveDate::to_string)
-                .collect::<Vec<_>>()
-                .join(", ")
-        ));
-    }
 }
 
 /// An arXiv listing (RSS or Atom), which only holds the latest announcement.

@@ -373,6 +373,25 @@ mod tests {
     }
 }
 
+/// "no papers for DAY, DAY; using DAY" when the lookback skipped empty days.
+pub(crate) fn warn_empty_days(
+    name: &str,
+    empty_days: &[NaiveDate],
+    day: NaiveDate,
+    warnings: &mut Vec<String>,
+) {
+    if !empty_days.is_empty() {
+        warnings.push(format!(
+            "{name}: no papers for {}; using {day}",
+            empty_days
+                .iter()
+                .map(NaiveDate::to_string)
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
+    }
+}
+
 /// Papers from a source's items, and how many items were skipped (no title or abstract).
 pub(crate) fn collect_papers<T>(
     items: impl IntoIterator<Item = T>,
