@@ -108,8 +108,11 @@ impl Checker<'_> {
     }
 
     fn mailbox(&mut self, key: &str, raw: &Spanned<String>) -> Option<Mailbox> {
-        self.parsed(raw, str::parse::<Mailbox>, |e| {
-            format!("newsletter.{key} `{}` is not a mailbox: {e}", raw.get_ref())
+        self.parsed(raw, str::parse::<Mailbox>, |_| {
+            format!(
+                "newsletter.{key} `{}` is not a mailbox: write an address (digest@example.org) or a name and an address (Paperwire <digest@example.org>; quote a name with commas or dots: \"Papers, Daily\" <digest@example.org>)",
+                raw.get_ref()
+            )
         })
     }
 
@@ -162,9 +165,9 @@ impl Checker<'_> {
             None => Some("https://huggingface.co/papers".to_owned()),
         };
         let unsubscribe_mailto = match &n.unsubscribe_mailto {
-            Some(m) => self.parsed(m, str::parse::<lettre::Address>, |e| {
+            Some(m) => self.parsed(m, str::parse::<lettre::Address>, |_| {
                 format!(
-                    "newsletter.unsubscribe_mailto `{}` is not an address: {e}",
+                    "newsletter.unsubscribe_mailto `{}` is not an address (like unsubscribe@example.org, without a name or <>)",
                     m.get_ref()
                 )
             }),
@@ -325,9 +328,9 @@ impl Checker<'_> {
             );
         }
         let return_path = d.return_path.as_ref().and_then(|r| {
-            self.parsed(r, str::parse::<lettre::Address>, |e| {
+            self.parsed(r, str::parse::<lettre::Address>, |_| {
                 format!(
-                    "delivery.return_path `{}` is not an address: {e}",
+                    "delivery.return_path `{}` is not an address (like bounces@example.org, without a name or <>)",
                     r.get_ref()
                 )
             })

@@ -616,8 +616,10 @@ pub async fn connect(
             .supports_feature(lettre::transport::smtp::extension::Extension::StartTls);
         match endpoint.tls {
             TlsMode::StartTls if !offers_starttls => {
+                // It greeted in plain text, so it is no implicit-TLS port: smtps:// would not
+                // help. Either the server has no TLS at all, or this is not the port meant.
                 return Err(Failure::Permanent(format!(
-                    "{where_} does not offer STARTTLS but tls=required; if it is an implicit-TLS port, try smtps://{where_}"
+                    "{where_} answered in plain text and does not offer STARTTLS, but the URL asks for it (tls=required); check the port (STARTTLS is usually on 587, implicit TLS on 465 with smtps://), or, for a relay on this machine or a network you trust, use plain smtp://{where_}"
                 )));
             }
             TlsMode::StartTls | TlsMode::Opportunistic if offers_starttls => {
