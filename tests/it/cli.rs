@@ -216,7 +216,7 @@ fn long_help_names_the_environment_exit_codes_and_examples() {
     let send = env.run(&["send", "--help"]).stdout;
     assert!(send.contains("75 wins over 1"), "{send}");
     let import = env.run(&["subscribers", "import", "--help"]).stdout;
-    assert!(import.contains("separated by `;` or `|`"), "{import}");
+    assert!(import.contains("separated by `;`, `|` or `,`"), "{import}");
 }
 
 #[test]
