@@ -5,6 +5,7 @@
 mod archive;
 mod check;
 mod common;
+pub mod error;
 mod explain;
 mod fetch;
 mod help;
