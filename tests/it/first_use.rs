@@ -397,6 +397,7 @@ fn a_reader_that_stops_reading_is_no_error() {
         &["check"],
         &["explain", "federated"],
         &["send", "--dry-run"],
+        &["archive", "--out", "site"],
     ] {
         // stdout is a pipe whose reader is gone: every write fails with EPIPE.
         let (reader, writer) = std::io::pipe().unwrap();
