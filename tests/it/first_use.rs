@@ -476,6 +476,11 @@ fn check_warns_about_placeholders_for_real_mail_and_unused_template_files() {
         .write();
     let out = env.run(&["check", "--config", cfg.to_str().unwrap()]);
     out.assert_code(0);
+    assert!(
+        out.stdout
+            .contains(": ok — 2 sections, 1 source, templates ok, 2 subscribers"),
+        "{out}"
+    );
     let stderr = Redactor::default()
         .replace(&format!("{}/", env.root().display()), "")
         .redact(&out.stderr);
