@@ -237,6 +237,9 @@ impl Daemon {
             .due_at(now)
             .map_err(|e| RunError::Invalid(e.to_string()))?;
         let Some(mut p) = due else {
+            if let Some(why) = self.why_not_due(now) {
+                (self.say)(&why);
+            }
             if let Ok(next) = self.schedule.next_after(now) {
                 (self.say)(&format!(
                     "nothing due; next edition {} at {}",
@@ -249,6 +252,35 @@ impl Daemon {
         match self.run_pending(&mut p, stop).await {
             Ran::Abandoned => Ok(Once::Abandoned),
             Ran::Finished(r) => Ok(Once::Ran(r?)),
+        }
+    }
+
+    /// Why the last scheduled edition is not due at `now`, when that needs saying: it was
+    /// missed by more than `schedule.catch_up` (a firing skipped without a word would look like
+    /// a bug), or its deferred recipients are past `delivery.retry_deadline`. `None` when it is
+    /// complete.
+    fn why_not_due(&self, now: DateTime<Utc>) -> Option<String> {
+        let last = self.schedule.last_at_or_before(now).ok()??;
+        let id = self.schedule.edition_id(last);
+        let progress = StateDir::new(&self.settings.state_dir)
+            .edition(&id)
+            .progress();
+        let due = format!(
+            "edition {id} was due {}, {} ago",
+            self.schedule.describe(last),
+            describe_span(now - last)
+        );
+        let span = |d: Duration| describe_span(TimeDelta::from_std(d).unwrap_or(TimeDelta::MAX));
+        match progress {
+            EditionProgress::Complete => None,
+            EditionProgress::NotStarted => Some(format!(
+                "{due}, longer than schedule.catch_up ({}): skipped (`paperwire send --edition {id}` sends it anyway)",
+                span(self.catch_up)
+            )),
+            EditionProgress::Incomplete => Some(format!(
+                "{due}, longer than delivery.retry_deadline ({}): its deferred recipients are no longer retried (`paperwire send --edition {id}` tries them)",
+                span(self.catch_up.max(self.retry_deadline))
+            )),
         }
     }
 

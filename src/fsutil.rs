@@ -30,7 +30,19 @@ pub fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
         .unwrap_or(Path::new("."));
-    let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
+    // The directory's own error, without the name of a temporary file nobody asked for.
+    if !std::fs::metadata(dir)?.is_dir() {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::NotADirectory,
+            format!("{} is not a directory", dir.display()),
+        ));
+    }
+    let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(|e| {
+        std::io::Error::new(
+            e.kind(),
+            format!("{} (creating a file in {})", e.kind(), dir.display()),
+        )
+    })?;
     tmp.write_all(bytes)?;
     let perms = match std::fs::metadata(path) {
         Ok(m) => m.permissions(),
@@ -84,5 +96,21 @@ mod tests {
             assert!(!std::fs::metadata("/dev/null").unwrap().is_file());
         }
         assert!(write_atomically(dir.path(), b"x").is_err());
+    }
+
+    #[test]
+    fn errors_name_no_temporary_file() {
+        let dir = tempfile::Builder::new()
+            .prefix("fsutil-")
+            .tempdir()
+            .unwrap();
+        let missing = dir.path().join("no/such/dir/x.json");
+        let e = write_atomically(&missing, b"x").unwrap_err();
+        assert_eq!(e.kind(), std::io::ErrorKind::NotFound);
+        assert!(!e.to_string().contains("/.tmp"), "{e}");
+        let file = dir.path().join("file");
+        std::fs::write(&file, "").unwrap();
+        let e = write_atomically(&file.join("x.json"), b"x").unwrap_err();
+        assert!(!e.to_string().contains("/.tmp"), "{e}");
     }
 }

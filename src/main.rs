@@ -30,7 +30,7 @@ fn main() -> ExitCode {
     match result {
         Ok(exit) => ExitCode::from(exit.code()),
         Err(err) => {
-            eprintln!("paperwire: error: {err:#}");
+            eprintln!("{}", cli::error::render(&err));
             ExitCode::from(Exit::of(err.as_ref()).code())
         }
     }

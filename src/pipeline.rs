@@ -73,7 +73,8 @@ pub struct EditionRequest {
 /// How an edition run ended.
 #[derive(Debug, Clone)]
 pub enum EditionOutcome {
-    Sent(Report),
+    /// Boxed: a report is much larger than a reason.
+    Sent(Box<Report>),
     /// Nothing to send (no papers today, or none left after leaving out repeats): why.
     NothingToSend(String),
 }
@@ -146,15 +147,22 @@ pub async fn run_edition(
         ));
     }
     let subscribers = load_subscribers(settings, &request.only)?;
-    let renderer = Renderer::new(&Templates::load(settings.templates_dir.as_deref())?)?;
+    let renderer = renderer(settings)?;
     let files = StateDir::new(&settings.state_dir).edition(&request.edition);
     let papers_file = request.papers_file.as_deref();
-    let (papers, frozen) =
-        match edition_papers(settings, &request.edition, request.today, papers_file).await? {
-            EditionPapers::Frozen(p) => (p, true),
-            EditionPapers::Fresh(p) => (p, false),
-            EditionPapers::EmptyDay(why) => return Ok(EditionOutcome::NothingToSend(why)),
-        };
+    let (papers, frozen) = match edition_papers(
+        settings,
+        &request.edition,
+        request.today,
+        papers_file,
+        OnFrozen::KeepFrozen,
+    )
+    .await?
+    {
+        EditionPapers::Frozen(p) => (p, true),
+        EditionPapers::Fresh(p) => (p, false),
+        EditionPapers::EmptyDay(why) => return Ok(EditionOutcome::NothingToSend(why)),
+    };
     let writes_state = !request.dry_run && request.test_to.is_none();
     let unfrozen = (writes_state && !frozen).then(|| papers.clone());
     let digest = Digest::build(papers, &settings.rules);
@@ -199,7 +207,25 @@ pub async fn run_edition(
     if writes_state {
         publish(&edition_files, archive.as_ref())?;
     }
-    Ok(EditionOutcome::Sent(report))
+    Ok(EditionOutcome::Sent(Box::new(report)))
+}
+
+/// The templates compiled, saying on stderr which files in `[templates] dir` are not used (a
+/// misspelled override would otherwise be ignored without a word).
+fn renderer(settings: &Settings) -> Result<Renderer, RenderError> {
+    let templates = Templates::load(settings.templates_dir.as_deref())?;
+    for path in templates.ignored() {
+        tracing::warn!("{}", ignored_template(path));
+    }
+    Renderer::new(&templates)
+}
+
+/// The warning for a file in `[templates] dir` that is not used.
+pub fn ignored_template(path: &Path) -> String {
+    format!(
+        "{} is not used: a templates directory holds digest.html.hbs, digest.txt.hbs, partials/NAME.html.hbs or NAME.txt.hbs, and the web archive's web/ templates (a misspelled name?)",
+        path.display()
+    )
 }
 
 /// After a run: once the edition is complete, marks it published (the first time) and adds it
@@ -257,31 +283,76 @@ enum EditionPapers {
     EmptyDay(String),
 }
 
+/// Which list an explicit `--papers` file gives once the edition's list is frozen.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum OnFrozen {
+    /// `send` and the daemon: the frozen list, so that everyone gets the same edition.
+    KeepFrozen,
+    /// `preview`: the file asked for, which changes nothing (and says that `send` would not).
+    PreferFile,
+}
+
 /// The edition's papers, the same for `send`, the daemon and `preview`: its frozen list once
 /// its first message went out, else the sources (or `papers_file`) without the papers sent in
-/// earlier editions.
+/// earlier editions. A `papers_file` must be readable either way (a typo in its name is a usage
+/// error, not a warning); on a frozen edition `send` keeps the frozen list and says so when the
+/// file differs, `preview` shows the file and says that `send` would not.
 async fn edition_papers(
     settings: &Settings,
     edition: &EditionId,
     today: chrono::NaiveDate,
     papers_file: Option<&Path>,
+    on_frozen: OnFrozen,
 ) -> Result<EditionPapers, RunError> {
     let files = StateDir::new(&settings.state_dir).edition(edition);
-    if let Some(frozen) = files.frozen_papers()? {
-        tracing::info!(
-            "edition {edition}: {} papers, frozen when its first message went out, in {}",
-            frozen.len(),
-            files.papers_path().display()
+    let Some(frozen) = files.frozen_papers()? else {
+        return Ok(
+            match fresh_papers(settings, edition, today, papers_file).await? {
+                Loaded::Papers(p) => EditionPapers::Fresh(p),
+                Loaded::EmptyDay(why) => EditionPapers::EmptyDay(why),
+            },
         );
-        say_if_different(settings, &files, &frozen, today, papers_file).await;
+    };
+    tracing::info!(
+        "edition {edition}: {} papers, frozen when its first message went out, in {}",
+        frozen.len(),
+        files.papers_path().display()
+    );
+    let Some(file) = papers_file else {
+        say_if_sources_differ(settings, &files, &frozen, today).await;
         return Ok(EditionPapers::Frozen(frozen));
+    };
+    let given = fresh_papers(settings, edition, today, Some(file)).await?;
+    let now = match &given {
+        Loaded::Papers(p) => p.as_slice(),
+        Loaded::EmptyDay(_) => &[],
+    };
+    let what = list_name(Some(file));
+    match on_frozen {
+        OnFrozen::KeepFrozen => {
+            if let Some(change) = difference(&frozen, now) {
+                tracing::warn!(
+                    "edition {edition}'s paper list was frozen when its first message went out ({}, {} papers); {what} now differs from it ({change}): keeping the frozen list, so that everyone gets the same edition",
+                    files.papers_path().display(),
+                    frozen.len(),
+                );
+            }
+            Ok(EditionPapers::Frozen(frozen))
+        }
+        OnFrozen::PreferFile => {
+            if let Some(change) = difference(&frozen, now) {
+                tracing::warn!(
+                    "showing {what}; edition {edition}'s paper list is frozen ({}, {} papers) and differs from it ({change}): `paperwire send` would send the frozen list",
+                    files.papers_path().display(),
+                    frozen.len(),
+                );
+            }
+            Ok(match given {
+                Loaded::Papers(p) => EditionPapers::Fresh(p),
+                Loaded::EmptyDay(why) => EditionPapers::EmptyDay(why),
+            })
+        }
     }
-    Ok(
-        match fresh_papers(settings, edition, today, papers_file).await? {
-            Loaded::Papers(p) => EditionPapers::Fresh(p),
-            Loaded::EmptyDay(why) => EditionPapers::EmptyDay(why),
-        },
-    )
 }
 
 /// The sources (or `papers_file`) without the papers sent in earlier editions.
@@ -334,27 +405,26 @@ fn count(n: usize) -> String {
     format!("{n} {}", if n == 1 { "paper" } else { "papers" })
 }
 
-/// Says on stderr (cron mails it) when `--papers`, or sources that are local files, now give
-/// another list than the edition's frozen one; the frozen list is kept either way, so that
-/// everyone gets the same edition. Live sources are not fetched again for this: their lists
-/// grow during the day, and a rerun must not depend on them.
-async fn say_if_different(
+/// Says on stderr (cron mails it) when the sources, all local files, now give another list
+/// than the edition's frozen one; the frozen list is kept either way, so that everyone gets the
+/// same edition. Live sources are not fetched again for this: their lists grow during the day,
+/// and a rerun must not depend on them.
+async fn say_if_sources_differ(
     settings: &Settings,
     files: &EditionFiles,
     frozen: &[Paper],
     today: chrono::NaiveDate,
-    papers_file: Option<&Path>,
 ) {
     let local = settings.is_bundled()
         || settings
             .sources
             .iter()
             .all(|s| matches!(s, crate::config::SourceSettings::File { .. }));
-    if papers_file.is_none() && !local {
+    if !local {
         return;
     }
-    let what = list_name(papers_file);
-    let now = match fresh_papers(settings, files.id(), today, papers_file).await {
+    let what = list_name(None);
+    let now = match fresh_papers(settings, files.id(), today, None).await {
         Ok(Loaded::Papers(p)) => p,
         Ok(Loaded::EmptyDay(_)) => Vec::new(),
         Err(e) => {
@@ -366,19 +436,28 @@ async fn say_if_different(
             return;
         }
     };
+    if let Some(change) = difference(frozen, &now) {
+        tracing::warn!(
+            "edition {}'s paper list was frozen when its first message went out ({}, {} papers); {what} now differs from it ({change}): keeping the frozen list, so that everyone gets the same edition",
+            files.id(),
+            files.papers_path().display(),
+            frozen.len(),
+        );
+    }
+}
+
+/// How `now` differs from `frozen` ("3 new papers, 1 gone"), or `None` when they hold the same
+/// papers.
+fn difference(frozen: &[Paper], now: &[Paper]) -> Option<String> {
     let was: HashSet<_> = frozen.iter().map(|p| &p.id).collect();
     let is: HashSet<_> = now.iter().map(|p| &p.id).collect();
-    if was == is {
-        return;
-    }
-    tracing::warn!(
-        "edition {}'s paper list was frozen when its first message went out ({}, {} papers); {what} now differs from it ({} new, {} gone): keeping the frozen list, so that everyone gets the same edition",
-        files.id(),
-        files.papers_path().display(),
-        frozen.len(),
-        count(is.difference(&was).count()),
-        was.difference(&is).count()
-    );
+    (was != is).then(|| {
+        format!(
+            "{} new, {} gone",
+            count(is.difference(&was).count()),
+            was.difference(&is).count()
+        )
+    })
 }
 
 /// The edition as templates see it; its date is the id's when the id is a date.
@@ -417,15 +496,24 @@ pub enum Preview {
 
 /// Renders the digest as `paperwire preview` shows it; changes no state.
 pub async fn preview(settings: &Settings, request: &PreviewRequest) -> Result<Preview, RunError> {
-    let renderer = Renderer::new(&Templates::load(settings.templates_dir.as_deref())?)?;
+    let renderer = renderer(settings)?;
     let today = today(settings);
     let edition_id = request
         .edition
         .clone()
         .unwrap_or_else(|| EditionId::for_date(today));
-    // The papers `send` would take: the frozen list, or the sources without earlier editions'.
+    // The papers `send` would take: the frozen list, or the sources without earlier editions'
+    // (an explicit --papers wins over the frozen list here; a preview changes nothing).
     let papers_file = request.papers_file.as_deref();
-    let papers = match edition_papers(settings, &edition_id, today, papers_file).await? {
+    let papers = match edition_papers(
+        settings,
+        &edition_id,
+        today,
+        papers_file,
+        OnFrozen::PreferFile,
+    )
+    .await?
+    {
         EditionPapers::Frozen(p) | EditionPapers::Fresh(p) => p,
         EditionPapers::EmptyDay(why) => return Ok(Preview::EmptyDay(why)),
     };
@@ -440,6 +528,14 @@ pub async fn preview(settings: &Settings, request: &PreviewRequest) -> Result<Pr
         Some(email) => Some(find_subscriber(settings, email)?),
         None => None,
     };
+    if let Some(s) = &subscriber
+        && digest.papers_for(&s.topics) == 0
+    {
+        return Ok(Preview::EmptyDay(format!(
+            "{} has nothing in their topics in edition {edition_id} (`send` does not email them)",
+            s.email
+        )));
+    }
     let text = request.text
         || subscriber
             .as_ref()
@@ -528,7 +624,7 @@ pub async fn current_digest_html(settings: &Settings) -> Result<String, RunError
             (EditionId::for_date(today(settings)), papers)
         }
     };
-    let renderer = Renderer::new(&Templates::load(settings.templates_dir.as_deref())?)?;
+    let renderer = renderer(settings)?;
     let digest = Digest::build(papers, &settings.rules);
     let edition = edition_info(settings, &edition_id, today(settings));
     let spec = VariantSpec::new(&[], &settings.section_names(), usize::MAX, false);

@@ -126,6 +126,46 @@ pub struct Schedule {
     many_a_day: bool,
 }
 
+/// The five fields of a cron line, their names and what each takes, for messages.
+const CRON_FIELDS: [(&str, &str); 5] = [
+    ("minute", "0–59"),
+    ("hour", "0–23"),
+    ("day-of-month", "1–31"),
+    ("month", "1–12 or JAN–DEC"),
+    ("day-of-week", "0–7 or SUN–SAT, 0 and 7 are Sunday"),
+];
+
+/// What is wrong with a cron line croner refused, in our words rather than the library's: the
+/// number of fields, or the first field that croner refuses when every other one is `*`.
+fn cron_problem(parser: &CronParser, expr: &str) -> String {
+    let fields: Vec<&str> = expr.split_whitespace().collect();
+    if fields.is_empty() {
+        return "it is empty".to_owned();
+    }
+    if fields.len() == 1 && fields[0].starts_with('@') {
+        return format!(
+            "`{}` is not a nickname cron knows (@yearly, @monthly, @weekly, @daily, @hourly)",
+            fields[0]
+        );
+    }
+    if fields.len() != 5 {
+        return format!(
+            "it has {} field{} (seconds and years are not used)",
+            fields.len(),
+            if fields.len() == 1 { "" } else { "s" }
+        );
+    }
+    for (i, (name, range)) in CRON_FIELDS.iter().enumerate() {
+        let alone: Vec<&str> = (0..5)
+            .map(|j| if j == i { fields[j] } else { "*" })
+            .collect();
+        if parser.parse(&alone.join(" ")).is_err() {
+            return format!("the {name} field `{}` is not valid ({range})", fields[i]);
+        }
+    }
+    "its fields do not combine into a valid pattern".to_owned()
+}
+
 /// How many matching wall-clock times one search may step over (a gap or an overlap holds at
 /// most a few hours of them) before giving up.
 const MAX_CANDIDATES: usize = 10_000;
@@ -144,9 +184,9 @@ impl Schedule {
             .year(Year::Disallowed)
             .dom_and_dow(false)
             .build();
-        let cron = parser.parse(expr).map_err(|e| ScheduleError::Invalid {
+        let cron = parser.parse(expr).map_err(|_| ScheduleError::Invalid {
             cron: expr.to_owned(),
-            reason: e.to_string(),
+            reason: cron_problem(&parser, expr),
         })?;
         // Every matching day gets every minute × hour combination of the pattern, so two
         // firings on the first matching day mean more than one a day. This also rejects a
@@ -421,6 +461,32 @@ mod tests {
             let e = Schedule::parse(bad, tz).unwrap_err();
             assert!(matches!(e, ScheduleError::Invalid { .. }), "{bad}: {e}");
         }
+        // The reason is ours, naming the field; never croner's own wording.
+        let reason = |bad: &str| match Schedule::parse(bad, tz).unwrap_err() {
+            ScheduleError::Invalid { reason, .. } => reason,
+            other => panic!("{bad}: {other}"),
+        };
+        assert_eq!(
+            reason("0 0 7 * * *"),
+            "it has 6 fields (seconds and years are not used)"
+        );
+        assert_eq!(reason(""), "it is empty");
+        assert_eq!(
+            reason("61 7 * * *"),
+            "the minute field `61` is not valid (0–59)"
+        );
+        assert_eq!(
+            reason("0 25 * * *"),
+            "the hour field `25` is not valid (0–23)"
+        );
+        assert_eq!(
+            reason("0 7 * * MO"),
+            "the day-of-week field `MO` is not valid (0–7 or SUN–SAT, 0 and 7 are Sunday)"
+        );
+        assert_eq!(
+            reason("@fortnightly"),
+            "`@fortnightly` is not a nickname cron knows (@yearly, @monthly, @weekly, @daily, @hourly)"
+        );
         assert_eq!(
             Schedule::parse("0 0 30 2 *", tz).unwrap_err(),
             ScheduleError::Never("0 0 30 2 *".into())

@@ -45,13 +45,13 @@ pub fn run(config: Option<&Path>, args: ArchiveArgs) -> anyhow::Result<Exit> {
     let summary = archive
         .build()
         .with_context(|| format!("cannot build the archive in {}", out.display()))?;
-    println!(
+    common::println(&format!(
         "archive {}: {} edition{}, {} file{} written",
         out.display(),
         summary.editions,
         if summary.editions == 1 { "" } else { "s" },
         summary.written,
         if summary.written == 1 { "" } else { "s" },
-    );
+    ))?;
     Ok(Exit::Done)
 }

@@ -1,109 +1,212 @@
 //! `paperwire check`: validates the config, the templates (rendering a fixture that fills every
 //! field, in strict mode), the Subject template, the file sources and the subscriber list, and
-//! lists every problem at once.
+//! lists every problem at once — a config with problems does not hide the others: what could be
+//! read of it (section names, sources, paths) is still used to check the rest.
 
 use std::path::Path;
 
-use paperwire::config::{Settings, SourceSettings};
+use paperwire::config::{self, ConfigError, Salvage, Settings, SourceSettings, TransportKind};
 use paperwire::edition::EditionId;
 use paperwire::exit::{Exit, describe};
 use paperwire::pipeline;
 use paperwire::render::{EditionInfo, Renderer, Templates, WebRenderer, render_subject};
 use paperwire::subscribers::SubscriberError;
 
-use super::common;
-
 #[derive(Debug, clap::Args)]
 pub struct CheckArgs {}
 
+/// What the check found.
+#[derive(Default)]
+struct Found {
+    problems: Vec<String>,
+    warnings: Vec<String>,
+}
+
 pub fn run(config: Option<&Path>, _args: CheckArgs) -> anyhow::Result<Exit> {
-    let settings = common::load_settings(config, true)?;
-    let mut problems: Vec<String> = Vec::new();
-    let mut warnings: Vec<String> = Vec::new();
-
-    if let Err(e) = Templates::load(settings.templates_dir.as_deref()).and_then(|t| {
-        Renderer::new(&t)?;
-        WebRenderer::new(&t, &settings.digest)
-    }) {
-        problems.push(describe(&e));
-    }
-    let today = pipeline::today(&settings);
-    let edition = EditionInfo::from_settings(&settings, EditionId::for_date(today), today);
-    if let Err(e) = render_subject(&settings.newsletter.subject, &edition, 1) {
-        problems.push(format!("{}: {e}", settings.path.display()));
-    }
-    if !settings.is_bundled() {
-        for source in &settings.sources {
-            if let SourceSettings::File { path } = source
-                && !path.is_file()
-            {
-                problems.push(format!(
-                    "{}: the file source {} does not exist",
-                    settings.path.display(),
-                    path.display()
-                ));
-            }
+    let origin = config::locate(config, true)?;
+    let mut found = Found::default();
+    let (settings, salvage) = match config::load_salvaging(&origin) {
+        Ok(settings) => {
+            let salvage = Salvage::of(&settings);
+            (Some(settings), Some(salvage))
         }
+        // Nothing to check without the file.
+        Err(failure) if matches!(failure.error, ConfigError::Read { .. }) => {
+            return Err(failure.error.into());
+        }
+        Err(failure) => {
+            match &failure.error {
+                ConfigError::Invalid(list) => {
+                    found
+                        .problems
+                        .extend(list.0.iter().map(ToString::to_string));
+                }
+                other => found.problems.push(describe(other)),
+            }
+            (None, failure.salvage)
+        }
+    };
+    if let Some(settings) = &settings {
+        check_settings(settings, &mut found);
     }
-    if !settings.newsletter.base_url.starts_with("https://") {
-        warnings.push(format!(
-            "{}: newsletter.base_url {} is not https; one-click unsubscribe (RFC 8058) needs an https URL",
-            settings.path.display(),
-            settings.newsletter.base_url
-        ));
-    }
-
-    let subscribers_note = check_subscribers(&settings, &mut problems);
-    for w in &warnings {
+    let note = match &salvage {
+        Some(salvage) => {
+            check_templates(salvage, &mut found);
+            check_file_sources(salvage, &mut found);
+            check_subscribers(salvage, &mut found.problems)
+        }
+        None => {
+            found.warnings.push(
+                "the templates and the subscriber list were not checked: the config could not be read far enough to find them".to_owned(),
+            );
+            String::new()
+        }
+    };
+    for w in &found.warnings {
         eprintln!("warning: {w}");
     }
-    if problems.is_empty() {
-        println!(
-            "{}: ok — {} sections, {} sources, templates ok, {}",
-            settings.path.display(),
-            settings.rules.sections.len(),
-            settings.sources.len(),
-            subscribers_note
-        );
-        Ok(Exit::Done)
-    } else {
-        for p in &problems {
-            eprintln!("{p}");
+    match (&settings, found.problems.is_empty()) {
+        (Some(settings), true) => {
+            super::common::println(&format!(
+                "{}: ok — {}, {}, templates ok, {note}",
+                settings.path.display(),
+                plural(settings.rules.sections.len(), "section"),
+                plural(settings.sources.len(), "source"),
+            ))?;
+            Ok(Exit::Done)
         }
-        eprintln!(
-            "paperwire: {} problem{} found",
-            problems.len(),
-            if problems.len() == 1 { "" } else { "s" }
-        );
-        Ok(Exit::Usage)
+        _ => {
+            for p in &found.problems {
+                eprintln!("{p}");
+            }
+            eprintln!(
+                "paperwire: {}",
+                super::error::problems_found(found.problems.len())
+            );
+            Ok(Exit::Usage)
+        }
     }
 }
 
-/// The subscriber list's problems (added to `problems`) and a note on who is on it.
-fn check_subscribers(settings: &Settings, problems: &mut Vec<String>) -> String {
-    if settings.subscribers_path.exists() {
-        match paperwire::subscribers::load(&settings.subscribers_path, &settings.section_names()) {
-            Ok(list) => format!(
-                "{} subscribers ({} active)",
-                list.len(),
-                list.iter().filter(|s| s.is_active()).count()
-            ),
-            Err(SubscriberError::Invalid(list)) => {
-                problems.extend(list.0.iter().map(ToString::to_string));
-                String::new()
+/// "1 source", "3 sources".
+fn plural(n: usize, what: &str) -> String {
+    format!("{n} {what}{}", if n == 1 { "" } else { "s" })
+}
+
+/// What only a config that loaded can tell: the Subject renders, the public URL is https, and a
+/// real transport does not send from the starter's placeholder addresses.
+fn check_settings(settings: &Settings, found: &mut Found) {
+    let today = pipeline::today(settings);
+    let edition = EditionInfo::from_settings(settings, EditionId::for_date(today), today);
+    if let Err(e) = render_subject(&settings.newsletter.subject, &edition, 1) {
+        found
+            .problems
+            .push(format!("{}: {e}", settings.path.display()));
+    }
+    let path = settings.path.display();
+    let newsletter = &settings.newsletter;
+    if !newsletter.base_url.starts_with("https://") {
+        found.warnings.push(format!(
+            "{path}: newsletter.base_url {} is not https; one-click unsubscribe (RFC 8058) needs an https URL",
+            newsletter.base_url
+        ));
+    }
+    if settings.delivery.transport == TransportKind::Outbox || settings.is_bundled() {
+        return;
+    }
+    let mut placeholders = vec![("newsletter.from", newsletter.from.email.domain())];
+    if let Some(r) = &newsletter.reply_to {
+        placeholders.push(("newsletter.reply_to", r.email.domain()));
+    }
+    let host = url::Url::parse(&newsletter.base_url)
+        .ok()
+        .and_then(|u| u.host_str().map(str::to_owned))
+        .unwrap_or_default();
+    placeholders.push(("newsletter.base_url", &host));
+    for (key, domain) in placeholders {
+        if is_example_domain(domain) {
+            found.warnings.push(format!(
+                "{path}: {key} uses {domain}, a domain reserved for examples, while delivery.transport sends real mail: put your own there (mail from it will not be delivered, and its links will not work)"
+            ));
+        }
+    }
+}
+
+/// The domains RFC 2606 reserves for documentation and tests.
+fn is_example_domain(domain: &str) -> bool {
+    let d = domain.trim_end_matches('.').to_ascii_lowercase();
+    ["example.org", "example.com", "example.net", "example"]
+        .iter()
+        .any(|e| d == *e || d.ends_with(&format!(".{e}")))
+        || [".test", ".invalid", ".localhost"]
+            .iter()
+            .any(|tld| d.ends_with(tld))
+}
+
+/// The templates (the email's and the web archive's) compile and render the fixture strictly;
+/// files in the directory that are not used are named.
+fn check_templates(salvage: &Salvage, found: &mut Found) {
+    match Templates::load(salvage.templates_dir.as_deref()) {
+        Ok(templates) => {
+            for path in templates.ignored() {
+                found.warnings.push(pipeline::ignored_template(path));
             }
-            Err(e) => {
-                problems.push(describe(&e));
-                String::new()
+            let compiled = Renderer::new(&templates)
+                .and_then(|_| WebRenderer::new(&templates, &salvage.digest).map(drop));
+            if let Err(e) = compiled {
+                found.problems.push(describe(&e));
             }
         }
-    } else if settings.is_bundled() {
-        "no subscriber list (bundled sample)".to_owned()
-    } else {
+        Err(e) => found.problems.push(describe(&e)),
+    }
+}
+
+/// Every `kind = "file"` source exists.
+fn check_file_sources(salvage: &Salvage, found: &mut Found) {
+    if salvage.is_bundled() {
+        return;
+    }
+    for source in &salvage.sources {
+        if let SourceSettings::File { path } = source
+            && !path.is_file()
+        {
+            found.problems.push(format!(
+                "{}: the file source {} does not exist",
+                salvage.path.display(),
+                path.display()
+            ));
+        }
+    }
+}
+
+/// The subscriber list's problems (added to `problems`), checked against the sections that
+/// could be read, and a note on who is on it.
+fn check_subscribers(salvage: &Salvage, problems: &mut Vec<String>) -> String {
+    let path = &salvage.subscribers_path;
+    if !path.exists() {
+        if salvage.is_bundled() {
+            return "no subscriber list (bundled sample)".to_owned();
+        }
         problems.push(format!(
             "{}: the subscriber list does not exist (subscribers.path)",
-            settings.subscribers_path.display()
+            path.display()
         ));
-        String::new()
+        return String::new();
+    }
+    let sections: Vec<&str> = salvage.section_names.iter().map(String::as_str).collect();
+    match paperwire::subscribers::load(path, &sections) {
+        Ok(list) => format!(
+            "{} ({} active)",
+            plural(list.len(), "subscriber"),
+            list.iter().filter(|s| s.is_active()).count()
+        ),
+        Err(SubscriberError::Invalid(list)) => {
+            problems.extend(list.0.iter().map(ToString::to_string));
+            String::new()
+        }
+        Err(e) => {
+            problems.push(describe(&e));
+            String::new()
+        }
     }
 }

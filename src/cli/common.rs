@@ -36,6 +36,16 @@ pub fn emit(out: Option<&Path>, bytes: &[u8]) -> anyhow::Result<()> {
     }
 }
 
+/// Prints `text` on stdout; a reader that stopped early (`| head`) is not an error.
+pub fn print(text: &str) -> anyhow::Result<()> {
+    emit(None, text.as_bytes())
+}
+
+/// [`print`] with a newline.
+pub fn println(text: &str) -> anyhow::Result<()> {
+    print(&format!("{text}\n"))
+}
+
 /// A token cancelled on SIGINT (Ctrl-C) or SIGTERM (systemd, kill); `announce` is printed on
 /// stderr when that happens.
 pub fn cancel_on_signal(announce: &'static str) -> CancellationToken {

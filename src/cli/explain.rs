@@ -38,7 +38,7 @@ pub async fn run(config: Option<&Path>, args: ExplainArgs) -> anyhow::Result<Exi
     for paper in found {
         explain(&mut out, &settings.rules, paper)?;
     }
-    print!("{out}");
+    common::print(&out)?;
     Ok(Exit::Done)
 }
 

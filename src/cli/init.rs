@@ -57,7 +57,7 @@ pub fn run(config: Option<&Path>, args: InitArgs) -> anyhow::Result<Exit> {
         }
         written.push(path);
     }
-    println!(
+    super::common::println(&format!(
         "wrote {} and {}\nnext: edit them, then `paperwire check`{}",
         files[0].0.display(),
         files[1].0.display(),
@@ -66,7 +66,7 @@ pub fn run(config: Option<&Path>, args: InitArgs) -> anyhow::Result<Exit> {
         } else {
             format!(" (in {}, or with --config)", args.dir.display())
         }
-    );
+    ))?;
     Ok(Exit::Done)
 }
 

@@ -5,6 +5,7 @@
 mod archive;
 mod check;
 mod common;
+pub mod error;
 mod explain;
 mod fetch;
 mod help;
@@ -30,7 +31,7 @@ use paperwire::state::{Report, RunEnd};
     version,
     about,
     long_about = None,
-    after_long_help = help::MAIN
+    after_long_help = help::MAIN.text()
 )]
 pub struct Cli {
     /// More log output on stderr: -v the run's milestones, -vv paperwire's debug output
@@ -58,7 +59,7 @@ pub enum Command {
     Explain(explain::ExplainArgs),
     /// Run as a daemon: send each edition at the [schedule] cron time, retry deferred
     /// recipients, catch up after downtime (--once: do the due run and exit).
-    #[command(after_long_help = help::RUN)]
+    #[command(after_long_help = help::RUN.text())]
     Run(run::RunArgs),
     /// Fetch the configured sources and write the merged list as normalized JSON.
     Fetch(fetch::FetchArgs),
@@ -68,17 +69,17 @@ pub enum Command {
     /// Manage the subscriber list (edits keep comments and formatting).
     Subscribers(subscribers::SubscribersArgs),
     /// Serve the one-click unsubscribe endpoint and a preview on loopback.
-    #[command(after_long_help = help::SERVE)]
+    #[command(after_long_help = help::SERVE.text())]
     Serve(serve::ServeArgs),
     /// Build the edition's digest and deliver it to every active subscriber.
-    #[command(after_long_help = help::SEND)]
+    #[command(after_long_help = help::SEND.text())]
     Send(send::SendArgs),
     /// Build the web archive from the state directory: an index, a page per published
     /// edition, an Atom feed (--out DIR, default archive.dir).
     #[command(after_long_help = archive::HELP)]
     Archive(archive::ArchiveArgs),
     /// Print a shell completion script (bash, zsh, fish, powershell, elvish) on stdout.
-    #[command(after_long_help = help::COMPLETIONS)]
+    #[command(after_long_help = help::COMPLETIONS.text())]
     Completions {
         /// The shell to complete for.
         shell: clap_complete::Shell,

@@ -60,7 +60,7 @@ pub async fn run(config: Option<&Path>, args: RunArgs) -> anyhow::Result<Exit> {
         Once::Abandoned => Ok(Exit::TryLater),
         Once::Ran(EditionOutcome::Sent(report)) => {
             if !report.all_ok() || std::io::stdout().is_terminal() {
-                println!("{}", report.summary());
+                common::println(&report.summary())?;
             }
             Ok(super::exit_for_report(&report))
         }

@@ -67,18 +67,21 @@ pub async fn run(config: Option<&Path>, args: SendArgs) -> anyhow::Result<Exit> 
         EditionOutcome::NothingToSend(why) => {
             eprintln!("paperwire: {why}: nothing sent");
             if args.json {
-                println!(
-                    "{}",
-                    serde_json::json!({ "edition": edition_label, "nothing_to_send": why })
-                );
+                common::println(
+                    &serde_json::json!({ "edition": edition_label, "nothing_to_send": why })
+                        .to_string(),
+                )?;
             }
             return Ok(Exit::Done);
         }
     };
+    // Quiet on success off a terminal (cron), but never about what was asked for by hand: a
+    // dry run, a proof, an `--only` address that got nothing.
+    let asked = args.dry_run || report.proof.is_some() || !report.passed_over.is_empty();
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&report)?);
-    } else if !report.all_ok() || std::io::stdout().is_terminal() || args.dry_run {
-        println!("{}", report.summary());
+        common::println(&serde_json::to_string_pretty(&report)?)?;
+    } else if !report.all_ok() || std::io::stdout().is_terminal() || asked {
+        common::println(&report.summary())?;
     }
     Ok(super::exit_for_report(&report))
 }
@@ -89,11 +92,9 @@ fn request(args: &SendArgs, today: chrono::NaiveDate) -> anyhow::Result<EditionR
         Some(t) => Some(t.parse::<TransportKind>().map_err(anyhow::Error::msg)?),
         None => None,
     };
+    // The same checks as a subscriber's address: a proof to `me@example` is a typo too.
     let test_to = match &args.test_to {
-        Some(a) => Some(
-            a.parse::<lettre::Address>()
-                .with_context(|| format!("--test-to `{a}` is not an address"))?,
-        ),
+        Some(a) => Some(SubscriberEmail::parse(a).context("--test-to")?.address()),
         None => None,
     };
     let only = args

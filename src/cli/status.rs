@@ -13,8 +13,8 @@ use super::common;
 
 #[derive(Debug, clap::Args)]
 pub struct StatusArgs {
-    /// How many editions to show, newest first.
-    #[arg(long, default_value_t = 7)]
+    /// How many editions to show, newest first (0: all of them).
+    #[arg(long, value_name = "N", default_value_t = 7)]
     last: usize,
     /// Only this edition.
     #[arg(long, value_name = "ID")]
@@ -50,7 +50,12 @@ pub fn run(config: Option<&Path>, args: StatusArgs) -> anyhow::Result<Exit> {
             }
             vec![id]
         }
-        None => state.editions().into_iter().rev().take(args.last).collect(),
+        // `--last 0`: all of them.
+        None => {
+            let all = state.editions();
+            let n = if args.last == 0 { all.len() } else { args.last };
+            all.into_iter().rev().take(n).collect()
+        }
     };
     if args.failed {
         return failed(&state, &ids, args.json);
@@ -60,11 +65,14 @@ pub fn run(config: Option<&Path>, args: StatusArgs) -> anyhow::Result<Exit> {
         .map(|id| state.edition(id).summary())
         .collect::<Result<Vec<_>, _>>()?;
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&rows)?);
+        common::println(&serde_json::to_string_pretty(&rows)?)?;
     } else if rows.is_empty() {
-        println!("no editions yet in {}", settings.state_dir.display());
+        common::println(&format!(
+            "no editions yet in {}",
+            settings.state_dir.display()
+        ))?;
     } else {
-        print!("{}", table(&rows)?);
+        common::print(&table(&rows)?)?;
     }
     Ok(Exit::Done)
 }
@@ -83,16 +91,16 @@ fn failed(state: &StateDir, ids: &[EditionId], json: bool) -> anyhow::Result<Exi
         }
     }
     if json {
-        println!("{}", serde_json::to_string_pretty(&rows)?);
+        common::println(&serde_json::to_string_pretty(&rows)?)?;
     } else if rows.is_empty() {
-        println!(
+        common::println(&format!(
             "no permanent failures in {}",
             match ids {
                 [] => format!("{} (no editions yet)", state.path().display()),
                 [one] => format!("edition {one}"),
                 _ => format!("the last {} editions", ids.len()),
             }
-        );
+        ))?;
     } else {
         let width = rows.iter().map(|r| r.email.len()).max().unwrap_or(0);
         let mut out = format!(
@@ -109,25 +117,26 @@ fn failed(state: &StateDir, ids: &[EditionId], json: bool) -> anyhow::Result<Exi
                 r.detail
             )?;
         }
-        print!("{out}");
+        common::print(&out)?;
     }
     Ok(Exit::Done)
 }
 
 fn table(rows: &[EditionSummary]) -> Result<String, std::fmt::Error> {
     let mut out = format!(
-        "{:<20} {:>6} {:>9} {:>6} {:>8}  last activity\n",
-        "edition", "papers", "delivered", "failed", "deferred"
+        "{:<20} {:>6} {:>9} {:>6} {:>8} {:>9}  last activity\n",
+        "edition", "papers", "delivered", "failed", "deferred", "not tried"
     );
     for r in rows {
         writeln!(
             out,
-            "{:<20} {:>6} {:>9} {:>6} {:>8}  {}",
+            "{:<20} {:>6} {:>9} {:>6} {:>8} {:>9}  {}",
             r.edition,
             r.papers.map_or("-".to_owned(), |p| p.to_string()),
             r.delivered,
             r.failed,
             r.deferred,
+            r.not_tried,
             r.last_activity.map_or("-".to_owned(), |t| t
                 .format("%Y-%m-%d %H:%M UTC")
                 .to_string())

@@ -41,8 +41,8 @@ pub enum SubscribersCmd {
         /// "html" (HTML with a text alternative) or "text".
         #[arg(long)]
         format: Option<MailFormat>,
-        /// At most this many papers in this person's email.
-        #[arg(long)]
+        /// At most this many papers in this person's email (1 or more).
+        #[arg(long, value_name = "N", value_parser = parse_max_papers)]
         max_papers: Option<NonZeroUsize>,
         /// Take back an address that unsubscribed (only when they asked to come back).
         #[arg(long)]
@@ -50,8 +50,9 @@ pub enum SubscribersCmd {
     },
     /// Remove a subscriber's entry.
     Remove {
-        /// The address to remove (ignoring case).
-        #[arg(value_parser = parse_email)]
+        /// The address to remove (ignoring case; any address on the list, even one the list
+        /// check flags).
+        #[arg(value_parser = parse_listed_email)]
         email: SubscriberEmail,
         /// Also erase an address that unsubscribed (normally its entry is kept so that no
         /// import adds it back).
@@ -61,20 +62,20 @@ pub enum SubscribersCmd {
     /// Stop sending to a subscriber until `resume`.
     Pause {
         /// The address to pause (ignoring case).
-        #[arg(value_parser = parse_email)]
+        #[arg(value_parser = parse_listed_email)]
         email: SubscriberEmail,
     },
     /// Send to a paused subscriber again.
     Resume {
         /// The address to resume (ignoring case).
-        #[arg(value_parser = parse_email)]
+        #[arg(value_parser = parse_listed_email)]
         email: SubscriberEmail,
     },
-    /// Add everyone in a CSV file (columns email,name,topics, optionally format,max_papers,paused; topics separated by ; or |).
+    /// Add everyone in a CSV file (columns email,name,topics, optionally format,max_papers,paused; topics separated by `;`, `|` or `,`).
     /// All or nothing: every bad row is reported and nothing is added.
     Import {
         /// The CSV file: a header row, then one person per row; several topics in the topics
-        /// column are separated by `;` or `|`.
+        /// column are separated by `;`, `|` or `,` (a cell with a comma needs double quotes).
         #[arg(value_name = "FILE")]
         file: PathBuf,
         /// Take back addresses that unsubscribed (only when they asked to come back).
@@ -95,11 +96,25 @@ fn parse_email(raw: &str) -> Result<SubscriberEmail, String> {
     SubscriberEmail::parse(raw).map_err(|e| e.to_string())
 }
 
+/// `--max-papers`: a whole number of at least 1 (no cap: leave the flag out).
+fn parse_max_papers(raw: &str) -> Result<NonZeroUsize, String> {
+    raw.trim().parse::<NonZeroUsize>().map_err(|_| {
+        format!("`{raw}` is not a number of papers of at least 1 (for no cap of their own, leave --max-papers out)")
+    })
+}
+
+/// An address to find on the list: only its syntax is checked, so that an entry a new address
+/// would be refused for (`bob@example`) can be removed, paused or resumed.
+fn parse_listed_email(raw: &str) -> Result<SubscriberEmail, String> {
+    SubscriberEmail::on_the_list(raw).map_err(|e| e.to_string())
+}
+
 pub fn run(config: Option<&Path>, args: SubscribersArgs) -> anyhow::Result<Exit> {
     let settings = super::common::load_settings(config, false)?;
     let sections = settings.section_names();
     let store = SubscriberStore::new(&settings.subscribers_path);
-    let mut out = std::io::stdout().lock();
+    // Written to stdout at the end: a reader that stops early (`export | head -1`) is no error.
+    let mut out: Vec<u8> = Vec::new();
     match args.cmd {
         SubscribersCmd::List { json } => {
             let list = store.load(&sections)?;
@@ -179,7 +194,7 @@ pub fn run(config: Option<&Path>, args: SubscribersArgs) -> anyhow::Result<Exit>
             }
         }
     }
-    out.flush()?;
+    super::common::emit(None, &out)?;
     Ok(Exit::Done)
 }
 

@@ -13,8 +13,8 @@ use super::raw::{
 };
 use super::{
     ArchiveSettings, ConfigOrigin, DEFAULT_ARXIV_API_URL, DEFAULT_ARXIV_URL, DEFAULT_HF_URL,
-    DeliverySettings, DigestSettings, ExtraCas, Newsletter, ScheduleSettings, Secrets, Settings,
-    SmtpEndpoint, SourceSettings, SubjectTemplate, TransportKind, parse_duration,
+    DeliverySettings, DigestSettings, ExtraCas, Newsletter, Salvage, ScheduleSettings, Secrets,
+    Settings, SmtpEndpoint, SourceSettings, SubjectTemplate, TransportKind, parse_duration,
 };
 use crate::diag::{Location, Problem, Problems};
 use crate::digest::{Keyword, Rules, SectionRule};
@@ -30,7 +30,19 @@ impl Settings {
         base_dir: &Path,
         origin: ConfigOrigin,
     ) -> Result<Self, Problems> {
-        let (raw, problems) = deserialize_all_problems(text, path)?;
+        Self::parse_salvaging(text, path, base_dir, origin).map_err(|(problems, _)| problems)
+    }
+
+    /// [`Settings::parse`], and on problems what the rest of the file still says (see
+    /// [`Salvage`]), when it could be read that far.
+    pub(super) fn parse_salvaging(
+        text: &str,
+        path: &Path,
+        base_dir: &Path,
+        origin: ConfigOrigin,
+    ) -> Result<Self, (Problems, Option<Box<Salvage>>)> {
+        let (raw, problems) =
+            deserialize_all_problems(text, path).map_err(|problems| (problems, None))?;
         let mut ck = Checker {
             path,
             text,
@@ -54,8 +66,24 @@ impl Settings {
             .archive
             .as_ref()
             .map(|a| ck.archive(a, newsletter.as_ref()));
+        let templates_dir = raw.templates.dir.as_ref().map(|d| base_dir.join(d));
+        let subscribers_path = base_dir.join(&raw.subscribers.path);
         if !ck.problems.is_empty() {
-            return Err(Problems(ck.problems));
+            let salvage = Salvage {
+                path: path.to_owned(),
+                origin,
+                section_names: rules
+                    .section_names()
+                    .into_iter()
+                    .filter(|n| !n.is_empty())
+                    .map(str::to_owned)
+                    .collect(),
+                sources,
+                templates_dir,
+                subscribers_path,
+                digest,
+            };
+            return Err((Problems(ck.problems), Some(Box::new(salvage))));
         }
         let (Some(newsletter), Some(delivery), Some(bounce)) = (newsletter, delivery, bounce)
         else {
@@ -68,8 +96,8 @@ impl Settings {
             sources,
             rules,
             digest,
-            templates_dir: raw.templates.dir.as_ref().map(|d| base_dir.join(d)),
-            subscribers_path: base_dir.join(&raw.subscribers.path),
+            templates_dir,
+            subscribers_path,
             delivery,
             state_dir: base_dir.join(&raw.state.dir),
             // A table that did not check recorded a problem above.
@@ -108,8 +136,11 @@ impl Checker<'_> {
     }
 
     fn mailbox(&mut self, key: &str, raw: &Spanned<String>) -> Option<Mailbox> {
-        self.parsed(raw, str::parse::<Mailbox>, |e| {
-            format!("newsletter.{key} `{}` is not a mailbox: {e}", raw.get_ref())
+        self.parsed(raw, str::parse::<Mailbox>, |_| {
+            format!(
+                "newsletter.{key} `{}` is not a mailbox: write an address (digest@example.org) or a name and an address (Paperwire <digest@example.org>; quote a name with commas or dots: \"Papers, Daily\" <digest@example.org>)",
+                raw.get_ref()
+            )
         })
     }
 
@@ -162,9 +193,9 @@ impl Checker<'_> {
             None => Some("https://huggingface.co/papers".to_owned()),
         };
         let unsubscribe_mailto = match &n.unsubscribe_mailto {
-            Some(m) => self.parsed(m, str::parse::<lettre::Address>, |e| {
+            Some(m) => self.parsed(m, str::parse::<lettre::Address>, |_| {
                 format!(
-                    "newsletter.unsubscribe_mailto `{}` is not an address: {e}",
+                    "newsletter.unsubscribe_mailto `{}` is not an address (like unsubscribe@example.org, without a name or <>)",
                     m.get_ref()
                 )
             }),
@@ -325,9 +356,9 @@ impl Checker<'_> {
             );
         }
         let return_path = d.return_path.as_ref().and_then(|r| {
-            self.parsed(r, str::parse::<lettre::Address>, |e| {
+            self.parsed(r, str::parse::<lettre::Address>, |_| {
                 format!(
-                    "delivery.return_path `{}` is not an address: {e}",
+                    "delivery.return_path `{}` is not an address (like bounces@example.org, without a name or <>)",
                     r.get_ref()
                 )
             })

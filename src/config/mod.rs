@@ -95,38 +95,96 @@ pub fn locate(flag: Option<&Path>, allow_bundled: bool) -> Result<ConfigOrigin, 
 /// Loads and checks the config from where [`locate`] said, then applies the environment:
 /// `PAPERWIRE_SMTP_URL` and the secrets.
 pub fn load(origin: &ConfigOrigin) -> Result<Settings, ConfigError> {
-    let mut settings = match origin {
+    load_salvaging(origin).map_err(|failure| failure.error)
+}
+
+/// What a config with problems still says: the parts `paperwire check` needs to go on
+/// checking the templates, the file sources and the subscriber list in the same run, so that
+/// one run lists every problem rather than the config's alone.
+#[derive(Debug, Clone)]
+pub struct Salvage {
+    pub path: PathBuf,
+    pub origin: ConfigOrigin,
+    /// The sections whose names could be read (the catch-all last, when enabled).
+    pub section_names: Vec<String>,
+    /// The sources that could be read.
+    pub sources: Vec<SourceSettings>,
+    pub templates_dir: Option<PathBuf>,
+    pub subscribers_path: PathBuf,
+    /// `[digest]` as far as it checked (the web archive's templates render with it).
+    pub digest: DigestSettings,
+}
+
+impl Salvage {
+    /// The same parts of a config that loaded.
+    pub fn of(settings: &Settings) -> Self {
+        Self {
+            path: settings.path.clone(),
+            origin: settings.origin.clone(),
+            section_names: settings
+                .section_names()
+                .into_iter()
+                .map(str::to_owned)
+                .collect(),
+            sources: settings.sources.clone(),
+            templates_dir: settings.templates_dir.clone(),
+            subscribers_path: settings.subscribers_path.clone(),
+            digest: settings.digest.clone(),
+        }
+    }
+
+    /// Whether this is the bundled sample rather than a user's file.
+    pub fn is_bundled(&self) -> bool {
+        self.origin == ConfigOrigin::Bundled
+    }
+}
+
+/// A config that did not load, and what could still be read of it.
+#[derive(Debug)]
+pub struct ConfigFailure {
+    pub error: ConfigError,
+    pub salvage: Option<Salvage>,
+}
+
+/// [`load`], keeping on failure what could still be read of the file ([`Salvage`]).
+pub fn load_salvaging(origin: &ConfigOrigin) -> Result<Settings, Box<ConfigFailure>> {
+    let fail = |error, salvage| Box::new(ConfigFailure { error, salvage });
+    let parsed = match origin {
         ConfigOrigin::File(path) => {
-            let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
-                path: path.clone(),
-                source,
+            let text = std::fs::read_to_string(path).map_err(|source| {
+                let error = ConfigError::Read {
+                    path: path.clone(),
+                    source,
+                };
+                fail(error, None)
             })?;
             let base_dir = path
                 .parent()
                 .map(Path::to_path_buf)
                 .filter(|p| !p.as_os_str().is_empty())
                 .unwrap_or_else(|| PathBuf::from("."));
-            Settings::parse(&text, path, &base_dir, origin.clone())
+            Settings::parse_salvaging(&text, path, &base_dir, origin.clone())
         }
-        ConfigOrigin::Bundled => Settings::parse(
+        ConfigOrigin::Bundled => Settings::parse_salvaging(
             BUNDLED_CONFIG,
             Path::new(BUNDLED_CONFIG_NAME),
             Path::new("."),
             ConfigOrigin::Bundled,
         ),
-    }
-    .map_err(ConfigError::Invalid)?;
+    };
+    let mut settings = parsed
+        .map_err(|(problems, salvage)| fail(ConfigError::Invalid(problems), salvage.map(|s| *s)))?;
     if let Ok(url) = std::env::var("PAPERWIRE_SMTP_URL")
         && !url.is_empty()
     {
         settings.delivery.smtp = SmtpEndpoint::parse(&url).map_err(|e| {
-            ConfigError::Invalid(Problems::one(
-                Location::file(Path::new("PAPERWIRE_SMTP_URL")),
-                e,
-            ))
+            let at = Location::file(Path::new("PAPERWIRE_SMTP_URL"));
+            let error = ConfigError::Invalid(Problems::one(at, e));
+            fail(error, Some(Salvage::of(&settings)))
         })?;
     }
-    settings.secrets = Secrets::from_env()?;
+    settings.secrets =
+        Secrets::from_env().map_err(|error| fail(error, Some(Salvage::of(&settings))))?;
     Ok(settings)
 }
 

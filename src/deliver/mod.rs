@@ -29,7 +29,10 @@ use crate::edition::EditionId;
 use crate::exit::Temporary;
 use crate::paper::Paper;
 use crate::render::{EditionInfo, Renderer};
-use crate::state::{EditionFiles, JournalState, Outcome, RecipientReport, Report, StateError};
+use crate::state::{
+    EditionFiles, JournalState, Outcome, PassOver, PassedOver, Proof, RecipientReport, Report,
+    StateError,
+};
 use crate::subscribers::Subscriber;
 pub use key::SigningKey;
 use transport::TransportSpec;
@@ -199,8 +202,36 @@ fn plan(
         ..Report::default()
     };
     let mut queue = Vec::new();
+    let chosen = !request.only.is_empty();
+    if let Some(to) = &request.test_to {
+        report.proof = prepared
+            .subscribers
+            .iter()
+            .find(|s| request.only.contains(&s.email.key()))
+            .map(|s| Proof {
+                of: s.email.to_string(),
+                to: to.to_string(),
+            });
+    }
+    let pass_over = |report: &mut Report, s: &Subscriber, why| {
+        if chosen {
+            report.passed_over.push(PassedOver {
+                email: s.email.to_string(),
+                why,
+            });
+        }
+    };
     for (i, s) in prepared.subscribers.iter().enumerate() {
-        if !s.is_active() || (!request.only.is_empty() && !request.only.contains(&s.email.key())) {
+        if chosen && !request.only.contains(&s.email.key()) {
+            continue;
+        }
+        if !s.is_active() {
+            let why = if s.unsubscribed_at.is_some() {
+                PassOver::Unsubscribed
+            } else {
+                PassOver::Paused
+            };
+            pass_over(&mut report, s, why);
             continue;
         }
         report.recipients += 1;
@@ -216,6 +247,12 @@ fn plan(
                     earlier: true,
                     ..problem(s, Outcome::Failed, detail)
                 });
+            }
+            // No email without papers: an empty digest is no news. Not journaled, so the
+            // edition is not "delivered" to them; a rerun of the frozen list finds the same.
+            _ if prepared.digest.papers_for(&s.topics) == 0 => {
+                report.nothing_in_topics += 1;
+                pass_over(&mut report, s, PassOver::NothingInTopics);
             }
             _ => queue.push(i),
         }

@@ -72,7 +72,10 @@ pub struct Label<'a> {
     pub edition: &'a str,
     /// The recipient's position on the subscriber list, from 1.
     pub seq: usize,
+    /// Where the message goes (a proof's test address for a proof).
     pub address: &'a str,
+    /// A proof (`--test-to`): another person's message sent to `address`.
+    pub proof: bool,
 }
 
 impl TransportSpec {
@@ -150,7 +153,9 @@ impl Outbox {
 }
 
 /// `2026-11-28-000042-ada@example.org`: the edition, the list position, and the address with
-/// anything but letters, digits and `@._+-` replaced by `_` (and cut at 100 characters).
+/// anything but letters, digits and `@._+-` replaced by `_` (and cut at 100 characters). A
+/// proof is `2026-11-28-proof-000042-me@example.org`: the position of whose message it is, and
+/// the test address it went to.
 pub fn outbox_stem(label: Label<'_>) -> String {
     let safe: String = label
         .address
@@ -165,7 +170,8 @@ pub fn outbox_stem(label: Label<'_>) -> String {
         })
         .take(100)
         .collect();
-    format!("{}-{:06}-{safe}", label.edition, label.seq)
+    let proof = if label.proof { "proof-" } else { "" };
+    format!("{}-{proof}{:06}-{safe}", label.edition, label.seq)
 }
 
 /// Writes `bytes` as `dir/<stem>.eml`, or `<stem>-2.eml`… when taken; returns the path.
@@ -616,8 +622,10 @@ pub async fn connect(
             .supports_feature(lettre::transport::smtp::extension::Extension::StartTls);
         match endpoint.tls {
             TlsMode::StartTls if !offers_starttls => {
+                // It greeted in plain text, so it is no implicit-TLS port: smtps:// would not
+                // help. Either the server has no TLS at all, or this is not the port meant.
                 return Err(Failure::Permanent(format!(
-                    "{where_} does not offer STARTTLS but tls=required; if it is an implicit-TLS port, try smtps://{where_}"
+                    "{where_} answered in plain text and does not offer STARTTLS, but the URL asks for it (tls=required); check the port (STARTTLS is usually on 587, implicit TLS on 465 with smtps://), or, for a relay on this machine or a network you trust, use plain smtp://{where_}"
                 )));
             }
             TlsMode::StartTls | TlsMode::Opportunistic if offers_starttls => {
@@ -673,6 +681,7 @@ mod tests {
             edition: "2026-11-28",
             seq: 42,
             address,
+            proof: false,
         };
         assert_eq!(
             outbox_stem(label("Ada.Lovelace+news@Example.org")),
@@ -682,6 +691,11 @@ mod tests {
             outbox_stem(label("o'brien/x{}@example.org")),
             "2026-11-28-000042-o_brien_x__@example.org"
         );
+        let proof = Label {
+            proof: true,
+            ..label("me@example.org")
+        };
+        assert_eq!(outbox_stem(proof), "2026-11-28-proof-000042-me@example.org");
         let long = format!("{}@example.org", "a".repeat(300));
         assert_eq!(
             outbox_stem(label(&long)).len(),

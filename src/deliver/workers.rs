@@ -152,6 +152,7 @@ pub(super) async fn run(
     let mut report = lock(&shared.report).clone();
     let left = lock(&queue).len();
     report.interrupted = shared.stop.is_cancelled() && left > 0;
+    report.not_tried = left;
     report.variants = lock(&shared.variants).len();
     report.build_seconds = total.building.as_secs_f64();
     report.send_seconds = total.sending.as_secs_f64();
@@ -191,10 +192,13 @@ async fn worker(
         };
         tally.building += t0.elapsed();
         let t1 = Instant::now();
+        let test_to = shared.request.test_to.as_ref().map(ToString::to_string);
         let label = Label {
             edition: shared.request.edition.as_str(),
             seq: i + 1,
-            address: s.email.as_str(),
+            // A proof's file is named for where it went.
+            address: test_to.as_deref().unwrap_or(s.email.as_str()),
+            proof: test_to.is_some(),
         };
         let (outcome, detail) = shared.deliver(&mut transport, label, &built).await?;
         tally.sending += t1.elapsed();
@@ -407,7 +411,12 @@ impl Shared {
             Outcome::Deferred => r.deferred += 1,
         }
         if outcome != Outcome::Delivered {
-            r.problems.push(problem(s, outcome, detail));
+            let mut line = problem(s, outcome, detail);
+            if let Some(to) = &self.request.test_to {
+                // A proof's problem is its test address's.
+                line.email = to.to_string();
+            }
+            r.problems.push(line);
         }
         Ok(())
     }

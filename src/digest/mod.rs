@@ -221,11 +221,7 @@ impl Digest {
     /// stays in the view, with none of its papers shown if none made the cut; since a section
     /// is ranked by the same key, what it shows is always its best papers.
     pub fn view(&self, topics: &[String], cap: usize) -> DigestView {
-        let wanted: Vec<&Section> = self
-            .sections
-            .iter()
-            .filter(|s| topics.is_empty() || topics.iter().any(|t| t.eq_ignore_ascii_case(&s.name)))
-            .collect();
+        let wanted: Vec<&Section> = self.sections_for(topics).collect();
         let available: usize = wanted.iter().map(|s| s.papers.len()).sum();
         let mut best: Vec<(usize, usize)> = wanted
             .iter()
@@ -254,6 +250,21 @@ impl Digest {
             left_out: available - shown,
             other_topics: self.paper_count() - available,
         }
+    }
+}
+
+impl Digest {
+    /// The sections of `topics` (section names, case-insensitive; empty = all) that have papers.
+    fn sections_for<'d>(&'d self, topics: &'d [String]) -> impl Iterator<Item = &'d Section> {
+        self.sections
+            .iter()
+            .filter(|s| topics.is_empty() || topics.iter().any(|t| t.eq_ignore_ascii_case(&s.name)))
+    }
+
+    /// The papers in the sections of `topics` (empty = all): 0 when a reader of those topics
+    /// has nothing in this edition.
+    pub fn papers_for(&self, topics: &[String]) -> usize {
+        self.sections_for(topics).map(|s| s.papers.len()).sum()
     }
 }
 
@@ -419,6 +430,10 @@ mod tests {
         assert_eq!(v.left_out, 4);
         let v = d.view(&["b".into()], 10);
         assert_eq!((v.shown, v.other_topics, v.sections.len()), (2, 5, 1));
+        // What a reader of some topics has today, whatever their cap.
+        assert_eq!(d.papers_for(&[]), 7);
+        assert_eq!(d.papers_for(&["b".into(), "C".into()]), 4);
+        assert_eq!(d.papers_for(&["Delta".into()]), 0);
         // Every count adds up, whatever the cap.
         for cap in 0..9 {
             let v = d.view(&[], cap);

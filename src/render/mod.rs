@@ -111,6 +111,9 @@ pub enum RenderError {
 #[derive(Debug, Clone)]
 pub struct Templates {
     files: BTreeMap<String, (String, PathBuf)>,
+    /// Files in the templates directory that are not used (a misspelled override such as
+    /// `digest.htm.hbs`), so that callers can say so instead of ignoring them silently.
+    ignored: Vec<PathBuf>,
 }
 
 impl Templates {
@@ -129,7 +132,15 @@ impl Templates {
                     )
                 })
                 .collect(),
+            ignored: Vec::new(),
         }
+    }
+
+    /// Files in the templates directory that are not used: not a template's name, not a
+    /// partial (`partials/NAME.html.hbs` or `NAME.txt.hbs`, also under `web/`). Hidden files and
+    /// READMEs are not counted.
+    pub fn ignored(&self) -> &[PathBuf] {
+        &self.ignored
     }
 
     /// The built-in templates, overridden file by file by those in `dir` (when given); extra
@@ -159,6 +170,13 @@ impl Templates {
                 t.files.insert((*name).to_owned(), (read(&path)?, path));
             }
         }
+        for sub in ["", "web/"] {
+            t.ignored.extend(unused_entries(&dir.join(sub), |name| {
+                name == "partials"
+                    || (sub.is_empty() && name == "web")
+                    || BUILTIN.iter().any(|(b, _)| *b == format!("{sub}{name}"))
+            }));
+        }
         for partials in ["partials", "web/partials"] {
             let Ok(entries) = std::fs::read_dir(dir.join(partials)) else {
                 continue;
@@ -175,6 +193,8 @@ impl Templates {
                     if let std::collections::btree_map::Entry::Vacant(slot) = t.files.entry(name) {
                         slot.insert((read(&path)?, path));
                     }
+                } else if counts_as_unused(file) {
+                    t.ignored.push(path);
                 }
             }
         }
@@ -190,6 +210,29 @@ impl Templates {
             .filter(|(name, _)| name.starts_with("web/"))
             .map(|(name, (src, _))| (name.as_str(), src.as_str()))
     }
+}
+
+/// The entries of `dir` that `used` does not accept, sorted (hidden files and READMEs left out).
+fn unused_entries(dir: &Path, used: impl Fn(&str) -> bool) -> Vec<PathBuf> {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Vec::new();
+    };
+    let mut unused: Vec<PathBuf> = entries
+        .flatten()
+        .filter(|e| {
+            let name = e.file_name();
+            let name = name.to_string_lossy();
+            !used(&name) && counts_as_unused(&name)
+        })
+        .map(|e| e.path())
+        .collect();
+    unused.sort();
+    unused
+}
+
+/// Whether an unused file is worth a warning: not hidden, not a README, not an editor's backup.
+fn counts_as_unused(name: &str) -> bool {
+    !(name.starts_with('.') || name.ends_with('~') || name.to_lowercase().starts_with("readme"))
 }
 
 /// Compiled templates: an HTML registry that escapes and a text registry that does not.

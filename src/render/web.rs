@@ -475,4 +475,3 @@ fn fixture() -> EditionContent {
         unmatched: 1,
     }
 }
-

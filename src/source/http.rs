@@ -141,7 +141,7 @@ impl Http {
             })
             .notify(|e, wait| {
                 if let Attempt::Retry { message, .. } = e {
-                    tracing::warn!("{shown}: {message}; retrying in {wait:?}");
+                    tracing::warn!("{shown}: {message}; retrying in {}", seconds(wait));
                 }
             })
             .await;
@@ -298,6 +298,16 @@ pub(super) fn retry_after(headers: &HeaderMap, now: DateTime<Utc>) -> Option<Dur
     Some((at - now).to_std().unwrap_or(Duration::ZERO))
 }
 
+/// A wait for people, rounded: "1.8 s", "12 s".
+fn seconds(wait: Duration) -> String {
+    let s = wait.as_secs_f64();
+    if s < 10.0 {
+        format!("{s:.1} s")
+    } else {
+        format!("{s:.0} s")
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -324,6 +334,13 @@ mod tests {
         assert_eq!(retry_after(&h, now), Some(Duration::ZERO));
         h.insert(RETRY_AFTER, HeaderValue::from_static("soon"));
         assert_eq!(retry_after(&h, now), None);
+    }
+
+    #[test]
+    fn waits_are_rounded_for_people() {
+        assert_eq!(seconds(Duration::from_nanos(1_780_632_377)), "1.8 s");
+        assert_eq!(seconds(Duration::from_millis(12_400)), "12 s");
+        assert_eq!(seconds(Duration::ZERO), "0.0 s");
     }
 
     #[test]

@@ -24,6 +24,9 @@ pub struct EditionSummary {
     pub delivered: usize,
     pub failed: usize,
     pub deferred: usize,
+    /// Recipients the last run did not get to because it was stopped (from its report; they
+    /// have no journal line).
+    pub not_tried: usize,
     pub last_activity: Option<chrono::DateTime<chrono::Utc>>,
 }
 
@@ -159,6 +162,7 @@ impl EditionFiles {
             delivered: count(Outcome::Delivered),
             failed: count(Outcome::Failed),
             deferred: count(Outcome::Deferred),
+            not_tried: self.read_report().map_or(0, |r| r.not_tried),
             last_activity: journal.last.values().map(|e| e.at).max(),
         })
     }

@@ -33,7 +33,7 @@ pub use bounces::BounceLog;
 pub use edition::{EditionFiles, EditionSummary};
 pub use journal::{Entry, Journal, JournalState, Outcome};
 pub use published::{EditionSections, SectionRecord};
-pub use report::{RecipientReport, Report, RunEnd};
+pub use report::{PassOver, PassedOver, Proof, RecipientReport, Report, RunEnd};
 
 /// Why the state directory could not be used.
 #[derive(Debug, thiserror::Error)]

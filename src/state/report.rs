@@ -18,6 +18,32 @@ pub struct RecipientReport {
     pub earlier: bool,
 }
 
+/// Why an address asked for with `--only` got nothing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PassOver {
+    Paused,
+    Unsubscribed,
+    /// Their topics have no papers in this edition.
+    NothingInTopics,
+}
+
+/// An address asked for with `--only` that got nothing, and why.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PassedOver {
+    pub email: String,
+    pub why: PassOver,
+}
+
+/// A proof (`send --only A --test-to B`): A's exact message, sent to B.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Proof {
+    /// Whose message it is.
+    pub of: String,
+    /// Where it went.
+    pub to: String,
+}
+
 /// What a run did: printed with `--json`, written to `report.json`.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(default)]
@@ -32,6 +58,17 @@ pub struct Report {
     pub failed_earlier: usize,
     pub deferred: usize,
     pub interrupted: bool,
+    /// Recipients the run did not get to because it was stopped: neither sent nor journaled
+    /// (the next run sends to them).
+    pub not_tried: usize,
+    /// Active recipients whose topics have no papers in this edition. They get no email (an
+    /// email without papers is no news) and are not journaled; a rerun of the edition's frozen
+    /// list finds the same.
+    pub nothing_in_topics: usize,
+    /// `--only` addresses that got nothing (paused, unsubscribed, nothing in their topics).
+    pub passed_over: Vec<PassedOver>,
+    /// Set for a proof (`--test-to`): whose message went where. Proofs are not journaled.
+    pub proof: Option<Proof>,
     /// Only some subscribers were asked for (`--only`): the edition is not done for the rest.
     pub partial: bool,
     /// Dry run: the messages that would have been sent.
@@ -77,32 +114,26 @@ impl Report {
         self.end() == RunEnd::Complete
     }
 
-    /// A short human summary: the counts, how long the run took, and every problem by address.
+    /// A short human summary: the counts, how long the run took, every problem by address, and
+    /// why an address asked for got nothing.
     pub fn summary(&self) -> String {
-        let would = if self.dry_run {
-            format!("{} to send ({} variants), ", self.would_send, self.variants)
-        } else {
-            String::new()
+        let mut s = match &self.proof {
+            Some(proof) if self.delivered > 0 => format!(
+                "edition {}: proof of {}'s message sent to {} (not journaled), in {}",
+                self.edition,
+                proof.of,
+                proof.to,
+                duration(self.seconds)
+            ),
+            Some(proof) => format!(
+                "edition {}: proof of {}'s message to {} not sent, in {}",
+                self.edition,
+                proof.of,
+                proof.to,
+                duration(self.seconds)
+            ),
+            None => self.counts(),
         };
-        let mut s = format!(
-            "edition {}: {would}{} delivered, {} already delivered, {} failed, {} deferred{}, in {}{}",
-            self.edition,
-            self.delivered,
-            self.already_delivered,
-            self.failed + self.failed_earlier,
-            self.deferred,
-            if self.interrupted {
-                ", interrupted"
-            } else {
-                ""
-            },
-            duration(self.seconds),
-            if self.dry_run {
-                " (dry run: nothing sent)"
-            } else {
-                ""
-            },
-        );
         for p in &self.problems {
             let what = match p.outcome {
                 Outcome::Delivered => "delivered",
@@ -116,7 +147,52 @@ impl Report {
             };
             s.push_str(&format!("\n  {what} {}: {}{when}", p.email, p.detail));
         }
+        for p in &self.passed_over {
+            let why = match p.why {
+                PassOver::Paused => format!(
+                    "paused (`paperwire subscribers resume {}` sends to them again)",
+                    p.email
+                ),
+                PassOver::Unsubscribed => "unsubscribed".to_owned(),
+                PassOver::NothingInTopics => {
+                    "nothing in their topics today (no email without papers)".to_owned()
+                }
+            };
+            s.push_str(&format!("\n  not sent to {}: {why}", p.email));
+        }
         s
+    }
+
+    /// "edition 2026-11-28: 3 delivered, 0 already delivered, 0 failed, 0 deferred, in 0.2 s".
+    fn counts(&self) -> String {
+        let would = if self.dry_run {
+            format!("{} to send ({} variants), ", self.would_send, self.variants)
+        } else {
+            String::new()
+        };
+        let not_tried = if self.not_tried > 0 || self.interrupted {
+            format!(", {} not tried (interrupted)", self.not_tried)
+        } else {
+            String::new()
+        };
+        let nothing = match self.nothing_in_topics {
+            0 => String::new(),
+            n => format!(", {n} had nothing in their topics today (no email)"),
+        };
+        format!(
+            "edition {}: {would}{} delivered, {} already delivered, {} failed, {} deferred{not_tried}{nothing}, in {}{}",
+            self.edition,
+            self.delivered,
+            self.already_delivered,
+            self.failed + self.failed_earlier,
+            self.deferred,
+            duration(self.seconds),
+            if self.dry_run {
+                " (dry run: nothing sent)"
+            } else {
+                ""
+            },
+        )
     }
 }
 

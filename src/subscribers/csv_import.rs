@@ -3,7 +3,7 @@
 //!
 //! The columns are `email,name,topics` with a header row (and optionally `format`,
 //! `max_papers` and `paused`, which `export --csv` writes so that an export re-imports whole); several
-//! topics share one cell, separated by `;` or `|`. An import is all-or-nothing, so every bad row is reported with its
+//! topics share one cell, separated by `;`, `|` or `,`. An import is all-or-nothing, so every bad row is reported with its
 //! line before anything is written.
 
 use std::collections::HashMap;
@@ -43,9 +43,9 @@ pub(super) fn read_import_rows(
     path: &Path,
     sections: &[&str],
 ) -> (Vec<ImportRow>, Vec<Problem>) {
-    let at_line = |line: u64| Location {
+    let at_line = |line: usize| Location {
         path: path.to_owned(),
-        line: usize::try_from(line).unwrap_or(usize::MAX),
+        line,
         col: 1,
     };
     let mut reader = csv::ReaderBuilder::new()
@@ -64,17 +64,17 @@ pub(super) fn read_import_rows(
         return (Vec::new(), problems);
     };
     let mut rows = Vec::new();
-    let mut first_line: HashMap<String, u64> = HashMap::new();
+    let mut first_line: HashMap<String, usize> = HashMap::new();
     for record in reader.records() {
         let record = match record {
             Ok(r) => r,
             Err(e) => {
-                let line = e.position().map_or(0, |p| p.line());
+                let line = e.position().map_or(0, |p| line_of(text, p));
                 problems.push(Problem::new(at_line(line), format!("unreadable row: {e}")));
                 continue;
             }
         };
-        let line = record.position().map_or(0, |p| p.line());
+        let line = record.position().map_or(0, |p| line_of(text, p));
         let location = at_line(line);
         let mut bad = |m: String| problems.push(Problem::new(location.clone(), m));
         let Some(subscriber) = columns.row(&record, sections, &mut bad) else {
@@ -95,6 +95,20 @@ pub(super) fn read_import_rows(
         }
     }
     (rows, problems)
+}
+
+/// The line a record starts on. The csv reader's own line count is off by one for every CRLF
+/// before the record (it ends a record at the `\r` and counts the line at the `\n`, which it
+/// then reads as the start of the next record), so the line comes from the byte offset instead,
+/// skipping the line ends the record starts with.
+fn line_of(text: &str, position: &csv::Position) -> usize {
+    let start = usize::try_from(position.byte())
+        .unwrap_or(usize::MAX)
+        .min(text.len());
+    let skipped = text[start..]
+        .find(|c| c != '\r' && c != '\n')
+        .map_or(text.len(), |i| start + i);
+    crate::diag::line_col(text, skipped).0
 }
 
 /// Where each known column is in the file's header.
@@ -170,11 +184,7 @@ impl Columns {
                 .ok(),
         };
         let mut topics = Vec::new();
-        for topic in cell(self.topics)
-            .split([';', '|'])
-            .map(str::trim)
-            .filter(|t| !t.is_empty())
-        {
+        for topic in split_topics(cell(self.topics), sections) {
             match check_topic(topic, sections) {
                 Ok(known) => topics.push(known.to_owned()),
                 Err(message) => bad(message),
@@ -222,6 +232,22 @@ impl Columns {
             ..NewSubscriber::new(email)
         })
     }
+}
+
+/// The topics in one cell, separated by `;`, `|` or `,` (as `subscribers add --topics "A,B"`
+/// takes them). A piece between `;` or `|` that is a section's whole name stays whole, so that a
+/// section whose name has a comma can still be named (separate it from others with `;`).
+fn split_topics<'c>(cell: &'c str, sections: &[&str]) -> Vec<&'c str> {
+    let mut topics = Vec::new();
+    for piece in cell.split([';', '|']).map(str::trim) {
+        if piece.contains(',') && check_topic(piece, sections).is_err() {
+            topics.extend(piece.split(',').map(str::trim));
+        } else {
+            topics.push(piece);
+        }
+    }
+    topics.retain(|t| !t.is_empty());
+    topics
 }
 
 /// The list as an importable CSV (`email,name,topics,format,max_papers,paused`), leaving out
@@ -322,6 +348,53 @@ mod tests {
         assert_eq!(rows[1].subscriber.topics, SECTIONS);
         assert_eq!(rows[1].subscriber.name, None);
         assert_eq!(rows[2].location.line, 4);
+    }
+
+    #[test]
+    fn topics_are_separated_by_semicolons_bars_or_commas() {
+        let sections = &["Federated Learning", "Graphs", "Losses, Optimization"][..];
+        let text = "email,topics\n\
+                    a@example.org,\"Federated Learning, Graphs\"\n\
+                    b@example.org,Federated Learning;Graphs\n\
+                    c@example.org,Graphs | Federated Learning\n\
+                    d@example.org,\"Losses, Optimization; Graphs\"\n\
+                    e@example.org,\"Losses, Optimization\"\n";
+        let rows = parse_import_csv(text, Path::new("in.csv"), sections).unwrap();
+        let topics: Vec<Vec<String>> = rows.into_iter().map(|r| r.subscriber.topics).collect();
+        assert_eq!(topics[0], ["Federated Learning", "Graphs"]);
+        assert_eq!(topics[1], ["Federated Learning", "Graphs"]);
+        assert_eq!(topics[2], ["Graphs", "Federated Learning"]);
+        assert_eq!(topics[3], ["Losses, Optimization", "Graphs"]);
+        assert_eq!(topics[4], ["Losses, Optimization"]);
+        let problems = parse_import_csv(
+            "email,topics\nx@example.org,\"Graphs, Knitting\"\n",
+            Path::new("in.csv"),
+            sections,
+        )
+        .unwrap_err();
+        assert!(
+            problems
+                .to_string()
+                .starts_with("in.csv:2:1: unknown topic `Knitting`"),
+            "{problems}"
+        );
+    }
+
+    #[test]
+    fn lines_are_right_with_crlf_line_ends() {
+        let text = "email,name,topics\r\n\
+                    ok@example.org,Ok,\r\n\
+                    bob@example,Bob,\r\n\
+                    \r\n\
+                    \"multi\r\nline\",Y,\r\n\
+                    z@example.org,Z,Knitting\r\n";
+        let problems = parse_import_csv(text, Path::new("in.csv"), SECTIONS).unwrap_err();
+        let lines: Vec<usize> = problems.0.iter().map(|p| p.location.line).collect();
+        assert_eq!(lines, [3, 5, 7], "{problems}");
+        let lf = text.replace("\r\n", "\n");
+        let problems = parse_import_csv(&lf, Path::new("in.csv"), SECTIONS).unwrap_err();
+        let lf_lines: Vec<usize> = problems.0.iter().map(|p| p.location.line).collect();
+        assert_eq!(lf_lines, lines);
     }
 
     #[test]

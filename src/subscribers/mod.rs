@@ -81,6 +81,17 @@ impl SubscriberEmail {
         }
         Ok(Self(trimmed.to_owned()))
     }
+    /// An address as it may already stand on the list, to find its entry (`remove`, `pause`,
+    /// `resume`): lettre's syntax only, without the checks [`SubscriberEmail::parse`] makes of a
+    /// new address, so that an entry the list check flags (`bob@example`, a typo) can still be
+    /// taken off the list with the command line.
+    pub fn on_the_list(raw: &str) -> Result<Self, SubscriberEmailError> {
+        let trimmed = raw.trim();
+        trimmed
+            .parse::<lettre::Address>()
+            .map_err(|_| SubscriberEmailError::Invalid(raw.to_owned()))?;
+        Ok(Self(trimmed.to_owned()))
+    }
     pub fn as_str(&self) -> &str {
         &self.0
     }

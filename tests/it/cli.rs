@@ -96,7 +96,8 @@ fn the_man_page_renders_with_man() {
     );
     out.assert_code(0);
     assert!(out.stderr.is_empty(), "warnings from man/groff: {out}");
-    let page = out.stdout;
+    // The synopsis keeps each option with its value with a no-break space.
+    let page = out.stdout.replace('\u{a0}', " ");
     for expected in [
         "NAME",
         "paperwire - Turns the day's trending research papers",
@@ -105,10 +106,17 @@ fn the_man_page_renders_with_man() {
         "paperwire-init(1)",
         "paperwire-send(1)",
         "-c, --config",
-        "Exit codes",
+        "[-c|--config <FILE>]",
+        "EXIT STATUS",
     ] {
         assert!(page.contains(expected), "no `{expected}` in\n{page}");
     }
+    // The exit codes are a table: each code starts its own line, its text beside it.
+    assert!(
+        page.lines()
+            .any(|l| l.trim_start().starts_with("75     temporary failure")),
+        "{page}"
+    );
     // A subcommand's page, and every page installed where `man` looks.
     let out = bash(
         &env,
@@ -116,7 +124,21 @@ fn the_man_page_renders_with_man() {
     );
     out.assert_code(0);
     assert!(out.stderr.is_empty(), "{out}");
-    assert!(out.stdout.contains("paperwire-send") && out.stdout.contains("PAPERWIRE_SECRET"));
+    let send = &out.stdout.replace('\u{a0}', " ");
+    assert!(send.contains("paperwire-send") && send.contains("ENVIRONMENT"));
+    // Every variable and every example is a tag of its own, not reflowed into a paragraph.
+    for tag in [
+        "PAPERWIRE_SECRET",
+        "PAPERWIRE_SMTP_URL",
+        "paperwire send --dry-run",
+        "paperwire send --only ada@example.org --test-to me@example.org",
+    ] {
+        assert!(
+            send.lines().any(|l| l.trim() == tag),
+            "`{tag}` is no tag in\n{send}"
+        );
+    }
+    assert!(send.contains("[--only <EMAIL>]…"), "{send}");
     let out = bash(
         &env,
         "paperwire man --dir share/man/man1 && MANPATH=share/man MANPAGER=cat man paperwire-subscribers-add",
@@ -216,7 +238,7 @@ fn long_help_names_the_environment_exit_codes_and_examples() {
     let send = env.run(&["send", "--help"]).stdout;
     assert!(send.contains("75 wins over 1"), "{send}");
     let import = env.run(&["subscribers", "import", "--help"]).stdout;
-    assert!(import.contains("separated by `;` or `|`"), "{import}");
+    assert!(import.contains("separated by `;`, `|` or `,`"), "{import}");
 }
 
 #[test]

@@ -492,7 +492,13 @@ fn archive_errors() -> Vec<(ArchiveError, Exit)> {
 }
 
 fn input_errors() -> Vec<(Box<dyn std::error::Error + Send + Sync>, Exit)> {
-    fn _all_listed(s: &ScheduleError, k: &KeywordError, e: &SubscriberEmailError, t: &TokenError) {
+    fn _all_listed(
+        s: &ScheduleError,
+        k: &KeywordError,
+        e: &SubscriberEmailError,
+        t: &TokenError,
+        d: &EditionIdError,
+    ) {
         match s {
             ScheduleError::Invalid { .. }
             | ScheduleError::Never(_)
@@ -509,6 +515,9 @@ fn input_errors() -> Vec<(Box<dyn std::error::Error + Send + Sync>, Exit)> {
         }
         match t {
             TokenError::Malformed(_) | TokenError::BadSignature => {}
+        }
+        match d {
+            EditionIdError::Invalid(_) | EditionIdError::NotADate(..) => {}
         }
     }
     let s = |x: &str| x.to_owned();
@@ -546,7 +555,11 @@ fn input_errors() -> Vec<(Box<dyn std::error::Error + Send + Sync>, Exit)> {
         ),
         (Box::new(TokenError::Malformed("short")), Exit::Usage),
         (Box::new(TokenError::BadSignature), Exit::Usage),
-        (Box::new(EditionIdError(s("a/b"))), Exit::Usage),
+        (Box::new(EditionIdError::Invalid(s("a/b"))), Exit::Usage),
+        (
+            Box::new(EditionIdError::NotADate(s("2026-13-01"), s("2026-13-01"))),
+            Exit::Usage,
+        ),
         (Box::new(PaperIdError(s("x"))), Exit::Usage),
         (Box::new(HttpUrlError(s("javascript:x"))), Exit::Usage),
         (

@@ -6,6 +6,7 @@ mod archive;
 mod bounces;
 mod cli;
 mod exit_codes;
+mod first_use;
 mod harness;
 mod pipeline;
 mod readme;

@@ -398,17 +398,27 @@ fn outbox_files_are_named_for_edition_position_and_address() {
             "2026-11-28-000003-cy@example.org.eml",
         ]
     );
-    // A proof of Ada's message does not replace hers.
-    send(
-        &env,
-        &["--only", "ada@example.org", "--test-to", "me@example.org"],
-        &[],
-    )
-    .assert_code(0);
-    assert!(
-        env.exists("outbox/2026-11-28-000001-ada@example.org-2.eml"),
-        "{:?}",
-        env.list("outbox")
+    // A proof of Ada's message is named for where it went, and replaces nothing; a second
+    // proof gets a name of its own.
+    for _ in 0..2 {
+        send(
+            &env,
+            &["--only", "ada@example.org", "--test-to", "me@example.org"],
+            &[],
+        )
+        .assert_code(0);
+    }
+    let proofs: Vec<String> = env
+        .list("outbox")
+        .into_iter()
+        .filter(|f| f.contains("proof"))
+        .collect();
+    assert_eq!(
+        proofs,
+        [
+            "2026-11-28-proof-000001-me@example.org-2.eml",
+            "2026-11-28-proof-000001-me@example.org.eml"
+        ]
     );
     let out = env.run(&["status", "--json"]);
     assert!(out.stdout.contains("\"delivered\": 3"), "{out}");

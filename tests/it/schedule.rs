@@ -253,14 +253,18 @@ fn once_with_nothing_due_exits_0_with_a_note() {
     env.config_builder(Some(&server.url()))
         .with_schedule("cron = \"0 7 * * *\"\ncatch_up = \"1h\"")
         .write();
-    // 07:00 was five hours ago, longer than catch_up: not sent.
+    // 07:00 was five hours ago, longer than catch_up: not sent, and it says which and why.
     let out = once(&env, "2026-11-28T12:00:00Z");
     out.assert_code(0);
-    assert!(
-        out.stderr
-            .contains("nothing due; next edition 2026-11-29 at Sun 2026-11-29 07:00 UTC"),
-        "{out}"
-    );
+    let said: Vec<&str> = out
+        .stderr
+        .lines()
+        .filter(|l| !l.contains("PAPERWIRE_TEST_NOW"))
+        .collect();
+    insta::assert_snapshot!(said.join("\n"), @r"
+    paperwire: edition 2026-11-28 was due Sat 2026-11-28 07:00 UTC, 5 h 0 min ago, longer than schedule.catch_up (1 h 0 min): skipped (`paperwire send --edition 2026-11-28` sends it anyway)
+    paperwire: nothing due; next edition 2026-11-29 at Sun 2026-11-29 07:00 UTC
+    ");
     assert!(out.stdout.is_empty(), "{out}");
     assert!(server.messages().is_empty());
     assert!(editions(&env).is_empty());
