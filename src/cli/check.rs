@@ -53,7 +53,7 @@ pub fn run(config: Option<&Path>, _args: CheckArgs) -> anyhow::Result<Exit> {
         ));
     }
 
-    let subscribers_note = check_subscribers(&settings, &mut problems);
+    let subscribers_note = check_subscribers(&settings, &mut problems, &mut warnings);
     for w in &warnings {
         eprintln!("warning: {w}");
     }
@@ -80,14 +80,38 @@ pub fn run(config: Option<&Path>, _args: CheckArgs) -> anyhow::Result<Exit> {
 }
 
 /// The subscriber list's problems (added to `problems`) and a note on who is on it.
-fn check_subscribers(settings: &Settings, problems: &mut Vec<String>) -> String {
+fn check_subscribers(
+    settings: &Settings,
+    problems: &mut Vec<String>,
+    warnings: &mut Vec<String>,
+) -> String {
     if settings.subscribers_path.exists() {
-        match paperwire::subscribers::load(&settings.subscribers_path, &settings.section_names()) {
-            Ok(list) => format!(
-                "{} subscribers ({} active)",
-                list.len(),
-                list.iter().filter(|s| s.is_active()).count()
-            ),
+        match paperwire::subscribers::read(&settings.subscribers_path, &settings.section_names()) {
+            Ok(view) => {
+                warnings.extend(view.skipped.iter().map(ToString::to_string));
+                if !view.suppressed.is_empty() {
+                    let log = paperwire::subscribers::ChangeLog::beside(&settings.subscribers_path);
+                    let addresses: Vec<&str> =
+                        view.suppressed.iter().map(|c| c.email.as_str()).collect();
+                    warnings.push(format!(
+                        "{}: {} unsubscribe(s) or bounce(s) for addresses not on the list, kept so that no mail goes there: {}",
+                        log.path().display(),
+                        addresses.len(),
+                        addresses.join(", ")
+                    ));
+                }
+                let list = &view.subscribers;
+                let pending = if view.pending > 0 {
+                    format!(", {} change(s) not yet written into the file", view.pending)
+                } else {
+                    String::new()
+                };
+                format!(
+                    "{} subscribers ({} active){pending}",
+                    list.len(),
+                    list.iter().filter(|s| s.is_active()).count()
+                )
+            }
             Err(SubscriberError::Invalid(list)) => {
                 problems.extend(list.0.iter().map(ToString::to_string));
                 String::new()
