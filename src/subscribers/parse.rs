@@ -167,42 +167,7 @@ impl Checker<'_> {
             }
         }
 
-        let email = match table.get("email") {
-            None => {
-                self.problem(
-                    table_span.clone(),
-                    "this [[subscriber]] has no `email`".to_owned(),
-                );
-                None
-            }
-            Some(item) => {
-                self.string(item, "email")
-                    .and_then(|raw| match SubscriberEmail::parse(raw) {
-                        Ok(email) => Some(email),
-                        Err(e) => {
-                            self.problem(item.span(), e.to_string());
-                            None
-                        }
-                    })
-            }
-        };
-        if let (Some(email), Some(item)) = (&email, table.get("email")) {
-            // The offset is kept and turned into a line only for a duplicate: counting lines
-            // for every entry would make a long list quadratic to load.
-            let offset = item.span().map(|s| s.start);
-            match self.first_seen.get(&email.key()) {
-                Some(first) => {
-                    let first_line = first.map_or(0, |o| line_col(self.text, o).0);
-                    let message = format!(
-                        "{email} is listed twice (first on line {first_line}; addresses are compared ignoring case)"
-                    );
-                    self.problem(item.span(), message);
-                }
-                None => {
-                    self.first_seen.insert(email.key(), offset);
-                }
-            }
-        }
+        let email = self.email(table, table_span);
 
         let name = table
             .get("name")
@@ -285,6 +250,49 @@ impl Checker<'_> {
             unsubscribed_at,
             bounced_at,
         })
+    }
+
+    /// The entry's address, checked and not seen before on the list.
+    fn email(
+        &mut self,
+        table: &dyn TableLike,
+        table_span: Option<Range<usize>>,
+    ) -> Option<SubscriberEmail> {
+        let email = match table.get("email") {
+            None => {
+                self.problem(table_span, "this [[subscriber]] has no `email`".to_owned());
+                None
+            }
+            Some(item) => {
+                self.string(item, "email")
+                    .and_then(|raw| match SubscriberEmail::parse(raw) {
+                        Ok(email) => Some(email),
+                        Err(e) => {
+                            self.problem(item.span(), e.to_string());
+                            None
+                        }
+                    })
+            }
+        };
+        if let (Some(email), Some(item)) = (&email, table.get("email")) {
+            // The offset is kept and turned into a line only for a duplicate: counting lines
+            // for every entry would make a long list quadratic to load.
+            let offset = item.span().map(|s| s.start);
+            match self.first_seen.get(&email.key()) {
+                Some(first) => {
+                    let first_line = first.map_or(0, |o| line_col(self.text, o).0);
+                    let message = format!(
+                        "{email} is listed twice (first on line {first_line}; addresses are compared ignoring case)"
+                    );
+                    self.problem(item.span(), message);
+                }
+                None => {
+                    self.first_seen.insert(email.key(), offset);
+                }
+            }
+        }
+
+        email
     }
 
     fn string<'i>(&mut self, item: &'i Item, key: &str) -> Option<&'i str> {
