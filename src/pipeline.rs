@@ -146,6 +146,14 @@ pub async fn run_edition(
             "--test-to needs exactly one --only EMAIL: whose message to send".into(),
         ));
     }
+    if !request.dry_run && request.test_to.is_none() {
+        // Pending changes (one-click unsubscribes, …) go into the file before it is read; they
+        // count in any case, so a fold that cannot run now only waits for the next one.
+        let store = crate::subscribers::SubscriberStore::new(&settings.subscribers_path);
+        if let Err(e) = store.fold() {
+            tracing::warn!("could not fold the change log into the subscriber list: {e}");
+        }
+    }
     let subscribers = load_subscribers(settings, &request.only)?;
     let renderer = renderer(settings)?;
     let files = StateDir::new(&settings.state_dir).edition(&request.edition);

@@ -3,8 +3,10 @@
 //! Mail clients and providers POST `List-Unsubscribe=One-Click` to the link in the
 //! `List-Unsubscribe` header; people who click the link in the footer get a page with a confirm
 //! button, because mail scanners fetch links and a GET must never unsubscribe. The token in the
-//! link (see [`crate::subscribers::token`]) is checked in constant time; the change goes
-//! through the same locked, atomic edit as `paperwire subscribers …`.
+//! link (see [`crate::subscribers::token`]) is checked in constant time. The unsubscribe is
+//! appended to the list's change log and answered once it is on disk, so a burst of clicks
+//! after an edition never waits for a rewrite of the list; a thread folds the log into the list
+//! when the server has been idle a moment (see [`crate::subscribers::FoldPolicy`]).
 //!
 //! With `[archive] dir` set it also serves the web archive under `/archive/` (see
 //! [`crate::archive::http`]).
@@ -31,9 +33,8 @@ use hyper_util::service::TowerToHyperService;
 use tokio::net::TcpListener;
 use tower_http::timeout::TimeoutLayer;
 
-use crate::exit::Exit;
 use crate::subscribers::token::{self, TokenError};
-use crate::subscribers::{SubscriberEmail, SubscriberStore, UnsubscribeOutcome};
+use crate::subscribers::{Change, ChangeWriter, FoldPolicy, SubscriberEmail, SubscriberStore};
 
 /// The largest request body accepted (the one-click body is 26 bytes).
 pub const MAX_BODY_BYTES: usize = 16 * 1024;
@@ -84,9 +85,26 @@ impl Default for ServeLimits {
     }
 }
 
+/// What the handlers share: the context and the writer of the list's change log.
+#[derive(Clone)]
+struct AppState {
+    context: ServeContext,
+    changes: ChangeWriter,
+}
+
 /// The routes: `GET /` (preview), `GET /unsubscribe` (confirm page), `POST /unsubscribe`, and
 /// `GET /archive/…` when there is an archive directory.
 pub fn router(context: ServeContext, limits: ServeLimits) -> Router {
+    router_with_policy(context, limits, FoldPolicy::default())
+}
+
+/// [`router`], folding the change log into the list as `policy` says.
+pub fn router_with_policy(
+    context: ServeContext,
+    limits: ServeLimits,
+    policy: FoldPolicy,
+) -> Router {
+    let changes = ChangeWriter::folding(context.store.clone(), policy);
     let mut app = Router::new()
         .route("/", get(preview))
         .route("/unsubscribe", get(confirm_page).post(unsubscribe));
@@ -98,7 +116,7 @@ pub fn router(context: ServeContext, limits: ServeLimits) -> Router {
             StatusCode::REQUEST_TIMEOUT,
             limits.request_timeout,
         ))
-        .with_state(context)
+        .with_state(AppState { context, changes })
 }
 
 /// Serves `app` on `listener` until `shutdown` completes, then lets requests in flight finish
@@ -147,8 +165,8 @@ pub async fn serve(
     }
 }
 
-async fn preview(State(context): State<ServeContext>) -> Response {
-    match (context.preview)().await {
+async fn preview(State(app): State<AppState>) -> Response {
+    match (app.context.preview)().await {
         Ok(html) => (
             [(header::CACHE_CONTROL, HeaderValue::from_static("no-store"))],
             axum::response::Html(html),
@@ -216,8 +234,9 @@ fn checked_token(context: &ServeContext, query: Option<&str>) -> Result<Subscrib
 }
 
 /// `GET /unsubscribe`: a confirm button that POSTs to the same URL. Never unsubscribes.
-async fn confirm_page(State(context): State<ServeContext>, RawQuery(query): RawQuery) -> Response {
-    let email = match checked_token(&context, query.as_deref()) {
+async fn confirm_page(State(app): State<AppState>, RawQuery(query): RawQuery) -> Response {
+    let context = &app.context;
+    let email = match checked_token(context, query.as_deref()) {
         Ok(email) => email,
         Err(refusal) => return refusal.into_response(),
     };
@@ -235,73 +254,37 @@ async fn confirm_page(State(context): State<ServeContext>, RawQuery(query): RawQ
     page(StatusCode::OK, "Unsubscribe", &body)
 }
 
-/// Keeps an unsubscribe that could not go into the list (broken by a hand edit, lock held)
-/// in the sidecar that every load honours; whether that worked.
-fn record_pending(context: &ServeContext, email: &crate::subscribers::SubscriberEmail) -> bool {
-    match crate::subscribers::pending::record(context.store.path(), email, chrono::Utc::now()) {
-        Ok(()) => true,
-        Err(e) => {
-            tracing::error!(%email, "could not keep the unsubscribe aside either: {e}");
-            false
-        }
-    }
-}
-
-/// `POST /unsubscribe`: records the unsubscribe and answers 200 (no redirect, no cookie).
+/// `POST /unsubscribe`: appends the unsubscribe to the change log and answers 200 once it is on
+/// disk (no redirect, no cookie). An address that is not on the list is kept as a suppression.
 async fn unsubscribe(
-    State(context): State<ServeContext>,
+    State(app): State<AppState>,
     RawQuery(query): RawQuery,
     request: Request,
 ) -> Response {
-    let email = match checked_token(&context, query.as_deref()) {
+    let email = match checked_token(&app.context, query.as_deref()) {
         Ok(email) => email,
         Err(refusal) => return refusal.into_response(),
     };
     if let Err(refusal) = check_one_click_body(request).await {
         return refusal.into_response();
     }
-    let store = context.store.clone();
-    let who = email.clone();
-    let outcome =
-        tokio::task::spawn_blocking(move || store.unsubscribe(&who, chrono::Utc::now())).await;
-    let title = escape_html(&context.title);
-    let email_html = escape_html(email.as_str());
-    match outcome {
-        Ok(Ok(UnsubscribeOutcome::Unsubscribed | UnsubscribeOutcome::AlreadyUnsubscribed)) => {
+    match app.changes.append(Change::unsubscribe(email.clone())).await {
+        Ok(()) => {
             tracing::info!(%email, "unsubscribed");
             page(
                 StatusCode::OK,
                 "Unsubscribed",
                 &format!(
-                    "<p><strong>{email_html}</strong> will get no more <strong>{title}</strong>.</p>"
+                    "<p><strong>{}</strong> will get no more <strong>{}</strong>.</p>",
+                    escape_html(email.as_str()),
+                    escape_html(&app.context.title)
                 ),
             )
         }
-        Ok(Ok(UnsubscribeOutcome::NotSubscribed)) => page(
-            StatusCode::OK,
-            "Not subscribed",
-            &format!(
-                "<p><strong>{email_html}</strong> is not subscribed to <strong>{title}</strong>; there is nothing to do.</p>"
-            ),
-        ),
-        Ok(Err(e)) if record_pending(&context, &email) => {
-            tracing::warn!(%email, "unsubscribe kept aside until the list can be edited: {e}");
-            page(
-                StatusCode::OK,
-                "Unsubscribed",
-                &format!(
-                    "<p><strong>{email_html}</strong> will get no more <strong>{title}</strong>.</p>"
-                ),
-            )
-        }
-        Ok(Err(e)) => {
+        Err(e) => {
             tracing::error!(%email, "could not record an unsubscribe: {e}");
             let mut response = page(
-                if Exit::of(&e) == Exit::TryLater {
-                    StatusCode::SERVICE_UNAVAILABLE
-                } else {
-                    StatusCode::INTERNAL_SERVER_ERROR
-                },
+                StatusCode::SERVICE_UNAVAILABLE,
                 "Please try again",
                 "<p>Your request could not be recorded just now. Please try again in a minute.</p>",
             );
@@ -309,14 +292,6 @@ async fn unsubscribe(
                 .headers_mut()
                 .insert(header::RETRY_AFTER, HeaderValue::from_static("30"));
             response
-        }
-        Err(e) => {
-            tracing::error!(%email, "the unsubscribe task failed: {e}");
-            page(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "Please try again",
-                "<p>Your request could not be recorded. Please try again.</p>",
-            )
         }
     }
 }

@@ -53,7 +53,7 @@ pub fn run(config: Option<&Path>, _args: CheckArgs) -> anyhow::Result<Exit> {
         Some(salvage) => {
             check_templates(salvage, &mut found);
             check_file_sources(salvage, &mut found);
-            check_subscribers(salvage, &mut found.problems)
+            check_subscribers(salvage, &mut found)
         }
         None => {
             found.warnings.push(
@@ -179,34 +179,56 @@ fn check_file_sources(salvage: &Salvage, found: &mut Found) {
     }
 }
 
-/// The subscriber list's problems (added to `problems`), checked against the sections that
-/// could be read, and a note on who is on it.
-fn check_subscribers(salvage: &Salvage, problems: &mut Vec<String>) -> String {
+/// The subscriber list's problems, checked against the sections that could be read; its
+/// change log's skipped lines and suppressions as warnings; and a note on who is on it.
+fn check_subscribers(salvage: &Salvage, found: &mut Found) -> String {
     let path = &salvage.subscribers_path;
     if !path.exists() {
         if salvage.is_bundled() {
             return "no subscriber list (bundled sample)".to_owned();
         }
-        problems.push(format!(
+        found.problems.push(format!(
             "{}: the subscriber list does not exist (subscribers.path)",
             path.display()
         ));
         return String::new();
     }
     let sections: Vec<&str> = salvage.section_names.iter().map(String::as_str).collect();
-    match paperwire::subscribers::load(path, &sections) {
-        Ok(list) => format!(
-            "{} ({} active)",
-            plural(list.len(), "subscriber"),
-            list.iter().filter(|s| s.is_active()).count()
-        ),
+    let view = match paperwire::subscribers::read(path, &sections) {
+        Ok(view) => view,
         Err(SubscriberError::Invalid(list)) => {
-            problems.extend(list.0.iter().map(ToString::to_string));
-            String::new()
+            found
+                .problems
+                .extend(list.0.iter().map(ToString::to_string));
+            return String::new();
         }
         Err(e) => {
-            problems.push(describe(&e));
-            String::new()
+            found.problems.push(describe(&e));
+            return String::new();
         }
+    };
+    found
+        .warnings
+        .extend(view.skipped.iter().map(ToString::to_string));
+    if !view.suppressed.is_empty() {
+        let log = paperwire::subscribers::ChangeLog::beside(path);
+        let addresses: Vec<&str> = view.suppressed.iter().map(|c| c.email.as_str()).collect();
+        found.warnings.push(format!(
+            "{}: {} unsubscribe(s) or bounce(s) for addresses not on the list, kept so that no mail goes there: {}",
+            log.path().display(),
+            addresses.len(),
+            addresses.join(", ")
+        ));
     }
+    let list = &view.subscribers;
+    let pending = if view.pending > 0 {
+        format!(", {} change(s) not yet written into the file", view.pending)
+    } else {
+        String::new()
+    };
+    format!(
+        "{} ({} active){pending}",
+        plural(list.len(), "subscriber"),
+        list.iter().filter(|s| s.is_active()).count()
+    )
 }

@@ -316,12 +316,13 @@ mod tests {
         Subscriber {
             email: SubscriberEmail::parse(email).unwrap(),
             name: name.map(str::to_owned),
-            topics: vec![],
+            topics: Default::default(),
             format: MailFormat::Html,
             max_papers: None,
             paused: false,
             since: None,
             unsubscribed_at: None,
+            bounced_at: None,
         }
     }
 

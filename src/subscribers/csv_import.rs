@@ -435,12 +435,13 @@ mod tests {
             .map(|r| Subscriber {
                 email: r.subscriber.email,
                 name: r.subscriber.name,
-                topics: r.subscriber.topics,
+                topics: r.subscriber.topics.into(),
                 format: r.subscriber.format.unwrap_or_default(),
                 max_papers: r.subscriber.max_papers.map(|n| n.get()),
                 paused: r.subscriber.paused,
                 since: None,
                 unsubscribed_at: None,
+                bounced_at: None,
             })
             .collect();
         assert_eq!(export_csv(&subscribers), text);

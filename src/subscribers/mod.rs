@@ -1,14 +1,20 @@
 //! The subscriber list: a TOML file that people edit by hand and paperwire edits too.
 //!
-//! Both kinds of editing must be safe. Loading ([`load`]) checks every entry and reports every
-//! problem with its `file:line:col`; edits ([`SubscriberStore`]) go through `toml_edit` so that
+//! Both kinds of editing must be safe, and cheap at a million people. Loading ([`load`])
+//! checks every entry and reports every problem with its `file:line:col`; edits
+//! ([`SubscriberStore`]) change only the bytes of the entries they are about ([`splice`]), so
 //! comments and formatting survive byte for byte, under a sidecar lock with an atomic replace
-//! (see [`store`]); [`token`] signs and checks the one-click unsubscribe links.
+//! (see [`store`]). Changes that must not wait for a rewrite — one-click unsubscribes, and the
+//! signups, preferences and bounces to come — go to a durable change log ([`log`], [`changes`])
+//! that every reader applies and every edit folds in; [`token`] signs and checks the one-click
+//! unsubscribe links.
 
+pub mod changes;
 mod csv_import;
-mod document;
+mod folder;
+pub mod log;
 mod parse;
-pub mod pending;
+mod splice;
 pub mod store;
 pub mod token;
 
@@ -19,12 +25,17 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use crate::diag::Problems;
+use crate::diag::{Problem, Problems};
 use crate::exit::Temporary;
 
+pub use changes::{Change, ChangeKind, Profile};
 pub use csv_import::{ImportRow, export_csv, parse_import_csv, table};
+pub use folder::FoldPolicy;
+pub use log::{ChangeLog, ChangeWriter};
 pub use parse::parse;
-pub use store::{AddOptions, AddOutcome, ImportSummary, SubscriberStore, UnsubscribeOutcome};
+pub use store::{
+    AddOptions, AddOutcome, FoldSummary, ImportSummary, SubscriberStore, UnsubscribeOutcome,
+};
 
 /// Why a string is not a subscriber address.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -155,24 +166,56 @@ impl std::str::FromStr for MailFormat {
     }
 }
 
+/// A subscriber's section names; empty = every section. Shared by everyone who chose the same
+/// ones (a list of a million people holds a few hundred distinct choices).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Default)]
+pub struct Topics(std::sync::Arc<[String]>);
+
+impl std::ops::Deref for Topics {
+    type Target = [String];
+    fn deref(&self) -> &[String] {
+        &self.0
+    }
+}
+
+impl From<Vec<String>> for Topics {
+    fn from(topics: Vec<String>) -> Self {
+        Self(topics.into())
+    }
+}
+
+impl<T: AsRef<str>, const N: usize> PartialEq<[T; N]> for Topics {
+    fn eq(&self, other: &[T; N]) -> bool {
+        self.len() == N && self.iter().zip(other).all(|(a, b)| a == b.as_ref())
+    }
+}
+
+impl Serialize for Topics {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_seq(self.iter())
+    }
+}
+
 /// One subscriber, checked.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Subscriber {
     pub email: SubscriberEmail,
     pub name: Option<String>,
     /// Section names; empty = every section.
-    pub topics: Vec<String>,
+    pub topics: Topics,
     pub format: MailFormat,
     pub max_papers: Option<usize>,
     pub paused: bool,
     pub since: Option<chrono::NaiveDate>,
     pub unsubscribed_at: Option<chrono::DateTime<chrono::Utc>>,
+    /// Set by bounce handling: no mail while set.
+    pub bounced_at: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 impl Subscriber {
-    /// Gets mail: neither paused nor unsubscribed.
+    /// Gets mail: not paused, unsubscribed or bounced.
     pub fn is_active(&self) -> bool {
-        !self.paused && self.unsubscribed_at.is_none()
+        !self.paused && self.unsubscribed_at.is_none() && self.bounced_at.is_none()
     }
 }
 
@@ -267,40 +310,114 @@ pub enum SubscriberError {
     Unsupported { path: PathBuf, message: String },
 }
 
-/// Loads and checks the list: every problem (bad address, duplicate ignoring case, a topic that
-/// is not one of `sections`, wrong type, unknown key) with its file:line:col.
-pub fn load(path: &Path, sections: &[&str]) -> Result<Vec<Subscriber>, SubscriberError> {
-    let text = read_list(path)?.ok_or_else(|| SubscriberError::Missing {
-        path: path.to_owned(),
-    })?;
-    let mut list = parse(&text, path, sections).map_err(SubscriberError::Invalid)?;
-    // Unsubscribes that could not be written into the file yet still count.
-    let pending = pending::read(path);
-    if !pending.is_empty() {
-        for s in &mut list {
-            if s.unsubscribed_at.is_none()
-                && let Some(at) = pending.get(&s.email.key())
-            {
-                s.unsubscribed_at = Some(*at);
-            }
-        }
-    }
-    Ok(list)
+/// The list as every reader sees it: the file, with the change log's pending changes applied.
+#[derive(Debug)]
+pub struct ListView {
+    pub subscribers: Vec<Subscriber>,
+    /// Changes in the log that are not in the file yet (they count already).
+    pub pending: usize,
+    /// Unsubscribes and bounces of addresses that are not on the list, kept so that no mail
+    /// goes there and no import brings them back.
+    pub suppressed: Vec<Change>,
+    /// Change-log lines that could not be read, and were skipped.
+    pub skipped: Vec<Problem>,
 }
 
-/// The list's text, `None` when the file does not exist.
-fn read_list(path: &Path) -> Result<Option<String>, SubscriberError> {
-    match std::fs::read(path) {
-        Ok(bytes) => String::from_utf8(bytes)
-            .map(Some)
-            .map_err(|_| SubscriberError::Read {
-                path: path.to_owned(),
-                source: std::io::Error::new(std::io::ErrorKind::InvalidData, "not UTF-8 text"),
-            }),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-        Err(source) => Err(SubscriberError::Read {
+/// How long a reader waits before reading again a list that did not parse and changed just
+/// now (an editor may be writing it in place).
+const REREAD_AFTER: Duration = Duration::from_millis(300);
+
+/// Whether the file changed in the last two seconds.
+fn recently_modified(path: &Path) -> bool {
+    std::fs::metadata(path)
+        .and_then(|m| m.modified())
+        .ok()
+        .and_then(|t| t.elapsed().ok())
+        .is_some_and(|age| age < Duration::from_secs(2))
+}
+
+/// Loads and checks the list: every problem (bad address, duplicate ignoring case, a topic that
+/// is not one of `sections`, wrong type, unknown key) with its file:line:col. Changes still in
+/// the change log count (unreadable log lines are skipped with a warning).
+pub fn load(path: &Path, sections: &[&str]) -> Result<Vec<Subscriber>, SubscriberError> {
+    let view = read(path, sections)?;
+    for problem in &view.skipped {
+        tracing::warn!("{problem}");
+    }
+    Ok(view.subscribers)
+}
+
+/// [`load`], with what the change log holds besides.
+pub fn read(path: &Path, sections: &[&str]) -> Result<ListView, SubscriberError> {
+    let log = ChangeLog::beside(path);
+    let mut reread_once = true;
+    loop {
+        let snapshot = log.snapshot().map_err(|source| SubscriberError::Read {
+            path: log.path().to_owned(),
+            source,
+        })?;
+        let mut file = match std::fs::File::open(path) {
+            Ok(file) => file,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                return Err(SubscriberError::Missing {
+                    path: path.to_owned(),
+                });
+            }
+            Err(source) => {
+                return Err(SubscriberError::Read {
+                    path: path.to_owned(),
+                    source,
+                });
+            }
+        };
+        let meta = file.metadata().map_err(|source| SubscriberError::Read {
             path: path.to_owned(),
             source,
-        }),
+        })?;
+        let id = Some(log::FileId::of(&meta));
+        let mut subscribers = match parse::parse_file(&mut file, meta.len(), path, sections) {
+            Ok(list) => list,
+            Err(SubscriberError::Invalid(_)) if reread_once && recently_modified(path) => {
+                reread_once = false;
+                std::thread::sleep(REREAD_AFTER);
+                continue;
+            }
+            Err(e) => return Err(e),
+        };
+        let pending = snapshot.pending(id);
+        let suppressed = changes::apply_to_list(&mut subscribers, &pending, sections);
+        return Ok(ListView {
+            subscribers,
+            pending: pending.len(),
+            suppressed,
+            skipped: snapshot.skipped,
+        });
     }
+}
+
+/// The list's text and which file it was read from; `None` when it does not exist.
+fn read_list_with_id(
+    path: &Path,
+) -> Result<(Option<String>, Option<log::FileId>), SubscriberError> {
+    use std::io::Read;
+    let read_error = |source| SubscriberError::Read {
+        path: path.to_owned(),
+        source,
+    };
+    let mut file = match std::fs::File::open(path) {
+        Ok(file) => file,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok((None, None)),
+        Err(e) => return Err(read_error(e)),
+    };
+    let meta = file.metadata().map_err(read_error)?;
+    let id = log::FileId::of(&meta);
+    let mut bytes = Vec::with_capacity(usize::try_from(meta.len()).unwrap_or(0));
+    file.read_to_end(&mut bytes).map_err(read_error)?;
+    let text = String::from_utf8(bytes).map_err(|_| {
+        read_error(std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            "not UTF-8 text",
+        ))
+    })?;
+    Ok((Some(text), Some(id)))
 }

@@ -23,6 +23,7 @@ pub(super) const KNOWN_KEYS: &[&str] = &[
     "paused",
     "since",
     "unsubscribed_at",
+    "bounced_at",
 ];
 
 /// Parses and checks the text of a subscriber list; `path` names it in messages and
@@ -98,6 +99,35 @@ pub fn parse(text: &str, path: &Path, sections: &[&str]) -> Result<Vec<Subscribe
     }
 }
 
+/// [`parse`] of an open file of `len` bytes. A valid list is read a block at a time, so that
+/// its text is never held whole next to the subscribers; anything else is read whole for the
+/// checker.
+pub(super) fn parse_file(
+    file: &mut std::fs::File,
+    len: u64,
+    path: &Path,
+    sections: &[&str],
+) -> Result<Vec<Subscriber>, super::SubscriberError> {
+    use std::io::{Read, Seek};
+    let read_error = |source| super::SubscriberError::Read {
+        path: path.to_owned(),
+        source,
+    };
+    if let Some(list) = fast::parse_stream(&mut *file, len, sections).map_err(read_error)? {
+        return Ok(list);
+    }
+    let mut bytes = Vec::new();
+    file.rewind().map_err(read_error)?;
+    file.read_to_end(&mut bytes).map_err(read_error)?;
+    let text = String::from_utf8(bytes).map_err(|_| {
+        read_error(std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            "not UTF-8 text",
+        ))
+    })?;
+    parse(&text, path, sections).map_err(super::SubscriberError::Invalid)
+}
+
 struct Checker<'a> {
     path: &'a Path,
     text: &'a str,
@@ -137,42 +167,7 @@ impl Checker<'_> {
             }
         }
 
-        let email = match table.get("email") {
-            None => {
-                self.problem(
-                    table_span.clone(),
-                    "this [[subscriber]] has no `email`".to_owned(),
-                );
-                None
-            }
-            Some(item) => {
-                self.string(item, "email")
-                    .and_then(|raw| match SubscriberEmail::parse(raw) {
-                        Ok(email) => Some(email),
-                        Err(e) => {
-                            self.problem(item.span(), e.to_string());
-                            None
-                        }
-                    })
-            }
-        };
-        if let (Some(email), Some(item)) = (&email, table.get("email")) {
-            // The offset is kept and turned into a line only for a duplicate: counting lines
-            // for every entry would make a long list quadratic to load.
-            let offset = item.span().map(|s| s.start);
-            match self.first_seen.get(&email.key()) {
-                Some(first) => {
-                    let first_line = first.map_or(0, |o| line_col(self.text, o).0);
-                    let message = format!(
-                        "{email} is listed twice (first on line {first_line}; addresses are compared ignoring case)"
-                    );
-                    self.problem(item.span(), message);
-                }
-                None => {
-                    self.first_seen.insert(email.key(), offset);
-                }
-            }
-        }
+        let email = self.email(table, table_span);
 
         let name = table
             .get("name")
@@ -236,7 +231,10 @@ impl Checker<'_> {
         let since = table.get("since").and_then(|item| self.since(item));
         let unsubscribed_at = table
             .get("unsubscribed_at")
-            .and_then(|item| self.unsubscribed_at(item));
+            .and_then(|item| self.utc_time(item, "unsubscribed_at"));
+        let bounced_at = table
+            .get("bounced_at")
+            .and_then(|item| self.utc_time(item, "bounced_at"));
 
         if self.problems.len() > before {
             return None;
@@ -244,13 +242,57 @@ impl Checker<'_> {
         Some(Subscriber {
             email: email?,
             name,
-            topics,
+            topics: topics.into(),
             format,
             max_papers,
             paused,
             since,
             unsubscribed_at,
+            bounced_at,
         })
+    }
+
+    /// The entry's address, checked and not seen before on the list.
+    fn email(
+        &mut self,
+        table: &dyn TableLike,
+        table_span: Option<Range<usize>>,
+    ) -> Option<SubscriberEmail> {
+        let email = match table.get("email") {
+            None => {
+                self.problem(table_span, "this [[subscriber]] has no `email`".to_owned());
+                None
+            }
+            Some(item) => {
+                self.string(item, "email")
+                    .and_then(|raw| match SubscriberEmail::parse(raw) {
+                        Ok(email) => Some(email),
+                        Err(e) => {
+                            self.problem(item.span(), e.to_string());
+                            None
+                        }
+                    })
+            }
+        };
+        if let (Some(email), Some(item)) = (&email, table.get("email")) {
+            // The offset is kept and turned into a line only for a duplicate: counting lines
+            // for every entry would make a long list quadratic to load.
+            let offset = item.span().map(|s| s.start);
+            match self.first_seen.get(&email.key()) {
+                Some(first) => {
+                    let first_line = first.map_or(0, |o| line_col(self.text, o).0);
+                    let message = format!(
+                        "{email} is listed twice (first on line {first_line}; addresses are compared ignoring case)"
+                    );
+                    self.problem(item.span(), message);
+                }
+                None => {
+                    self.first_seen.insert(email.key(), offset);
+                }
+            }
+        }
+
+        email
     }
 
     fn string<'i>(&mut self, item: &'i Item, key: &str) -> Option<&'i str> {
@@ -316,27 +358,23 @@ impl Checker<'_> {
         }
     }
 
-    fn unsubscribed_at(&mut self, item: &Item) -> Option<chrono::DateTime<chrono::Utc>> {
+    fn utc_time(&mut self, item: &Item, key: &str) -> Option<chrono::DateTime<chrono::Utc>> {
         let Some(datetime) = item.as_datetime() else {
-            self.wrong_type(
-                item,
-                "unsubscribed_at",
-                "a date-time like 2026-12-01T08:00:00Z",
-            );
+            self.wrong_type(item, key, "a date-time like 2026-12-01T08:00:00Z");
             return None;
         };
         if datetime.date.is_none() || datetime.time.is_none() || datetime.offset.is_none() {
             self.problem(
                 item.span(),
                 format!(
-                    "`unsubscribed_at` {datetime} needs a date, a time and an offset, like 2026-12-01T08:00:00Z"
+                    "`{key}` {datetime} needs a date, a time and an offset, like 2026-12-01T08:00:00Z"
                 ),
             );
             return None;
         }
         chrono::DateTime::parse_from_rfc3339(&datetime.to_string())
             .map(|d| d.with_timezone(&chrono::Utc))
-            .map_err(|e| self.problem(item.span(), format!("`unsubscribed_at` {datetime}: {e}")))
+            .map_err(|e| self.problem(item.span(), format!("`{key}` {datetime}: {e}")))
             .ok()
     }
 }
@@ -349,7 +387,7 @@ mod fast {
 
     use serde::Deserialize;
 
-    use super::super::{MailFormat, Subscriber, SubscriberEmail};
+    use super::super::{MailFormat, Subscriber, SubscriberEmail, Topics};
 
     #[derive(Deserialize)]
     #[serde(deny_unknown_fields)]
@@ -377,6 +415,8 @@ mod fast {
         since: Option<toml::value::Datetime>,
         #[serde(default)]
         unsubscribed_at: Option<toml::value::Datetime>,
+        #[serde(default)]
+        bounced_at: Option<toml::value::Datetime>,
     }
 
     /// The text cut before every line that is exactly `[[subscriber]]`: each piece is a TOML
@@ -396,7 +436,194 @@ mod fast {
     }
 
     pub(super) fn parse(text: &str, sections: &[&str]) -> Option<Vec<Subscriber>> {
-        let mut seen = HashSet::new();
+        let mut lean = Lean::new(sections, 0);
+        lean.feed(text, false)?;
+        Some(lean.out)
+    }
+
+    /// How much of the file is read at a time.
+    const BLOCK: usize = 4 << 20;
+
+    /// [`parse`] of a file read a block at a time, so that its text is never held whole;
+    /// `len` (the file's size) sizes the list.
+    pub(super) fn parse_stream(
+        file: impl std::io::Read,
+        len: u64,
+        sections: &[&str],
+    ) -> std::io::Result<Option<Vec<Subscriber>>> {
+        parse_blocks(file, len, sections, BLOCK)
+    }
+
+    pub(super) fn parse_blocks(
+        mut file: impl std::io::Read,
+        len: u64,
+        sections: &[&str],
+        block: usize,
+    ) -> std::io::Result<Option<Vec<Subscriber>>> {
+        // Room for a list of short entries; pages never touched cost no memory.
+        let capacity = usize::try_from(len / 48).unwrap_or(0);
+        let mut lean = Lean::new(sections, capacity);
+        let mut buf: Vec<u8> = Vec::with_capacity(2 * block);
+        loop {
+            let filled = buf.len();
+            buf.resize(filled + block, 0);
+            let n = file.read(&mut buf[filled..])?;
+            buf.truncate(filled + n);
+            let end = if n == 0 {
+                buf.len()
+            } else {
+                match last_cut(&buf) {
+                    Some(cut) => cut,
+                    None => continue,
+                }
+            };
+            let Ok(text) = std::str::from_utf8(&buf[..end]) else {
+                return Ok(None);
+            };
+            if lean.feed(text, n != 0).is_none() {
+                return Ok(None);
+            }
+            buf.drain(..end);
+            if n == 0 {
+                return Ok(Some(lean.out));
+            }
+        }
+    }
+
+    /// The start of the last complete line that is `[[subscriber]]` (not at 0): where a block
+    /// can end so that [`pieces`] cuts it as it would cut the whole file.
+    fn last_cut(buf: &[u8]) -> Option<usize> {
+        const HEADER: &[u8] = b"[[subscriber]]";
+        memchr::memmem::rfind_iter(buf, HEADER).find_map(|at| {
+            let line_start = buf[..at].iter().rposition(|b| *b == b'\n')? + 1;
+            let blank = |b: &u8| matches!(b, b' ' | b'\t' | b'\r');
+            let rest = &buf[at + HEADER.len()..];
+            let newline = rest.iter().position(|b| *b == b'\n')?;
+            (buf[line_start..at].iter().all(blank) && rest[..newline].iter().all(blank))
+                .then_some(line_start)
+        })
+    }
+
+    /// The lean reader's state across blocks.
+    struct Lean<'s> {
+        sections: &'s [&'s str],
+        /// Hashes of the lowercased addresses seen: a repeat (or, very rarely, a collision)
+        /// sends the list to the checker, which compares the addresses themselves.
+        seen: HashSet<u64>,
+        hasher: std::hash::RandomState,
+        out: Vec<Subscriber>,
+        started: bool,
+        /// One per worker thread.
+        interners: Vec<Interner<'s>>,
+    }
+
+    /// Each distinct choice of topics, once.
+    #[derive(Default)]
+    struct Interner<'s> {
+        choices: std::collections::HashMap<Vec<&'s str>, Topics>,
+        chosen: Vec<&'s str>,
+    }
+
+    impl<'s> Lean<'s> {
+        fn new(sections: &'s [&'s str], capacity: usize) -> Self {
+            let workers = std::thread::available_parallelism().map_or(1, |n| n.get().min(8));
+            Self {
+                sections,
+                seen: HashSet::with_capacity(capacity / 2),
+                hasher: std::hash::RandomState::new(),
+                out: Vec::with_capacity(capacity),
+                started: false,
+                interners: (0..workers).map(|_| Interner::default()).collect(),
+            }
+        }
+
+        /// Reads whole pieces, on every core for a long text; `more` says whether more text
+        /// follows.
+        fn feed(&mut self, text: &str, more: bool) -> Option<()> {
+            let runs = split_runs(text, self.interners.len());
+            let first = !self.started;
+            let sections = self.sections;
+            let count = runs.len();
+            let parsed: Vec<Option<Vec<Subscriber>>> = if count == 1 {
+                vec![read_run(
+                    text,
+                    sections,
+                    &mut self.interners[0],
+                    first,
+                    more,
+                )]
+            } else {
+                std::thread::scope(|scope| {
+                    let handles: Vec<_> = runs
+                        .iter()
+                        .zip(self.interners.iter_mut())
+                        .enumerate()
+                        .map(|(k, (run, interner))| {
+                            let more = more || k + 1 < count;
+                            scope.spawn(move || {
+                                read_run(run, sections, interner, first && k == 0, more)
+                            })
+                        })
+                        .collect();
+                    handles
+                        .into_iter()
+                        .map(|h| h.join().expect("reading the list does not panic"))
+                        .collect()
+                })
+            };
+            self.started = true;
+            for run in parsed {
+                for subscriber in run? {
+                    if !self.first_time(&subscriber.email) {
+                        return None;
+                    }
+                    self.out.push(subscriber);
+                }
+            }
+            Some(())
+        }
+
+        /// Whether `email` is new to the list.
+        fn first_time(&mut self, email: &SubscriberEmail) -> bool {
+            use std::hash::{BuildHasher, Hasher};
+            let mut h = self.hasher.build_hasher();
+            for b in email.as_str().bytes() {
+                h.write_u8(b.to_ascii_lowercase());
+            }
+            self.seen.insert(h.finish())
+        }
+    }
+
+    /// `text` in about `parts` runs of whole pieces (one when it is short).
+    fn split_runs(text: &str, parts: usize) -> Vec<&str> {
+        if parts < 2 || text.len() < 1 << 20 {
+            return vec![text];
+        }
+        let mut runs = Vec::new();
+        let mut start = 0;
+        for k in 1..parts {
+            let target = text.len() / parts * k;
+            match last_cut(&text.as_bytes()[..target]) {
+                Some(cut) if cut > start => {
+                    runs.push(&text[start..cut]);
+                    start = cut;
+                }
+                _ => {}
+            }
+        }
+        runs.push(&text[start..]);
+        runs
+    }
+
+    /// The subscribers of a run of whole pieces; `first`: it starts the file; `more`: text
+    /// follows it.
+    fn read_run<'s>(
+        text: &str,
+        sections: &'s [&'s str],
+        interner: &mut Interner<'s>,
+        first: bool,
+        more: bool,
+    ) -> Option<Vec<Subscriber>> {
         let mut out = Vec::new();
         for (i, piece) in pieces(text).enumerate() {
             let file: File<'_> = toml::from_str(piece).ok()?;
@@ -404,34 +631,50 @@ mod fast {
             // (an inline `subscriber = [...]`) cannot be followed by [[subscriber]] tables:
             // that is an error, and the checker reports it.
             if i == 0
-                && piece.len() < text.len()
+                && first
+                && (piece.len() < text.len() || more)
                 && !file.subscriber.is_empty()
                 && !piece.trim_start().starts_with("[[subscriber]]")
             {
                 return None;
             }
-            entries(file, sections, &mut seen, &mut out)?;
+            entries(file, sections, interner, &mut out)?;
         }
         Some(out)
     }
 
-    fn entries(
+    impl<'s> Interner<'s> {
+        /// The section names of `list` (all known), shared with everyone who chose the same.
+        fn topics(&mut self, list: &[Cow<'_, str>], sections: &'s [&'s str]) -> Option<Topics> {
+            self.chosen.clear();
+            for t in list {
+                self.chosen.push(super::check_topic(t, sections).ok()?);
+            }
+            if let Some(topics) = self.choices.get(self.chosen.as_slice()) {
+                return Some(topics.clone());
+            }
+            let topics: Topics = self
+                .chosen
+                .iter()
+                .map(|t| (*t).to_owned())
+                .collect::<Vec<_>>()
+                .into();
+            self.choices.insert(self.chosen.clone(), topics.clone());
+            Some(topics)
+        }
+    }
+
+    fn entries<'s>(
         file: File<'_>,
-        sections: &[&str],
-        seen: &mut HashSet<String>,
+        sections: &'s [&'s str],
+        interner: &mut Interner<'s>,
         out: &mut Vec<Subscriber>,
     ) -> Option<()> {
         for e in file.subscriber {
             let email = SubscriberEmail::parse(&e.email).ok()?;
-            if !seen.insert(email.key()) {
-                return None;
-            }
             let topics = match &e.topics {
-                Some(list) => list
-                    .iter()
-                    .map(|t| super::check_topic(t, sections).ok().map(str::to_owned))
-                    .collect::<Option<Vec<_>>>()?,
-                None => Vec::new(),
+                Some(list) => interner.topics(list, sections)?,
+                None => Topics::default(),
             };
             let format = match &e.format {
                 Some(f) => f.parse::<MailFormat>().ok()?,
@@ -454,15 +697,8 @@ mod fast {
                 Some(_) => return None,
                 None => None,
             };
-            let unsubscribed_at = match e.unsubscribed_at {
-                Some(d) if d.date.is_some() && d.time.is_some() && d.offset.is_some() => Some(
-                    chrono::DateTime::parse_from_rfc3339(&d.to_string())
-                        .ok()?
-                        .with_timezone(&chrono::Utc),
-                ),
-                Some(_) => return None,
-                None => None,
-            };
+            let unsubscribed_at = utc_time(e.unsubscribed_at)?;
+            let bounced_at = utc_time(e.bounced_at)?;
             if e.name
                 .as_deref()
                 .is_some_and(|n| super::super::check_name(n).is_err())
@@ -483,9 +719,25 @@ mod fast {
                 paused: e.paused.unwrap_or(false),
                 since,
                 unsubscribed_at,
+                bounced_at,
             });
         }
         Some(())
+    }
+
+    /// `Some(None)` when absent, `None` when it is not a full date-time with an offset.
+    fn utc_time(
+        value: Option<toml::value::Datetime>,
+    ) -> Option<Option<chrono::DateTime<chrono::Utc>>> {
+        match value {
+            Some(d) if d.date.is_some() && d.time.is_some() && d.offset.is_some() => Some(Some(
+                chrono::DateTime::parse_from_rfc3339(&d.to_string())
+                    .ok()?
+                    .with_timezone(&chrono::Utc),
+            )),
+            Some(_) => None,
+            None => Some(None),
+        }
     }
 }
 
@@ -698,6 +950,36 @@ name = \"nobody\"
         let commented = "# list\n\n[[subscriber]]\nemail = \"a@b.org\"\n[[ subscriber ]]\nemail = \"c@d.org\"\n\n[[subscriber]]\nemail = \"e@f.org\"\n";
         assert_eq!(fast::parse(commented, SECTIONS).unwrap().len(), 3);
         assert!(fast::parse("[[subscriber]]\nname = \"x\"\n", SECTIONS).is_none());
+    }
+
+    #[test]
+    fn reading_a_block_at_a_time_gives_what_reading_it_whole_gives() {
+        let example = include_str!("../../subscribers.example.toml");
+        let text = format!(
+            "{example}\n[[subscriber]]\nemail = \"x@example.org\"\nname = \"Łukasz Zoë\"\n\n  [[subscriber]]  \r\nemail = \"y@example.org\"\nname = \"李\""
+        );
+        let whole = fast::parse(&text, SECTIONS).expect("valid");
+        assert_eq!(whole.len(), 5);
+        for block in [7, 64, 100, 1000, 1 << 20] {
+            let streamed =
+                fast::parse_blocks(text.as_bytes(), text.len() as u64, SECTIONS, block).unwrap();
+            assert_eq!(streamed.as_ref(), Some(&whole), "blocks of {block}");
+        }
+        // A cut inside a multi-line string, or a repeated address: the checker takes over.
+        for bad in [
+            format!(
+                "{example}\n[[subscriber]]\nemail = \"x@example.org\"\nname = \"\"\"\n[[subscriber]]\n\"\"\"\n"
+            ),
+            format!("{example}\n[[subscriber]]\nemail = \"ADA@example.org\"\n"),
+        ] {
+            for block in [50, 1 << 20] {
+                assert!(
+                    fast::parse_blocks(bad.as_bytes(), 0, SECTIONS, block)
+                        .unwrap()
+                        .is_none()
+                );
+            }
+        }
     }
 
     #[test]

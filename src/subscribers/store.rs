@@ -1,37 +1,48 @@
 //! Locked, atomic edits of the subscriber list.
 //!
 //! Paperwire is not the only writer of `subscribers.toml`: people edit it by hand, several
-//! `paperwire subscribers …` commands may run at once, and `paperwire serve` records one-click
-//! unsubscribes. So every edit:
+//! `paperwire subscribers …` commands may run at once, and `paperwire serve` appends one-click
+//! unsubscribes to the change log ([`super::log`]). So every edit:
 //!
 //! 1. takes the sidecar lock `subscribers.toml.lock` (an OS file lock, which the kernel drops
 //!    when the process dies, so a `kill -9` never leaves it stale), polling for up to 10 s;
-//! 2. reads the file and makes its change on the `toml_edit` document;
+//! 2. reads the change log and the file, scans the file once for the entries it is about
+//!    ([`Roster`]), applies the log's pending changes (the fold) and then its own change, only
+//!    to the bytes of those entries;
 //! 3. writes the result to a temporary file in the same directory, with the original's
-//!    permissions, and fsyncs it;
+//!    permissions, and fsyncs it; when it folded changes, appends a fold record naming that
+//!    file to the log (so that a crash after the rename never applies them twice);
 //! 4. checks that the file still holds exactly what was read — a hand edit does not take the
 //!    lock — and if not, throws the temporary file away and starts over from step 2;
-//! 5. renames the temporary file over the list and fsyncs the directory.
+//! 5. renames the temporary file over the list, fsyncs the directory, and drops the folded
+//!    lines from the log (keeping suppressions: changes for addresses not on the list).
 //!
-//! A crash at any point leaves either the old or the new file, whole; a leftover temporary
-//! file is removed by the next edit (it holds the lock, so no one else is writing one).
+//! A crash at any point leaves either the old or the new file, whole, and no change lost or
+//! applied twice; a leftover temporary file is removed by the next edit (it holds the lock, so
+//! no one else is writing one). A list that does not parse is read once more after a moment
+//! when it changed just now: an editor may be writing it in place.
 //!
-//! Test hook: when `PAPERWIRE_TEST_PAUSE_BEFORE_RENAME=<ms>` is set, an edit sleeps that long
-//! between writing the temporary file and renaming it, so that tests can kill the process or
-//! edit the file by hand in that window. It is for tests only; nothing else sets it.
+//! Test hooks: when `PAPERWIRE_TEST_PAUSE_BEFORE_RENAME=<ms>` is set, an edit sleeps that long
+//! between writing the temporary file and renaming it, and `PAPERWIRE_TEST_PAUSE_AFTER_RENAME`
+//! between the rename and dropping the folded lines from the log, so that tests can kill the
+//! process or edit the file by hand in those windows. They are for tests only; nothing else sets
+//! them.
 
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::fs::{File, OpenOptions, TryLockError};
-use std::io::Write;
+use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use toml_edit::{Item, Table, Value};
 
+use super::changes::{Change, Effect, Field};
 use super::csv_import::read_import_rows;
-use super::document::{self, Roster};
+use super::log::{ChangeLog, FileId, FoldRecord, Logged, sync_directory};
 use super::parse::check_topic;
-use super::{NewSubscriber, Subscriber, SubscriberEmail, SubscriberError, read_list};
+use super::splice::{Roster, date_value, field_value, strings_value, utc_datetime_value};
+use super::{NewSubscriber, Subscriber, SubscriberEmail, SubscriberError, read_list_with_id};
 use crate::diag::{Problem, Problems};
 use crate::exit::Temporary;
 
@@ -42,6 +53,8 @@ const LOCK_POLL_INTERVAL: Duration = Duration::from_millis(20);
 const MAX_ATTEMPTS: usize = 50;
 /// Test-only: milliseconds to sleep between writing the temporary file and renaming it.
 pub const PAUSE_BEFORE_RENAME_ENV: &str = "PAPERWIRE_TEST_PAUSE_BEFORE_RENAME";
+/// Test-only: milliseconds to sleep between the rename and the rewrite of the change log.
+pub const PAUSE_AFTER_RENAME_ENV: &str = "PAPERWIRE_TEST_PAUSE_AFTER_RENAME";
 
 /// How `add` and `import` treat what they find.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -94,6 +107,74 @@ pub struct SubscriberStore {
     lock_wait: Duration,
 }
 
+/// What a fold did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct FoldSummary {
+    /// Changes taken from the log (applied, or kept as suppressions).
+    pub folded: usize,
+    /// Changes kept in the log for addresses not on the list.
+    pub suppressions: usize,
+}
+
+/// An edit in progress: the list as read, with the pending changes already applied.
+pub(super) struct Editing<'t> {
+    pub roster: Roster<'t>,
+    /// Suppressions by lowercased address: the log lines that hold them, and the first one.
+    suppressed: HashMap<String, (Vec<usize>, Change)>,
+    lifted: bool,
+}
+
+impl Editing<'_> {
+    /// The suppression of an address that is not on the list, if it has one.
+    fn suppression(&self, email: &SubscriberEmail) -> Option<&Change> {
+        self.suppressed.get(&email.key()).map(|(_, c)| c)
+    }
+
+    /// Drops an address's suppression (it asked to come back, or to be forgotten).
+    fn lift(&mut self, email: &SubscriberEmail) {
+        self.lifted |= self.suppressed.remove(&email.key()).is_some();
+    }
+
+    /// Applies the pending changes in the order they came.
+    fn fold(&mut self, pending: &[&Logged]) {
+        for logged in pending {
+            let change = &logged.change;
+            let index = self.roster.find(&change.email);
+            let status = index.map(|i| self.roster.status(i));
+            match (change.effect(status), index) {
+                (Effect::Append(fields), _) => {
+                    self.roster
+                        .push(&change.email, fields_entry(&change.email, &fields));
+                    self.suppressed.remove(&change.email.key());
+                }
+                (Effect::Edit(ops), Some(i)) => {
+                    for op in &ops {
+                        self.roster.apply(i, op);
+                    }
+                }
+                (Effect::Suppress, _) => {
+                    let held = self
+                        .suppressed
+                        .entry(change.email.key())
+                        .or_insert_with(|| (Vec::new(), change.clone()));
+                    held.0.extend(logged.index);
+                }
+                (Effect::Edit(_) | Effect::Ignore, _) => {
+                    tracing::info!(email = %change.email, "a change for an address not on the list was dropped");
+                }
+            }
+        }
+    }
+
+    /// The log lines that stay: the suppressions.
+    fn kept_lines(&self) -> BTreeSet<usize> {
+        self.suppressed
+            .values()
+            .flat_map(|(lines, _)| lines.iter().copied())
+            .collect()
+    }
+}
+
 impl SubscriberStore {
     /// A list reached through a symlink is edited where it really lives (the rename would
     /// otherwise replace the link with a copy).
@@ -119,6 +200,11 @@ impl SubscriberStore {
         &self.path
     }
 
+    /// The list's change log (see [`super::log`]).
+    pub fn change_log(&self) -> ChangeLog {
+        ChangeLog::beside(&self.path)
+    }
+
     /// The sidecar lock: `subscribers.toml.lock` beside `subscribers.toml`.
     pub fn lock_path(&self) -> PathBuf {
         let mut name = self.path.file_name().unwrap_or_default().to_owned();
@@ -129,6 +215,16 @@ impl SubscriberStore {
     /// Loads and checks the list (see [`super::load`]).
     pub fn load(&self, sections: &[&str]) -> Result<Vec<Subscriber>, SubscriberError> {
         super::load(&self.path, sections)
+    }
+
+    /// Writes the pending changes of the log into the list: one rewrite, under the lock.
+    pub fn fold(&self) -> Result<FoldSummary, SubscriberError> {
+        self.edit(false, &[], |_| Ok(()))
+            .map(|((), summary)| summary)
+            .or_else(|e| match e {
+                SubscriberError::Missing { .. } => Ok(FoldSummary::default()),
+                e => Err(e),
+            })
     }
 
     /// Adds a subscriber at the end of the list with `since` = `options.today`; creates the
@@ -144,34 +240,42 @@ impl SubscriberStore {
         if let Some(name) = &new.name {
             super::check_name(name).map_err(SubscriberError::BadName)?;
         }
-        self.edit(true, |text, roster| {
-            let outcome = match roster.find(&new.email) {
+        let keys = [new.email.clone()];
+        self.edit(true, &keys, |editing| {
+            match editing.roster.find(&new.email) {
                 None => {
-                    roster.push(new_entry(new, &topics, options.today));
-                    AddOutcome::Added
+                    if let Some(gone) = editing.suppression(&new.email) {
+                        if !options.resubscribe {
+                            return Err(SubscriberError::Unsubscribed {
+                                email: new.email.clone(),
+                                at: written_time(gone.at),
+                            });
+                        }
+                        editing.lift(&new.email);
+                    }
+                    editing
+                        .roster
+                        .push(&new.email, new_entry(new, &topics, options.today));
+                    Ok(AddOutcome::Added)
                 }
-                Some(index) => match roster.unsubscribed_at(index) {
-                    None => {
-                        return Err(SubscriberError::AlreadySubscribed {
-                            email: new.email.clone(),
-                            path: self.path.clone(),
-                            line: document::entry_line(text, index),
-                        });
-                    }
-                    Some(at) if !options.resubscribe => {
-                        return Err(SubscriberError::Unsubscribed {
-                            email: new.email.clone(),
-                            at,
-                        });
-                    }
+                Some(index) => match editing.roster.unsubscribed_at(index) {
+                    None => Err(SubscriberError::AlreadySubscribed {
+                        email: new.email.clone(),
+                        path: self.path.clone(),
+                        line: editing.roster.entry_line(index),
+                    }),
+                    Some(at) if !options.resubscribe => Err(SubscriberError::Unsubscribed {
+                        email: new.email.clone(),
+                        at,
+                    }),
                     Some(_) => {
-                        resubscribe(roster, index, new, &topics, options.today);
-                        AddOutcome::Resubscribed
+                        resubscribe(&mut editing.roster, index, new, &topics, options.today);
+                        Ok(AddOutcome::Resubscribed)
                     }
                 },
-            };
-            Ok((outcome, true))
+            }
         })
+        .map(|(outcome, _)| outcome)
     }
 
     /// Adds everyone in an import CSV (see [`super::parse_import_csv`]), or no one: bad rows,
@@ -185,29 +289,38 @@ impl SubscriberStore {
         options: AddOptions,
     ) -> Result<ImportSummary, SubscriberError> {
         let (rows, csv_problems) = read_import_rows(csv_text, csv_path, sections);
-        self.edit(true, |text, roster| {
+        let keys: Vec<SubscriberEmail> = rows.iter().map(|r| r.subscriber.email.clone()).collect();
+        self.edit(true, &keys, |editing| {
             let mut problems = csv_problems.clone();
             for row in &rows {
-                let Some(index) = roster.find(&row.subscriber.email) else {
-                    continue;
-                };
                 let email = &row.subscriber.email;
-                match roster.unsubscribed_at(index) {
-                    None => problems.push(Problem::new(
+                let unsubscribed = match editing.roster.find(email) {
+                    Some(index) => match editing.roster.unsubscribed_at(index) {
+                        None => {
+                            problems.push(Problem::new(
+                                row.location.clone(),
+                                format!(
+                                    "{email} is already subscribed ({}:{})",
+                                    self.path.display(),
+                                    editing.roster.entry_line(index)
+                                ),
+                            ));
+                            continue;
+                        }
+                        Some(at) => at,
+                    },
+                    None => match editing.suppression(email) {
+                        Some(gone) => written_time(gone.at),
+                        None => continue,
+                    },
+                };
+                if !options.resubscribe {
+                    problems.push(Problem::new(
                         row.location.clone(),
                         format!(
-                            "{email} is already subscribed ({}:{})",
-                            self.path.display(),
-                            document::entry_line(text, index)
+                            "{email} unsubscribed at {unsubscribed}; an import does not add them back unless --resubscribe is given"
                         ),
-                    )),
-                    Some(at) if !options.resubscribe => problems.push(Problem::new(
-                        row.location.clone(),
-                        format!(
-                            "{email} unsubscribed at {at}; an import does not add them back unless --resubscribe is given"
-                        ),
-                    )),
-                    Some(_) => {}
+                    ));
                 }
             }
             if !problems.is_empty() {
@@ -217,108 +330,137 @@ impl SubscriberStore {
             let mut summary = ImportSummary::default();
             for row in &rows {
                 let new = &row.subscriber;
-                match roster.find(&new.email) {
+                match editing.roster.find(&new.email) {
                     Some(index) => {
-                        resubscribe(roster, index, new, &new.topics, options.today);
+                        resubscribe(&mut editing.roster, index, new, &new.topics, options.today);
                         summary.resubscribed += 1;
                     }
                     None => {
-                        roster.push(new_entry(new, &new.topics, options.today));
-                        summary.added += 1;
+                        if editing.suppression(&new.email).is_some() {
+                            editing.lift(&new.email);
+                            summary.resubscribed += 1;
+                        } else {
+                            summary.added += 1;
+                        }
+                        editing
+                            .roster
+                            .push(&new.email, new_entry(new, &new.topics, options.today));
                     }
                 }
             }
-            let changed = summary.added + summary.resubscribed > 0;
-            Ok((summary, changed))
+            Ok(summary)
         })
+        .map(|(summary, _)| summary)
     }
 
-    /// Removes the entry for `email` (ignoring case).
     /// Removes an entry. An address that unsubscribed keeps its entry (so that an old CSV
-    /// cannot add it back) unless `forget` — e.g. for a request to erase the data.
+    /// cannot add it back) unless `forget` — e.g. for a request to erase the data, which also
+    /// erases a suppression of the address.
     pub fn remove(&self, email: &SubscriberEmail, forget: bool) -> Result<(), SubscriberError> {
-        self.edit(false, |_, roster| {
-            let index = self.existing(roster, email)?;
-            if let Some(at) = roster.unsubscribed_at(index).filter(|_| !forget) {
+        let keys = [email.clone()];
+        self.edit(false, &keys, |editing| {
+            let Some(index) = editing.roster.find(email) else {
+                if forget && editing.suppression(email).is_some() {
+                    editing.lift(email);
+                    return Ok(());
+                }
+                return Err(self.not_found(email));
+            };
+            if let Some(at) = editing.roster.unsubscribed_at(index).filter(|_| !forget) {
                 return Err(SubscriberError::KeepUnsubscribed {
                     email: email.clone(),
                     at,
                 });
             }
-            roster.remove(index);
-            Ok(((), true))
+            editing.roster.remove(email, index);
+            if forget {
+                editing.lift(email);
+            }
+            Ok(())
         })
+        .map(|((), _)| ())
     }
 
     /// Sets `paused = true`; returns whether it was not paused before.
     pub fn pause(&self, email: &SubscriberEmail) -> Result<bool, SubscriberError> {
-        self.edit(false, |_, roster| {
-            let index = self.existing(roster, email)?;
-            let changed = roster.set(index, "paused", Value::from(true));
-            Ok((changed, changed))
-        })
+        self.set_paused(email, true)
     }
 
     /// Sets `paused = false` where it was true; returns whether it was paused.
     pub fn resume(&self, email: &SubscriberEmail) -> Result<bool, SubscriberError> {
-        self.edit(false, |_, roster| {
-            let index = self.existing(roster, email)?;
-            let changed =
-                roster.is_paused(index) && roster.set(index, "paused", Value::from(false));
-            Ok((changed, changed))
-        })
+        self.set_paused(email, false)
     }
 
-    /// Records a one-click unsubscribe: sets `unsubscribed_at = at`. Idempotent: an address
-    /// that already unsubscribed keeps its first time, and an unknown address changes nothing.
+    fn set_paused(&self, email: &SubscriberEmail, paused: bool) -> Result<bool, SubscriberError> {
+        let keys = [email.clone()];
+        self.edit(false, &keys, |editing| {
+            let index = editing
+                .roster
+                .find(email)
+                .ok_or_else(|| self.not_found(email))?;
+            let was = editing.roster.is_paused(index);
+            if was == paused {
+                return Ok(false);
+            }
+            Ok(editing.roster.set(index, "paused", Value::from(paused)))
+        })
+        .map(|(changed, _)| changed)
+    }
+
+    /// Records an unsubscribe at once (the server appends to the change log instead): sets
+    /// `unsubscribed_at = at`. Idempotent: an address that already unsubscribed keeps its first
+    /// time; an unknown address is kept as a suppression.
     pub fn unsubscribe(
         &self,
         email: &SubscriberEmail,
         at: chrono::DateTime<chrono::Utc>,
     ) -> Result<UnsubscribeOutcome, SubscriberError> {
-        self.edit(true, |_, roster| {
-            let Some(index) = roster.find(email) else {
-                return Ok((UnsubscribeOutcome::NotSubscribed, false));
+        let keys = [email.clone()];
+        self.edit(true, &keys, |editing| {
+            let Some(index) = editing.roster.find(email) else {
+                return Ok(UnsubscribeOutcome::NotSubscribed);
             };
-            if roster.unsubscribed_at(index).is_some() {
-                return Ok((UnsubscribeOutcome::AlreadyUnsubscribed, false));
+            if editing.roster.unsubscribed_at(index).is_some() {
+                return Ok(UnsubscribeOutcome::AlreadyUnsubscribed);
             }
-            roster.set(index, "unsubscribed_at", document::utc_datetime_value(at));
-            Ok((UnsubscribeOutcome::Unsubscribed, true))
+            editing
+                .roster
+                .set(index, "unsubscribed_at", utc_datetime_value(at));
+            Ok(UnsubscribeOutcome::Unsubscribed)
         })
+        .map(|(outcome, _)| outcome)
     }
 
-    fn existing(&self, roster: &Roster, email: &SubscriberEmail) -> Result<usize, SubscriberError> {
-        roster.find(email).ok_or_else(|| SubscriberError::NotFound {
+    fn not_found(&self, email: &SubscriberEmail) -> SubscriberError {
+        SubscriberError::NotFound {
             email: email.clone(),
             path: self.path.clone(),
-        })
+        }
     }
 
-    /// The locked read–change–replace loop described in the module docs. `change` gets the
-    /// text as read and its document, and says whether it changed anything.
+    /// The locked read–change–replace loop described in the module docs, which first folds the
+    /// change log's pending changes into the list. `keys` are the addresses `change` looks up.
     fn edit<T>(
         &self,
         create_if_missing: bool,
-        mut change: impl FnMut(&str, &mut Roster) -> Result<(T, bool), SubscriberError>,
-    ) -> Result<T, SubscriberError> {
+        keys: &[SubscriberEmail],
+        mut change: impl FnMut(&mut Editing<'_>) -> Result<T, SubscriberError>,
+    ) -> Result<(T, FoldSummary), SubscriberError> {
         let _lock = self.acquire_lock()?;
-        self.remove_leftover_temp_files();
-        // One-click unsubscribes that could not be written earlier ride along with this edit.
-        let pending = super::pending::Folding::begin(&self.path).map_err(|source| {
-            SubscriberError::Write {
-                path: super::pending::sidecar(&self.path),
-                source,
-            }
-        })?;
-        let finish = |pending: super::pending::Folding| {
-            pending.done().map_err(|source| SubscriberError::Write {
-                path: super::pending::sidecar(&self.path),
-                source,
-            })
+        let log = self.change_log();
+        let log_error = |source| SubscriberError::Write {
+            path: log.path().to_owned(),
+            source,
         };
+        log.migrate_legacy().map_err(log_error)?;
+        self.remove_leftover_temp_files();
+        let mut reread_once = true;
         for _ in 0..MAX_ATTEMPTS {
-            let before = read_list(&self.path)?;
+            let snapshot = log.snapshot().map_err(log_error)?;
+            for problem in &snapshot.skipped {
+                tracing::warn!("{problem}");
+            }
+            let (before, list_id) = read_list_with_id(&self.path)?;
             let text = match &before {
                 Some(text) => text.as_str(),
                 None if create_if_missing => "",
@@ -328,28 +470,49 @@ impl SubscriberStore {
                     });
                 }
             };
-            let mut roster = Roster::parse(text, &self.path)?;
-            let (outcome, mut changed) = change(text, &mut roster)?;
-            for (email, at) in &pending.requests {
-                let Ok(email) = SubscriberEmail::parse(email) else {
-                    continue;
-                };
-                if let Some(index) = roster.find(&email)
-                    && roster.unsubscribed_at(index).is_none()
+            let pending = snapshot.pending(list_id);
+            let wanted: HashSet<String> = keys
+                .iter()
+                .chain(pending.iter().map(|l| &l.change.email))
+                .map(SubscriberEmail::key)
+                .collect();
+            let roster = match Roster::scan(text, &self.path, &wanted) {
+                Ok(roster) => roster,
+                // An editor writing the file in place (not atomically) may be halfway through.
+                Err(SubscriberError::Invalid(_))
+                    if reread_once && super::recently_modified(&self.path) =>
                 {
-                    roster.set(index, "unsubscribed_at", document::utc_datetime_value(*at));
-                    changed = true;
+                    reread_once = false;
+                    std::thread::sleep(super::REREAD_AFTER);
+                    continue;
                 }
+                Err(e) => return Err(e),
+            };
+            let mut editing = Editing {
+                roster,
+                suppressed: HashMap::new(),
+                lifted: false,
+            };
+            editing.fold(&pending);
+            let outcome = change(&mut editing)?;
+            let keep = editing.kept_lines();
+            let summary = FoldSummary {
+                folded: pending.len(),
+                suppressions: editing.suppressed.len(),
+            };
+            let touches_log = !pending.is_empty() || !snapshot.records.is_empty() || editing.lifted;
+            if editing.roster.changed() {
+                let record = touches_log.then(|| (snapshot.len, keep.clone()));
+                if !self.replace_if_unchanged(before.as_deref(), &editing.roster, &log, record)? {
+                    tracing::info!(path = %self.path.display(), "the list changed while editing it; starting over");
+                    continue;
+                }
+                pause_for_tests(PAUSE_AFTER_RENAME_ENV);
             }
-            if !changed {
-                finish(pending)?;
-                return Ok(outcome);
+            if touches_log {
+                log.rewrite(snapshot.len, &keep).map_err(log_error)?;
             }
-            if self.replace_if_unchanged(before.as_deref(), &roster.render())? {
-                finish(pending)?;
-                return Ok(outcome);
-            }
-            tracing::info!(path = %self.path.display(), "the list changed while editing it; starting over");
+            return Ok((outcome, summary));
         }
         Err(SubscriberError::KeptChanging {
             path: self.path.clone(),
@@ -424,12 +587,16 @@ impl SubscriberStore {
         }
     }
 
-    /// Writes `new_text` beside the list and renames it over, unless the list no longer holds
-    /// `expected` (`None`: did not exist). Returns whether it replaced the list.
+    /// Writes the edited list beside the list and renames it over, unless the list no longer
+    /// holds `expected` (`None`: did not exist). With `record` (the log's length as read and
+    /// the lines that stay), a fold record naming the new file goes into the change log first.
+    /// Returns whether it replaced the list.
     fn replace_if_unchanged(
         &self,
         expected: Option<&str>,
-        new_text: &str,
+        roster: &Roster<'_>,
+        log: &ChangeLog,
+        record: Option<(u64, BTreeSet<usize>)>,
     ) -> Result<bool, SubscriberError> {
         static COUNTER: AtomicU64 = AtomicU64::new(0);
         let write_error = |source| SubscriberError::Write {
@@ -443,26 +610,89 @@ impl SubscriberStore {
             COUNTER.fetch_add(1, Ordering::Relaxed)
         )));
         let permissions = std::fs::metadata(&self.path).ok().map(|m| m.permissions());
-        let mut file = new_private_file(&temp.0).map_err(write_error)?;
+        let file = new_private_file(&temp.0).map_err(write_error)?;
         if let Some(permissions) = permissions {
             file.set_permissions(permissions).map_err(write_error)?;
         }
-        file.write_all(new_text.as_bytes()).map_err(write_error)?;
+        let mut out = std::io::BufWriter::with_capacity(1 << 20, file);
+        roster.write_to(&mut out).map_err(write_error)?;
+        let file = out.into_inner().map_err(|e| write_error(e.into_error()))?;
         file.sync_all().map_err(write_error)?;
+        if let Some((covers, keep)) = record {
+            let list = FileId::of(&file.metadata().map_err(write_error)?);
+            log.append_record(FoldRecord {
+                list,
+                covers,
+                keep: keep.into_iter().collect(),
+            })
+            .map_err(|source| SubscriberError::Write {
+                path: log.path().to_owned(),
+                source,
+            })?;
+        }
         drop(file);
 
-        pause_before_rename_for_tests();
+        pause_for_tests(PAUSE_BEFORE_RENAME_ENV);
 
-        if read_list(&self.path)?.as_deref() != expected {
+        if !still_holds(&self.path, expected).map_err(|source| SubscriberError::Read {
+            path: self.path.clone(),
+            source,
+        })? {
             return Ok(false);
         }
         std::fs::rename(&temp.0, &self.path).map_err(write_error)?;
         std::mem::forget(temp);
-        if let Err(e) = sync_directory(&self.directory()) {
+        if let Err(e) = sync_directory(&self.path) {
             tracing::warn!(path = %self.path.display(), "could not fsync the directory after replacing the list: {e}");
         }
         Ok(true)
     }
+}
+
+/// Whether the file at `path` still holds exactly `expected` (`None`: does not exist), read a
+/// block at a time.
+fn still_holds(path: &Path, expected: Option<&str>) -> std::io::Result<bool> {
+    let mut file = match (File::open(path), expected) {
+        (Ok(file), Some(_)) => file,
+        (Err(e), None) if e.kind() == std::io::ErrorKind::NotFound => return Ok(true),
+        (Err(e), _) if e.kind() != std::io::ErrorKind::NotFound => return Err(e),
+        _ => return Ok(false),
+    };
+    let expected = expected.unwrap_or_default().as_bytes();
+    if file.metadata()?.len() != expected.len() as u64 {
+        return Ok(false);
+    }
+    let mut block = vec![0u8; 1 << 20];
+    let mut at = 0;
+    loop {
+        let n = file.read(&mut block)?;
+        if n == 0 {
+            return Ok(at == expected.len());
+        }
+        if expected.get(at..at + n) != Some(&block[..n]) {
+            return Ok(false);
+        }
+        at += n;
+    }
+}
+
+/// How a time is written in messages.
+fn written_time(at: chrono::DateTime<chrono::Utc>) -> String {
+    at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+}
+
+/// A new entry from a change's fields.
+fn fields_entry(email: &SubscriberEmail, fields: &[Field]) -> Table {
+    let mut table = Table::new();
+    table.insert("email", Item::Value(Value::from(email.as_str())));
+    for field in fields.iter().filter(|f| !matches!(f, Field::Since(_))) {
+        table.insert(field.key(), Item::Value(field_value(field)));
+    }
+    // `since` last, as `add` writes it.
+    for field in fields.iter().filter(|f| matches!(f, Field::Since(_))) {
+        table.insert(field.key(), Item::Value(field_value(field)));
+    }
+    table
 }
 
 /// A temporary file that is removed unless it was renamed into place.
@@ -484,16 +714,8 @@ fn new_private_file(path: &Path) -> std::io::Result<File> {
     options.open(path)
 }
 
-fn sync_directory(dir: &Path) -> std::io::Result<()> {
-    #[cfg(unix)]
-    File::open(dir)?.sync_all()?;
-    #[cfg(not(unix))]
-    let _ = dir;
-    Ok(())
-}
-
-fn pause_before_rename_for_tests() {
-    if let Some(ms) = std::env::var(PAUSE_BEFORE_RENAME_ENV)
+fn pause_for_tests(variable: &str) {
+    if let Some(ms) = std::env::var(variable)
         .ok()
         .and_then(|v| v.trim().parse::<u64>().ok())
     {
@@ -521,15 +743,15 @@ fn new_entry(new: &NewSubscriber, topics: &[String], today: chrono::NaiveDate) -
     let mut put = |key: &str, value: Value| {
         table.insert(key, Item::Value(value));
     };
-    put("email", document::string_value(new.email.as_str()));
+    put("email", Value::from(new.email.as_str()));
     if let Some(name) = &new.name {
-        put("name", document::string_value(name));
+        put("name", Value::from(name));
     }
     if !topics.is_empty() {
-        put("topics", document::strings_value(topics));
+        put("topics", strings_value(topics));
     }
     if let Some(format) = new.format {
-        put("format", document::string_value(format.as_str()));
+        put("format", Value::from(format.as_str()));
     }
     if let Some(max) = new.max_papers {
         put("max_papers", Value::from(max.get() as i64));
@@ -537,7 +759,7 @@ fn new_entry(new: &NewSubscriber, topics: &[String], today: chrono::NaiveDate) -
     if new.paused {
         put("paused", Value::from(true));
     }
-    put("since", document::date_value(today));
+    put("since", date_value(today));
     table
 }
 
@@ -551,15 +773,16 @@ fn resubscribe(
     today: chrono::NaiveDate,
 ) {
     roster.unset(index, "unsubscribed_at");
-    roster.set(index, "since", document::date_value(today));
+    roster.unset(index, "bounced_at");
+    roster.set(index, "since", date_value(today));
     if let Some(name) = &new.name {
-        roster.set(index, "name", document::string_value(name));
+        roster.set(index, "name", Value::from(name));
     }
     if !topics.is_empty() {
-        roster.set(index, "topics", document::strings_value(topics));
+        roster.set(index, "topics", strings_value(topics));
     }
     if let Some(format) = new.format {
-        roster.set(index, "format", document::string_value(format.as_str()));
+        roster.set(index, "format", Value::from(format.as_str()));
     }
     if let Some(max) = new.max_papers {
         roster.set(index, "max_papers", Value::from(max.get() as i64));

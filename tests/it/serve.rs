@@ -10,12 +10,19 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use paperwire::serve::{self, PreviewFn, ServeContext, ServeLimits};
-use paperwire::subscribers::{self, SubscriberEmail, SubscriberStore, token};
+use paperwire::subscribers::{self, FoldPolicy, SubscriberEmail, SubscriberStore, token};
 use reqwest::StatusCode;
 
 use crate::subscribers::{CONFIG, EXAMPLE, SECTIONS};
 
 const SECRET: &str = "a test secret that is long enough";
+/// Folds soon after the requests stop, so that tests see the list written.
+const QUICK_FOLDS: FoldPolicy = FoldPolicy {
+    idle: Duration::from_millis(100),
+    max_pending: 5000,
+    max_delay: Duration::from_secs(2),
+    retry_after: Duration::from_millis(200),
+};
 const LIST_ID: &str = "trending.example.org";
 
 /// A server on a free loopback port, serving a list in a temporary directory.
@@ -50,7 +57,7 @@ impl Server {
         let base = format!("http://{}", listener.local_addr().unwrap());
         tokio::spawn(serve::serve(
             listener,
-            serve::router(context, limits),
+            serve::router_with_policy(context, limits, QUICK_FOLDS),
             limits,
             std::future::pending(),
         ));
@@ -67,6 +74,20 @@ impl Server {
 
     fn list(&self) -> String {
         fs::read_to_string(self.list_path()).unwrap()
+    }
+
+    /// The list once the server has folded the change log into it.
+    async fn folded_list(&self) -> String {
+        let log = SubscriberStore::new(self.list_path()).change_log();
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let empty = fs::read_to_string(log.path()).map_or(true, |t| t.is_empty());
+            if empty {
+                return self.list();
+            }
+            assert!(Instant::now() < deadline, "the change log was never folded");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
     }
 
     fn url(&self, token: &str) -> String {
@@ -125,17 +146,23 @@ async fn one_click_post_unsubscribes_once_with_a_200_and_no_redirect_or_cookie()
         "the title is escaped: {page}"
     );
 
+    // It counts at once (the change log is read with the list), and is written in soon.
     let at = unsubscribed_at(&server, "grace@example.org").expect("unsubscribed");
     assert!(at >= before && at <= chrono::Utc::now() + chrono::Duration::seconds(1));
-    let list = server.list();
+    let list = server.folded_list().await;
     assert!(
         list.starts_with(&EXAMPLE[..EXAMPLE.find("[[subscriber]]\nemail  = \"grace").unwrap()])
     );
+    assert!(list.contains(&format!(
+        "format = \"text\"\nunsubscribed_at = {}\n",
+        at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+    )));
 
     // Idempotent: a second click answers 200 and changes nothing.
     let again = server.one_click(&token_for("grace@example.org")).await;
     assert_eq!(again.status(), StatusCode::OK);
-    assert_eq!(server.list(), list);
+    assert_eq!(server.folded_list().await, list);
+    assert_eq!(unsubscribed_at(&server, "grace@example.org"), Some(at));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -169,7 +196,7 @@ async fn multipart_and_empty_bodies_are_accepted_other_bodies_are_not() {
     assert_eq!(response.status(), StatusCode::OK);
     assert!(unsubscribed_at(&server, "alan@example.org").is_some());
 
-    let before = server.list();
+    let before = server.folded_list().await;
     let response = server
         .client
         .post(server.url(&token_for("grace@example.org")))
@@ -187,7 +214,8 @@ async fn multipart_and_empty_bodies_are_accepted_other_bodies_are_not() {
         .await
         .unwrap();
     assert_eq!(response.status(), StatusCode::PAYLOAD_TOO_LARGE);
-    assert_eq!(server.list(), before);
+    assert_eq!(server.folded_list().await, before);
+    assert!(unsubscribed_at(&server, "grace@example.org").is_none());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -246,11 +274,29 @@ async fn forged_truncated_and_garbled_tokens_change_nothing() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_validly_signed_address_no_longer_on_the_list_gets_not_subscribed() {
+async fn a_validly_signed_address_no_longer_on_the_list_is_kept_as_a_suppression() {
     let server = Server::start().await;
     let response = server.one_click(&token_for("removed@example.org")).await;
     assert_eq!(response.status(), StatusCode::OK);
-    assert!(response.text().await.unwrap().contains("is not subscribed"));
+    assert!(response.text().await.unwrap().contains("will get no more"));
+    // Folding leaves the list alone and keeps the request in the log, where every reader
+    // finds it: an import cannot bring the address back.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(server.list(), EXAMPLE);
+    let view = subscribers::read(&server.list_path(), SECTIONS).unwrap();
+    assert_eq!(view.suppressed.len(), 1);
+    assert_eq!(view.suppressed[0].email.as_str(), "removed@example.org");
+    let store = SubscriberStore::new(server.list_path());
+    let err = store
+        .add(
+            &subscribers::NewSubscriber::new(
+                SubscriberEmail::parse("Removed@example.org").unwrap(),
+            ),
+            SECTIONS,
+            subscribers::AddOptions::today_utc(),
+        )
+        .unwrap_err();
+    assert!(err.to_string().contains("--resubscribe"), "{err}");
     assert_eq!(server.list(), EXAMPLE);
 }
 
@@ -305,16 +351,28 @@ async fn a_client_that_sends_headers_slowly_is_cut_off() {
     );
 }
 
+/// A list of `n` readers, each with a comment of its own.
+fn commented_list(n: usize) -> String {
+    let mut text = String::from("# readers of the test list\n\n");
+    for i in 0..n {
+        text.push_str(&format!(
+            "# note about reader {i}\n[[subscriber]]\nemail = \"reader{i}@example.org\"   # their address\n\n"
+        ));
+    }
+    text
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn thirty_parallel_adds_and_an_unsubscribe_lose_nothing() {
+async fn fifty_adds_two_hundred_clicks_and_a_hand_edit_all_land_exactly_once() {
     let server = Server::start().await;
+    fs::write(server.list_path(), commented_list(200)).unwrap();
     let config = server.dir.path().join("paperwire.toml");
-    let children: Vec<_> = (0..30)
+    let children: Vec<_> = (0..50)
         .map(|i| {
             Command::new(env!("CARGO_BIN_EXE_paperwire"))
                 .args(["subscribers", "--config"])
                 .arg(&config)
-                .args(["add", &format!("parallel{i}@example.org")])
+                .args(["add", &format!("added{i}@example.org")])
                 .env_remove("PAPERWIRE_TEST_PAUSE_BEFORE_RENAME")
                 .stdout(Stdio::null())
                 .stderr(Stdio::piped())
@@ -322,8 +380,34 @@ async fn thirty_parallel_adds_and_an_unsubscribe_lose_nothing() {
                 .unwrap()
         })
         .collect();
-    let unsubscribe = server.one_click(&token_for("ada@example.org")).await;
-    assert_eq!(unsubscribe.status(), StatusCode::OK);
+    let clicks: Vec<_> = (0..200)
+        .map(|i| {
+            let client = server.client.clone();
+            let url = server.url(&token_for(&format!("reader{i}@example.org")));
+            tokio::spawn(async move {
+                client
+                    .post(url)
+                    .header("content-type", "application/x-www-form-urlencoded")
+                    .body("List-Unsubscribe=One-Click")
+                    .send()
+                    .await
+                    .unwrap()
+                    .status()
+            })
+        })
+        .collect();
+    // Meanwhile someone adds a reader by hand (`cat >> subscribers.toml`), without the lock.
+    tokio::time::sleep(Duration::from_millis(150)).await;
+    fs::OpenOptions::new()
+        .append(true)
+        .open(server.list_path())
+        .unwrap()
+        .write_all(b"\n# added by hand\n[[subscriber]]\nemail = \"hand@example.org\"\n")
+        .unwrap();
+
+    for click in clicks {
+        assert_eq!(click.await.unwrap(), StatusCode::OK);
+    }
     for child in children {
         let out = tokio::task::spawn_blocking(move || child.wait_with_output().unwrap())
             .await
@@ -334,21 +418,28 @@ async fn thirty_parallel_adds_and_an_unsubscribe_lose_nothing() {
             String::from_utf8_lossy(&out.stderr)
         );
     }
-    let list = subscribers::load(&server.list_path(), SECTIONS).unwrap();
-    assert_eq!(list.len(), 33);
-    for i in 0..30 {
-        let address = format!("parallel{i}@example.org");
-        assert!(
-            list.iter().any(|s| s.email.as_str() == address),
-            "{address} lost"
+    let text = server.folded_list().await;
+    let list = subscribers::parse(&text, &server.list_path(), SECTIONS).unwrap();
+    let count = |address: &str| list.iter().filter(|s| s.email.as_str() == address).count();
+    for i in 0..50 {
+        assert_eq!(count(&format!("added{i}@example.org")), 1, "added{i}");
+    }
+    for i in 0..200 {
+        let reader = list
+            .iter()
+            .find(|s| s.email.as_str() == format!("reader{i}@example.org"))
+            .unwrap();
+        assert!(reader.unsubscribed_at.is_some(), "reader{i} in the file");
+        assert_eq!(
+            text.matches(&format!("# note about reader {i}\n")).count(),
+            1
         );
     }
-    assert!(unsubscribed_at(&server, "ada@example.org").is_some());
-    assert!(
-        server
-            .list()
-            .starts_with(&EXAMPLE[..EXAMPLE.find("since").unwrap()])
-    );
+    assert_eq!(count("hand@example.org"), 1, "the hand edit survives");
+    assert_eq!(text.matches("# added by hand\n").count(), 1);
+    assert_eq!(text.matches("   # their address\n").count(), 200);
+    assert!(text.starts_with("# readers of the test list\n\n# note about reader 0\n"));
+    assert_eq!(list.len(), 251);
 }
 
 #[test]
@@ -403,10 +494,24 @@ fn the_binary_refuses_to_serve_without_a_secret_and_serves_with_one() {
             Err(e) => panic!("serve never answered: {e}"),
         }
     };
+    // Killed at once (SIGKILL): the answered unsubscribe is on disk, and the next edit writes
+    // it into the list.
     child.kill().unwrap();
     child.wait().unwrap();
     assert!(response.starts_with("HTTP/1.1 200"), "{response}");
-    let list = fs::read_to_string(dir.path().join("subscribers.toml")).unwrap();
+    let path = dir.path().join("subscribers.toml");
+    let alan = |list: Vec<subscribers::Subscriber>| {
+        list.into_iter()
+            .find(|s| s.email.as_str() == "alan@example.org")
+            .unwrap()
+    };
+    assert!(
+        alan(subscribers::load(&path, SECTIONS).unwrap())
+            .unsubscribed_at
+            .is_some()
+    );
+    SubscriberStore::new(&path).fold().unwrap();
+    let list = fs::read_to_string(&path).unwrap();
     assert!(
         list.contains("email = \"alan@example.org\"\nunsubscribed_at = "),
         "{list}"
@@ -427,16 +532,108 @@ async fn an_unsubscribe_while_the_list_is_broken_is_kept_and_folded_in_later() {
     // The hand edit is fixed; every load already honours the request.
     fs::write(server.list_path(), &good).unwrap();
     assert!(unsubscribed_at(&server, "grace@example.org").is_some());
-    // The next edit writes it into the list and empties the sidecar.
-    let store = SubscriberStore::new(server.list_path());
-    store
-        .pause(&SubscriberEmail::parse("ada@example.org").unwrap())
-        .unwrap();
-    assert!(
-        server.list().contains("unsubscribed_at"),
-        "{}",
-        server.list()
-    );
-    let sidecar = subscribers::pending::sidecar(&server.list_path());
-    assert_eq!(fs::read_to_string(sidecar).unwrap(), "");
+    // The server's next fold writes it into the list and empties the log.
+    let list = server.folded_list().await;
+    assert!(list.contains("unsubscribed_at"), "{list}");
+}
+
+/// Posts one-click unsubscribes for `addresses` to `listen`, one connection each; returns those
+/// answered 200. Stops at the first connection error (the server is gone).
+fn post_until_gone(listen: &str, addresses: &[String]) -> Vec<String> {
+    let mut answered = Vec::new();
+    for address in addresses {
+        let attempt = TcpStream::connect(listen).and_then(|mut stream| {
+            let body = "List-Unsubscribe=One-Click";
+            write!(
+                stream,
+                "POST /unsubscribe?token={} HTTP/1.1\r\nHost: {listen}\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                token_for(address),
+                body.len()
+            )?;
+            let mut response = String::new();
+            stream.read_to_string(&mut response)?;
+            Ok(response)
+        });
+        match attempt {
+            Ok(response) if response.starts_with("HTTP/1.1 200") => answered.push(address.clone()),
+            Ok(_) => {}
+            Err(_) => break,
+        }
+    }
+    answered
+}
+
+#[test]
+fn serve_killed_at_any_moment_loses_no_answered_unsubscribe() {
+    for (round, kill_after_ms) in [40u64, 150, 400].into_iter().enumerate() {
+        let dir = tempfile::tempdir().unwrap();
+        fs::write(dir.path().join("paperwire.toml"), CONFIG).unwrap();
+        let list_path = dir.path().join("subscribers.toml");
+        fs::write(&list_path, commented_list(1500)).unwrap();
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let listen = format!("127.0.0.1:{port}");
+        let mut child = Command::new(env!("CARGO_BIN_EXE_paperwire"))
+            .args(["serve", "--listen", &listen, "--config"])
+            .arg(dir.path().join("paperwire.toml"))
+            .env("PAPERWIRE_SECRET", SECRET)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while TcpStream::connect(&listen).is_err() {
+            assert!(Instant::now() < deadline, "serve never listened");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let clients: Vec<_> = (0..8)
+            .map(|t| {
+                let listen = listen.clone();
+                let addresses: Vec<String> = (0..1500)
+                    .filter(|i| i % 8 == t)
+                    .map(|i| format!("reader{i}@example.org"))
+                    .collect();
+                std::thread::spawn(move || post_until_gone(&listen, &addresses))
+            })
+            .collect();
+        std::thread::sleep(Duration::from_millis(kill_after_ms));
+        child.kill().unwrap(); // SIGKILL: mid-append, mid-fold, or between
+        child.wait().unwrap();
+        let answered: Vec<String> = clients
+            .into_iter()
+            .flat_map(|c| c.join().unwrap())
+            .collect();
+        assert!(
+            !answered.is_empty(),
+            "round {round}: nothing was answered before the kill"
+        );
+
+        // The file is whole, and every answered unsubscribe counts for every reader...
+        let gone = |list: &[subscribers::Subscriber]| -> std::collections::HashSet<String> {
+            list.iter()
+                .filter(|s| s.unsubscribed_at.is_some())
+                .map(|s| s.email.to_string())
+                .collect()
+        };
+        let list = subscribers::load(&list_path, SECTIONS).unwrap();
+        assert_eq!(list.len(), 1500);
+        let unsubscribed = gone(&list);
+        for address in &answered {
+            assert!(
+                unsubscribed.contains(address),
+                "round {round}: {address} was lost"
+            );
+        }
+        // ...and is written into the file by the next fold, once, with every comment kept.
+        SubscriberStore::new(&list_path).fold().unwrap();
+        let text = fs::read_to_string(&list_path).unwrap();
+        let list = subscribers::parse(&text, &list_path, SECTIONS).unwrap();
+        assert_eq!(gone(&list), unsubscribed);
+        assert_eq!(text.matches("unsubscribed_at").count(), unsubscribed.len());
+        assert_eq!(text.matches("   # their address\n").count(), 1500);
+    }
 }

@@ -621,3 +621,218 @@ fn names_and_addresses_that_cannot_go_into_a_header_are_refused_everywhere() {
         "[[subscriber]]\nemail = \"ok@example.org\"\n"
     );
 }
+
+/// Appends changes to the list's log, as the server (or signup, preferences, bounces) does.
+fn log_changes(fx: &Fixture, changes: &[(&str, subscribers::ChangeKind)]) {
+    let at = chrono::DateTime::parse_from_rfc3339("2026-12-01T08:00:00Z")
+        .unwrap()
+        .to_utc();
+    let changes: Vec<subscribers::Change> = changes
+        .iter()
+        .map(|(address, kind)| subscribers::Change::new(email(address), at, kind.clone()))
+        .collect();
+    fx.store().change_log().append(&changes).unwrap();
+}
+
+fn folding_changes(fx: &Fixture) {
+    log_changes(
+        fx,
+        &[
+            ("ada@example.org", subscribers::ChangeKind::Pause),
+            ("grace@example.org", subscribers::ChangeKind::Unsubscribe),
+            (
+                "new@example.org",
+                subscribers::ChangeKind::Subscribe(subscribers::Profile {
+                    topics: Some(vec!["Federated Learning".into()]),
+                    ..subscribers::Profile::default()
+                }),
+            ),
+        ],
+    );
+}
+
+fn find(list: &[subscribers::Subscriber], address: &str) -> subscribers::Subscriber {
+    let found: Vec<_> = list
+        .iter()
+        .filter(|s| s.email.as_str() == address)
+        .collect();
+    assert_eq!(found.len(), 1, "{address} once");
+    found[0].clone()
+}
+
+#[test]
+fn a_process_killed_before_the_folds_rename_loses_nothing_and_applies_nothing_twice() {
+    let fx = Fixture::new(EXAMPLE);
+    folding_changes(&fx);
+    let mut child = fx
+        .command(&["add", "killed@example.org"])
+        .env("PAPERWIRE_TEST_PAUSE_BEFORE_RENAME", "20000")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    fx.wait_for_temp_file();
+    child.kill().unwrap(); // SIGKILL
+    child.wait().unwrap();
+    assert_eq!(fx.list(), EXAMPLE, "the list is whole and untouched");
+    // Every reader still sees the changes, once.
+    let list = subscribers::load(&fx.list_path(), SECTIONS).unwrap();
+    assert!(find(&list, "ada@example.org").paused);
+    assert!(find(&list, "grace@example.org").unsubscribed_at.is_some());
+    assert_eq!(
+        find(&list, "new@example.org").topics,
+        ["Federated Learning"]
+    );
+    assert!(
+        !list
+            .iter()
+            .any(|s| s.email.as_str() == "killed@example.org")
+    );
+
+    let out = fx.run(&["resume", "ada@example.org"]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let list = subscribers::load(&fx.list_path(), SECTIONS).unwrap();
+    assert!(
+        !find(&list, "ada@example.org").paused,
+        "the resume came after the pause"
+    );
+    assert_eq!(fx.list().matches("new@example.org").count(), 1);
+    assert_eq!(
+        fs::read_to_string(fx.store().change_log().path()).unwrap(),
+        ""
+    );
+}
+
+#[test]
+fn a_process_killed_after_the_folds_rename_never_applies_the_changes_again() {
+    let fx = Fixture::new(EXAMPLE);
+    folding_changes(&fx);
+    let mut child = fx
+        .command(&["add", "killed@example.org"])
+        .env("PAPERWIRE_TEST_PAUSE_AFTER_RENAME", "20000")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !fx.list().contains("killed@example.org") {
+        assert!(Instant::now() < deadline, "the edit never renamed");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    child.kill().unwrap(); // SIGKILL, with the folded lines still in the log
+    child.wait().unwrap();
+    let log = fs::read_to_string(fx.store().change_log().path()).unwrap();
+    assert!(
+        log.contains("\"op\":\"pause\"") && log.contains("\"fold\""),
+        "{log}"
+    );
+
+    // A hand edit resumes Ada; the pause in the log is already in the file and must not come back.
+    let edited = fx
+        .list()
+        .replacen("paused     = true ", "paused     = false", 1);
+    assert!(edited.contains("paused     = false                     # true"));
+    fs::write(fx.list_path(), &edited).unwrap();
+    let list = subscribers::load(&fx.list_path(), SECTIONS).unwrap();
+    assert!(!find(&list, "ada@example.org").paused);
+    assert_eq!(
+        find(&list, "new@example.org").topics,
+        ["Federated Learning"]
+    );
+    assert!(find(&list, "killed@example.org").since.is_some());
+
+    let out = fx.run(&["add", "after@example.org"]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let text = fx.list();
+    assert!(text.starts_with(&edited), "{text}");
+    assert_eq!(text.matches("new@example.org").count(), 1);
+    assert_eq!(
+        fs::read_to_string(fx.store().change_log().path()).unwrap(),
+        ""
+    );
+}
+
+#[test]
+fn check_reports_suppressions_and_skipped_log_lines() {
+    let env = crate::harness::TestEnv::new();
+    env.subscribers("[[subscriber]]\nemail = \"ok@example.org\"\n");
+    env.config(None);
+    let log = paperwire::subscribers::ChangeLog::beside(&env.path("subscribers.toml"));
+    log.append(&[
+        subscribers::Change::unsubscribe(email("gone@example.org")),
+        subscribers::Change::unsubscribe(email("ok@example.org")),
+    ])
+    .unwrap();
+    let mut file = fs::OpenOptions::new()
+        .append(true)
+        .open(log.path())
+        .unwrap();
+    std::io::Write::write_all(&mut file, b"{\"torn\n").unwrap();
+    let out = env.run(&["check", "--config", "paperwire.toml"]);
+    out.assert_code(0);
+    assert!(out.stdout.contains("1 subscriber (0 active)"), "{out}");
+    assert!(
+        out.stderr
+            .contains("subscribers.toml.changes:3:1: skipped an unreadable change"),
+        "{out}"
+    );
+    assert!(
+        out.stderr.contains("gone@example.org") && out.stderr.contains("not on the list"),
+        "{out}"
+    );
+}
+
+#[test]
+fn an_edit_reading_a_list_that_an_editor_is_writing_in_place_reads_it_again() {
+    let fx = Fixture::new(EXAMPLE);
+    // The editor has written half of the file so far.
+    let cut = EXAMPLE.find("email  = \"grace").unwrap() + 12;
+    fs::write(fx.list_path(), &EXAMPLE[..cut]).unwrap();
+    let child = fx
+        .command(&["add", "x@example.org"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(100));
+    fs::write(fx.list_path(), EXAMPLE).unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert!(fx.list().starts_with(EXAMPLE));
+}
+
+#[cfg(unix)]
+#[test]
+fn a_symlinked_list_is_edited_where_it_lives_and_its_log_sits_beside_it() {
+    let fx = Fixture::new("");
+    let real_dir = tempfile::tempdir().unwrap();
+    let real = real_dir.path().join("people.toml");
+    fs::write(&real, EXAMPLE).unwrap();
+    fs::remove_file(fx.list_path()).unwrap();
+    std::os::unix::fs::symlink(&real, fx.list_path()).unwrap();
+
+    // Appended through the link, read through the link and through the file itself.
+    log_changes(&fx, &[("ada@example.org", subscribers::ChangeKind::Pause)]);
+    assert!(real_dir.path().join("people.toml.changes").exists());
+    for path in [fx.list_path(), real.clone()] {
+        let list = subscribers::load(&path, SECTIONS).unwrap();
+        assert!(find(&list, "ada@example.org").paused);
+    }
+    let out = fx.run(&["add", "linked@example.org"]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert!(
+        fs::symlink_metadata(fx.list_path())
+            .unwrap()
+            .file_type()
+            .is_symlink()
+    );
+    let text = fs::read_to_string(&real).unwrap();
+    assert!(
+        text.contains("linked@example.org") && text.contains("paused     = true "),
+        "{text}"
+    );
+    assert_eq!(
+        fs::read_to_string(real_dir.path().join("people.toml.changes")).unwrap(),
+        ""
+    );
+}

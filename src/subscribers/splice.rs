@@ -1,0 +1,1012 @@
+//! Edits of the list that cost the change, not the list.
+//!
+//! [`Roster::scan`] reads the list once with `toml_parser`'s event parser — no tree is built —
+//! and keeps only what an edit needs: where each entry asked for starts and ends, and where a
+//! new entry goes. An edit then changes the bytes of the entries it is about (each one parsed on
+//! its own with `toml_edit`, which keeps the spacing and comments around what it changes) or
+//! appends a new one, and [`Roster::write_to`] copies everything else through untouched.
+//! Comments and formatting stay byte for byte by construction; adding an entry and removing it
+//! again gives back the original file.
+//!
+//! The file is scanned in pieces cut before each line that is exactly `[[subscriber]]`, so that
+//! memory stays flat, on every core. A cut that falls inside a multi-line string leaves that
+//! piece unterminated; such a piece is read again together with the pieces after it.
+
+use std::borrow::Cow;
+use std::collections::{HashMap, HashSet};
+use std::io::Write;
+use std::ops::Range;
+use std::path::Path;
+
+use toml_edit::{Array, ArrayOfTables, Datetime, DocumentMut, Item, Table, Value};
+use toml_parser::decoder::Encoding;
+use toml_parser::parser::{EventReceiver, parse_document};
+use toml_parser::{ErrorSink, ParseError, Source, Span};
+
+use super::changes::{Field, FieldOp, Status};
+use super::{SubscriberEmail, SubscriberError};
+use crate::diag::{Location, Problems, line_col};
+
+/// The list as read, with the entries an edit is about.
+pub(super) struct Roster<'t> {
+    text: &'t str,
+    entries: Vec<Entry>,
+    /// Lowercased address → index in `entries` (the first entry with that address).
+    by_key: HashMap<String, usize>,
+    /// Where new entries go: after the last entry; `None` when the file has no entries.
+    last_body_end: Option<usize>,
+    /// The end of the top-level text before the first entry (its last key-value line).
+    top_end: usize,
+}
+
+struct Entry {
+    /// `None` for an entry this edit adds.
+    spans: Option<Spans>,
+    /// The entry alone, parsed when it is found.
+    doc: Option<DocumentMut>,
+    changed: bool,
+    removed: bool,
+}
+
+/// Byte offsets of an entry in the text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Spans {
+    /// The end of the previous entry (or of the top-level text): the comments above it start here.
+    prefix_start: usize,
+    /// `[[subscriber]]`.
+    header_start: usize,
+    /// The end of its last key-value line (newline included).
+    body_end: usize,
+    /// The `email` value.
+    email_at: usize,
+}
+
+impl<'t> Roster<'t> {
+    /// Reads `text` and finds the entries of the addresses in `wanted` (lowercased). Reports a
+    /// syntax error with its file:line:col; refuses a list that is not `[[subscriber]]` tables.
+    pub(super) fn scan(
+        text: &'t str,
+        path: &Path,
+        wanted: &HashSet<String>,
+    ) -> Result<Self, SubscriberError> {
+        let cuts = cuts(text);
+        let threads = std::thread::available_parallelism().map_or(1, |n| n.get().min(8));
+        let scans = if threads > 1 && text.len() > 4 << 20 {
+            let groups = split_evenly(&cuts, text.len(), threads);
+            std::thread::scope(|s| {
+                let handles: Vec<_> = groups
+                    .iter()
+                    .map(|r| s.spawn(|| scan_pieces(text, &cuts[r.clone()], wanted)))
+                    .collect();
+                handles
+                    .into_iter()
+                    .map(|h| h.join().expect("the scan does not panic"))
+                    .collect::<Vec<_>>()
+            })
+        } else {
+            vec![scan_pieces(text, &cuts, wanted)]
+        };
+        // A part that failed may have been cut inside a multi-line string: read it whole then.
+        let scans = if scans.len() > 1 && scans.iter().any(|s| s.failure.is_some()) {
+            vec![scan_pieces(text, &cuts, wanted)]
+        } else {
+            scans
+        };
+        let mut roster = Self {
+            text,
+            entries: Vec::new(),
+            by_key: HashMap::new(),
+            last_body_end: None,
+            top_end: 0,
+        };
+        for (i, scan) in scans.into_iter().enumerate() {
+            if let Some(failure) = scan.failure {
+                return Err(failure.into_error(path, text));
+            }
+            if i == 0 {
+                roster.top_end = scan.top_end;
+            }
+            for (key, mut spans) in scan.found {
+                if spans.prefix_start == UNKNOWN {
+                    spans.prefix_start = roster.last_body_end.unwrap_or(roster.top_end);
+                }
+                if !roster.by_key.contains_key(&key) {
+                    roster.by_key.insert(key, roster.entries.len());
+                    roster.entries.push(Entry {
+                        spans: Some(spans),
+                        doc: None,
+                        changed: false,
+                        removed: false,
+                    });
+                }
+            }
+            roster.last_body_end = scan.last_body_end.or(roster.last_body_end);
+        }
+        for entry in &mut roster.entries {
+            let spans = entry.spans.expect("scanned");
+            let piece = &text[spans.header_start..spans.body_end];
+            match piece.parse::<DocumentMut>() {
+                Ok(doc) => entry.doc = Some(doc),
+                Err(_) => {
+                    return Err(syntax_failure(piece, spans.header_start).into_error(path, text));
+                }
+            }
+        }
+        Ok(roster)
+    }
+
+    /// The entry for `email` (ignoring case), if it was asked for and is on the list.
+    pub(super) fn find(&self, email: &SubscriberEmail) -> Option<usize> {
+        self.by_key.get(&email.key()).copied()
+    }
+
+    /// The 1-based line of an entry's `email` (0 for a new entry).
+    pub(super) fn entry_line(&self, index: usize) -> usize {
+        self.entries[index]
+            .spans
+            .map_or(0, |s| line_col(self.text, s.email_at).0)
+    }
+
+    fn table(&mut self, index: usize) -> &mut Table {
+        self.entries[index]
+            .doc
+            .as_mut()
+            .expect("every entry found or added has its document")
+            .get_mut("subscriber")
+            .and_then(Item::as_array_of_tables_mut)
+            .and_then(|t| t.get_mut(0))
+            .expect("an entry is one [[subscriber]] table")
+    }
+
+    /// The entry's `unsubscribed_at` as written, if it has one.
+    pub(super) fn unsubscribed_at(&mut self, index: usize) -> Option<String> {
+        written(self.table(index).get("unsubscribed_at")?)
+    }
+
+    /// The entry's state as the changes see it.
+    pub(super) fn status(&mut self, index: usize) -> Status {
+        let table = self.table(index);
+        Status {
+            unsubscribed: table.contains_key("unsubscribed_at"),
+            bounced: table.contains_key("bounced_at"),
+            paused: table.get("paused").and_then(Item::as_bool).unwrap_or(false),
+        }
+    }
+
+    pub(super) fn is_paused(&mut self, index: usize) -> bool {
+        self.status(index).paused
+    }
+
+    /// Adds an entry after the last one; returns its index.
+    pub(super) fn push(&mut self, email: &SubscriberEmail, table: Table) -> usize {
+        let mut tables = ArrayOfTables::new();
+        tables.push(table);
+        let mut doc = DocumentMut::new();
+        doc.insert("subscriber", Item::ArrayOfTables(tables));
+        let index = self.entries.len();
+        self.entries.push(Entry {
+            spans: None,
+            doc: Some(doc),
+            changed: true,
+            removed: false,
+        });
+        self.by_key.insert(email.key(), index);
+        index
+    }
+
+    /// Removes an entry with the comment lines directly above it and the blank line before
+    /// them; text further up (a file header, the previous entry's notes) stays.
+    pub(super) fn remove(&mut self, email: &SubscriberEmail, index: usize) {
+        self.entries[index].removed = true;
+        self.by_key.remove(&email.key());
+    }
+
+    /// Sets `key`, keeping the spacing and comment around an existing value. Returns whether
+    /// anything changed.
+    pub(super) fn set(&mut self, index: usize, key: &str, mut value: Value) -> bool {
+        let table = self.table(index);
+        match table.get_mut(key) {
+            Some(Item::Value(old)) => {
+                if same_value(old, &value) {
+                    return false;
+                }
+                *value.decor_mut() = old.decor().clone();
+                *old = value;
+            }
+            _ => {
+                table.insert(key, Item::Value(value));
+            }
+        }
+        self.entries[index].changed = true;
+        true
+    }
+
+    /// Removes `key`; returns whether it was there.
+    pub(super) fn unset(&mut self, index: usize, key: &str) -> bool {
+        let removed = self.table(index).remove(key).is_some();
+        self.entries[index].changed |= removed;
+        removed
+    }
+
+    /// Applies one field edit; returns whether anything changed.
+    pub(super) fn apply(&mut self, index: usize, op: &FieldOp) -> bool {
+        match op {
+            FieldOp::Set(field) => self.set(index, field.key(), field_value(field)),
+            FieldOp::Unset(key) => self.unset(index, key),
+        }
+    }
+
+    /// Whether the edit changed anything.
+    pub(super) fn changed(&self) -> bool {
+        self.entries.iter().any(|e| e.removed || e.changed)
+    }
+
+    /// Writes the edited list: the original bytes, with the changed entries' bytes replaced.
+    pub(super) fn write_to(&self, out: &mut impl Write) -> std::io::Result<()> {
+        let text = self.text;
+        let mut segments: Vec<(Range<usize>, Cow<'_, str>)> = Vec::new();
+        let mut added = String::new();
+        for entry in &self.entries {
+            match (entry.spans, entry.removed) {
+                (Some(s), true) => {
+                    let above = &text[s.prefix_start..s.header_start];
+                    let kept = text_before_last_blank_line(above).len();
+                    segments.push((s.prefix_start + kept..s.body_end, Cow::Borrowed("")));
+                }
+                (Some(s), false) if entry.changed => {
+                    let doc = entry.doc.as_ref().expect("a changed entry was parsed");
+                    let mut rendered = doc.to_string();
+                    if !text[..s.body_end].ends_with('\n') && rendered.ends_with('\n') {
+                        rendered.pop();
+                    }
+                    segments.push((s.header_start..s.body_end, Cow::Owned(rendered)));
+                }
+                (Some(_), false) => {}
+                (None, true) => {}
+                (None, false) => {
+                    let doc = entry.doc.as_ref().expect("a new entry has its document");
+                    added.push_str(&self.separator_before_new(added.is_empty()));
+                    added.push_str(&doc.to_string());
+                }
+            }
+        }
+        if !added.is_empty() {
+            let at = self.last_body_end.unwrap_or(text.len());
+            segments.push((at..at, Cow::Owned(added)));
+        }
+        segments.sort_by_key(|(r, _)| (r.start, r.end));
+        let mut pieces: Vec<&str> = Vec::with_capacity(2 * segments.len() + 1);
+        let mut at = 0;
+        for (range, replacement) in &segments {
+            pieces.push(&text[at..range.start]);
+            pieces.push(replacement);
+            at = range.end;
+        }
+        pieces.push(&text[at..]);
+        // A file that did not end with a newline does not get one.
+        if !text.is_empty()
+            && !text.ends_with('\n')
+            && let Some(last) = pieces.iter_mut().rev().find(|p| !p.is_empty())
+        {
+            *last = last.strip_suffix('\n').unwrap_or(last);
+        }
+        for piece in pieces {
+            out.write_all(piece.as_bytes())?;
+        }
+        Ok(())
+    }
+
+    /// What goes before a new entry: a blank line after the last entry; in a file without
+    /// entries, the file's comments stay above the new entry.
+    fn separator_before_new(&self, first: bool) -> String {
+        let text = self.text;
+        let Some(end) = self.last_body_end.filter(|_| first) else {
+            return if first {
+                self.separator_in_empty_list()
+            } else {
+                "\n".to_owned()
+            };
+        };
+        if end == text.len() && !text.ends_with('\n') {
+            "\n\n".to_owned()
+        } else {
+            "\n".to_owned()
+        }
+    }
+
+    fn separator_in_empty_list(&self) -> String {
+        let text = self.text;
+        let comments = &text[self.top_end..];
+        if comments.is_empty() {
+            if text.is_empty() || text.ends_with('\n') {
+                String::new()
+            } else {
+                "\n".to_owned()
+            }
+        } else if comments.ends_with('\n') {
+            "\n".to_owned()
+        } else {
+            "\n\n".to_owned()
+        }
+    }
+
+    /// The text as an edit would write it (for tests).
+    #[cfg(test)]
+    pub(super) fn render(&self) -> String {
+        let mut out = Vec::new();
+        self.write_to(&mut out).unwrap();
+        String::from_utf8(out).unwrap()
+    }
+}
+
+/// A value as written, for messages.
+fn written(item: &Item) -> Option<String> {
+    Some(match item.as_value() {
+        Some(Value::Datetime(d)) => d.value().to_string(),
+        Some(other) => other.to_string().trim().to_owned(),
+        None => "(unreadable)".to_owned(),
+    })
+}
+
+/// Whether two values are written the same, ignoring the spacing and comments around them.
+fn same_value(a: &Value, b: &Value) -> bool {
+    let bare = |v: &Value| {
+        let mut v = v.clone();
+        v.decor_mut().clear();
+        v.to_string()
+    };
+    bare(a) == bare(b)
+}
+
+/// `text` up to (not including) its last blank line; empty when it has none.
+fn text_before_last_blank_line(text: &str) -> &str {
+    let mut offset = 0;
+    let mut last_blank_start = None;
+    for line in text.split_inclusive('\n') {
+        if line.trim().is_empty() && line.ends_with('\n') {
+            last_blank_start = Some(offset);
+        }
+        offset += line.len();
+    }
+    last_blank_start.map_or("", |end| &text[..end])
+}
+
+/// The TOML value of a field.
+pub(super) fn field_value(field: &Field) -> Value {
+    match field {
+        Field::Name(name) => Value::from(name.as_str()),
+        Field::Topics(topics) => strings_value(topics),
+        Field::Format(format) => Value::from(format.as_str()),
+        Field::MaxPapers(max) => Value::from(max.get() as i64),
+        Field::Paused(paused) => Value::from(*paused),
+        Field::Since(date) => date_value(*date),
+        Field::UnsubscribedAt(at) | Field::BouncedAt(at) => utc_datetime_value(*at),
+    }
+}
+
+/// A TOML array of strings.
+pub(super) fn strings_value(items: &[String]) -> Value {
+    Value::Array(items.iter().map(String::as_str).collect::<Array>())
+}
+
+/// A TOML local date (`2026-11-28`).
+pub(super) fn date_value(date: chrono::NaiveDate) -> Value {
+    let datetime: Datetime = date
+        .format("%Y-%m-%d")
+        .to_string()
+        .parse()
+        .expect("a formatted date is a TOML date");
+    Value::from(datetime)
+}
+
+/// A TOML offset date-time in UTC (`2026-12-01T08:00:00Z`).
+pub(super) fn utc_datetime_value(at: chrono::DateTime<chrono::Utc>) -> Value {
+    let datetime: Datetime = at
+        .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+        .parse()
+        .expect("an RFC 3339 time is a TOML date-time");
+    Value::from(datetime)
+}
+
+/// Placeholder for the prefix of a part's first entry, which starts where the previous part's
+/// last entry ends.
+const UNKNOWN: usize = usize::MAX;
+
+/// Offsets where a piece starts: 0 and the start of every line that is exactly
+/// `[[subscriber]]` (spaces around allowed).
+fn cuts(text: &str) -> Vec<usize> {
+    const HEADER: &[u8] = b"[[subscriber]]";
+    let bytes = text.as_bytes();
+    let mut cuts = vec![0];
+    for at in memchr::memmem::find_iter(bytes, HEADER) {
+        let line_start = bytes[..at]
+            .iter()
+            .rposition(|b| *b == b'\n')
+            .map_or(0, |i| i + 1);
+        if line_start == 0
+            || !bytes[line_start..at]
+                .iter()
+                .all(|b| *b == b' ' || *b == b'\t')
+        {
+            continue;
+        }
+        let rest = &bytes[at + HEADER.len()..];
+        let line_end = rest.iter().position(|b| *b == b'\n').unwrap_or(rest.len());
+        if rest[..line_end]
+            .iter()
+            .all(|b| matches!(b, b' ' | b'\t' | b'\r'))
+        {
+            cuts.push(line_start);
+        }
+    }
+    cuts.push(text.len());
+    cuts.dedup();
+    cuts
+}
+
+/// `cuts` (piece starts plus the end) split into at most `parts` runs of about equal bytes;
+/// each range indexes `cuts` and includes its closing cut.
+fn split_evenly(cuts: &[usize], len: usize, parts: usize) -> Vec<Range<usize>> {
+    let mut ranges = Vec::new();
+    let mut start = 0;
+    for part in 1..parts {
+        let target = len / parts * part;
+        let end = cuts.partition_point(|c| *c < target).max(start + 1);
+        if end >= cuts.len() - 1 {
+            break;
+        }
+        ranges.push(start..end + 1);
+        start = end;
+    }
+    ranges.push(start..cuts.len());
+    ranges
+}
+
+/// What one run of pieces found.
+#[derive(Default)]
+struct PartScan {
+    found: Vec<(String, Spans)>,
+    last_body_end: Option<usize>,
+    top_end: usize,
+    failure: Option<Failure>,
+}
+
+/// Why the list cannot be edited.
+struct Failure {
+    at: usize,
+    message: String,
+    unsupported: bool,
+}
+
+impl Failure {
+    fn into_error(self, path: &Path, text: &str) -> SubscriberError {
+        if self.unsupported {
+            let (line, col) = line_col(text, self.at);
+            SubscriberError::Unsupported {
+                path: path.to_owned(),
+                message: format!("{line}:{col}: {}", self.message),
+            }
+        } else {
+            SubscriberError::Invalid(Problems::one(
+                Location::at(path, text, self.at),
+                self.message,
+            ))
+        }
+    }
+}
+
+/// Scans the pieces between consecutive `cuts` (a run of them, ending with a closing cut).
+fn scan_pieces(text: &str, cuts: &[usize], wanted: &HashSet<String>) -> PartScan {
+    let mut scan = PartScan::default();
+    let mut tokens = Vec::new();
+    let mut receiver = Scanner::new(text, wanted);
+    receiver.prev_body_end = if cuts.first() == Some(&0) {
+        None
+    } else {
+        Some(UNKNOWN)
+    };
+    let mut i = 0;
+    while i + 1 < cuts.len() {
+        // A piece that does not parse on its own may end inside a multi-line string: try it
+        // together with the next pieces.
+        let mut end = i + 1;
+        loop {
+            let piece = &text[cuts[i]..cuts[end]];
+            tokens.clear();
+            tokens.extend(Source::new(piece).lex());
+            let mut attempt = receiver.fork(cuts[i]);
+            let mut errors: Vec<ParseError> = Vec::new();
+            parse_document(&tokens, &mut attempt, &mut errors);
+            attempt.finish_piece(piece.len());
+            if errors.is_empty() && attempt.failure.is_none() {
+                receiver.join(attempt);
+                break;
+            }
+            if errors.is_empty() || end + 1 >= cuts.len() || end - i >= 64 {
+                scan.failure = match attempt.failure.take() {
+                    Some(failure) if errors.is_empty() => Some(failure),
+                    _ => Some(syntax_failure(&text[cuts[i]..cuts[end]], cuts[i])),
+                };
+                return scan;
+            }
+            end += 1;
+        }
+        i = end;
+    }
+    scan.found = receiver.found;
+    scan.last_body_end = receiver.last_body_end;
+    scan.top_end = receiver.top_end;
+    scan
+}
+
+/// The first syntax error in `piece`, as `toml_edit` words it.
+fn syntax_failure(piece: &str, base: usize) -> Failure {
+    match piece.parse::<DocumentMut>() {
+        Err(e) => Failure {
+            at: base + e.span().map_or(0, |s| s.start),
+            message: e.message().trim().to_owned(),
+            unsupported: false,
+        },
+        Ok(_) => Failure {
+            at: base,
+            message: "this part of the list cannot be read".to_owned(),
+            unsupported: false,
+        },
+    }
+}
+
+/// Follows `toml_parser`'s events through a piece.
+struct Scanner<'a> {
+    text: &'a str,
+    wanted: &'a HashSet<String>,
+    base: usize,
+    /// The entry being read.
+    entry: Option<EntryScan>,
+    /// The end of the previous entry (`None`: none yet, the top level is being read).
+    prev_body_end: Option<usize>,
+    top_end: usize,
+    /// A table header being read: its start and whether it is `[[…]]`; its key parts.
+    header: Option<(usize, bool)>,
+    header_parts: Vec<(Span, Option<Encoding>)>,
+    /// The entry's address being decoded (reused).
+    value: String,
+    /// The key parts of the key-value being read, before its `=`.
+    key: Vec<(Span, Option<Encoding>)>,
+    after_equals: bool,
+    /// The line holds a header or a whole key-value: its newline ends the entry's body.
+    line_ends_body: bool,
+    depth: usize,
+    expect_email: bool,
+    found: Vec<(String, Spans)>,
+    last_body_end: Option<usize>,
+    failure: Option<Failure>,
+}
+
+struct EntryScan {
+    prefix_start: usize,
+    header_start: usize,
+    body_end: usize,
+    /// Whether it has an `email` yet.
+    has_email: bool,
+    /// Its lowercased address and where it is, when that address is wanted.
+    email: Option<(String, usize)>,
+}
+
+impl<'a> Scanner<'a> {
+    fn new(text: &'a str, wanted: &'a HashSet<String>) -> Self {
+        Self {
+            text,
+            wanted,
+            base: 0,
+            entry: None,
+            prev_body_end: None,
+            top_end: 0,
+            header: None,
+            header_parts: Vec::new(),
+            value: String::new(),
+            key: Vec::new(),
+            after_equals: false,
+            line_ends_body: false,
+            depth: 0,
+            expect_email: false,
+            found: Vec::new(),
+            last_body_end: None,
+            failure: None,
+        }
+    }
+
+    /// A scanner for the piece at `base`, carrying over what the pieces before it found.
+    fn fork(&self, base: usize) -> Self {
+        Self {
+            base,
+            prev_body_end: self.prev_body_end,
+            top_end: self.top_end,
+            last_body_end: self.last_body_end,
+            ..Self::new(self.text, self.wanted)
+        }
+    }
+
+    fn join(&mut self, piece: Self) {
+        self.prev_body_end = piece.prev_body_end;
+        self.top_end = piece.top_end;
+        self.last_body_end = piece.last_body_end;
+        self.found.extend(piece.found);
+    }
+
+    fn fail(&mut self, at: usize, message: String, unsupported: bool) {
+        if self.failure.is_none() {
+            self.failure = Some(Failure {
+                at: self.base + at,
+                message,
+                unsupported,
+            });
+        }
+    }
+
+    /// A token of the piece, for decoding.
+    fn raw(&self, span: Span, encoding: Option<Encoding>) -> toml_parser::Raw<'a> {
+        let text: &'a str = self.text;
+        toml_parser::Raw::new_unchecked(
+            &text[self.base + span.start()..self.base + span.end()],
+            encoding,
+            span,
+        )
+    }
+
+    fn decode_key(&self, parts: &[(Span, Option<Encoding>)]) -> Vec<String> {
+        parts
+            .iter()
+            .map(|(span, encoding)| {
+                let mut out = String::new();
+                self.raw(*span, *encoding).decode_key(&mut out, &mut ());
+                out
+            })
+            .collect()
+    }
+
+    /// Whether a key is exactly `name` (without allocating for the usual bare key).
+    fn key_is(&self, parts: &[(Span, Option<Encoding>)], name: &str) -> bool {
+        match parts {
+            [(span, None)] => &self.text[self.base + span.start()..self.base + span.end()] == name,
+            [_] => self.decode_key(parts) == [name],
+            _ => false,
+        }
+    }
+
+    /// The entry read so far is complete.
+    fn close_entry(&mut self) {
+        let Some(entry) = self.entry.take() else {
+            return;
+        };
+        self.prev_body_end = Some(entry.body_end);
+        self.last_body_end = Some(entry.body_end);
+        if let Some((key, email_at)) = entry.email {
+            self.found.push((
+                key,
+                Spans {
+                    prefix_start: entry.prefix_start,
+                    header_start: entry.header_start,
+                    body_end: entry.body_end,
+                    email_at,
+                },
+            ));
+        }
+    }
+
+    fn finish_piece(&mut self, len: usize) {
+        if self.line_ends_body {
+            self.end_line(len);
+        }
+        self.close_entry();
+    }
+
+    /// A header or key-value line ends at `end` (relative to the piece).
+    fn end_line(&mut self, end: usize) {
+        self.line_ends_body = false;
+        match &mut self.entry {
+            Some(entry) => entry.body_end = self.base + end,
+            None => self.top_end = self.base + end,
+        }
+    }
+
+    fn header_done(&mut self, close: Span) {
+        let Some((start, array)) = self.header.take() else {
+            return;
+        };
+        let parts = std::mem::take(&mut self.header_parts);
+        if !array || !self.key_is(&parts, "subscriber") {
+            let names = self.decode_key(&parts).join(".");
+            let shown = if array {
+                format!("[[{names}]]")
+            } else {
+                format!("[{names}]")
+            };
+            self.fail(
+                start - self.base,
+                format!("paperwire edits lists made of [[subscriber]] tables only; found {shown}"),
+                true,
+            );
+            return;
+        }
+        self.header_parts = parts;
+        self.header_parts.clear();
+        self.close_entry();
+        let prefix_start = self.prev_body_end.unwrap_or(self.top_end);
+        self.entry = Some(EntryScan {
+            prefix_start,
+            header_start: start,
+            body_end: self.base + close.end(),
+            has_email: false,
+            email: None,
+        });
+        self.line_ends_body = true;
+    }
+
+    fn key_done(&mut self, at: Span) {
+        self.after_equals = true;
+        if self.entry.is_none() {
+            let first = &self.key[..self.key.len().min(1)];
+            if self.key_is(first, "subscriber") {
+                self.fail(
+                    at.start(),
+                    "paperwire edits lists written as [[subscriber]] tables only; rewrite `subscriber = [...]` as [[subscriber]] tables".to_owned(),
+                    true,
+                );
+            }
+            return;
+        }
+        if self.key_is(&self.key, "email") {
+            if self.entry.as_ref().is_some_and(|e| e.has_email) {
+                let start = self.key.first().map_or(at.start(), |(s, _)| s.start());
+                self.fail(start, "duplicate key `email`".to_owned(), false);
+            }
+            self.expect_email = true;
+        }
+    }
+
+    fn value_done(&mut self) {
+        self.line_ends_body = true;
+        self.key.clear();
+    }
+}
+
+impl EventReceiver for Scanner<'_> {
+    fn std_table_open(&mut self, span: Span, _: &mut dyn ErrorSink) {
+        self.header = Some((self.base + span.start(), false));
+        self.header_parts.clear();
+    }
+    fn std_table_close(&mut self, span: Span, _: &mut dyn ErrorSink) {
+        self.header_done(span);
+    }
+    fn array_table_open(&mut self, span: Span, _: &mut dyn ErrorSink) {
+        self.header = Some((self.base + span.start(), true));
+        self.header_parts.clear();
+    }
+    fn array_table_close(&mut self, span: Span, _: &mut dyn ErrorSink) {
+        self.header_done(span);
+    }
+    fn inline_table_open(&mut self, _: Span, _: &mut dyn ErrorSink) -> bool {
+        self.depth += 1;
+        true
+    }
+    fn inline_table_close(&mut self, _: Span, _: &mut dyn ErrorSink) {
+        self.depth = self.depth.saturating_sub(1);
+        if self.depth == 0 {
+            self.value_done();
+        }
+    }
+    fn array_open(&mut self, _: Span, _: &mut dyn ErrorSink) -> bool {
+        self.expect_email = false;
+        self.depth += 1;
+        true
+    }
+    fn array_close(&mut self, _: Span, _: &mut dyn ErrorSink) {
+        self.depth = self.depth.saturating_sub(1);
+        if self.depth == 0 {
+            self.value_done();
+        }
+    }
+    fn simple_key(&mut self, span: Span, kind: Option<Encoding>, error: &mut dyn ErrorSink) {
+        self.raw(span, kind).decode_key(&mut (), error);
+        if self.header.is_some() {
+            self.header_parts.push((span, kind));
+        } else if self.depth == 0 && !self.after_equals {
+            self.key.push((span, kind));
+        }
+    }
+    fn key_val_sep(&mut self, span: Span, _: &mut dyn ErrorSink) {
+        if self.depth == 0 {
+            self.key_done(span);
+        }
+    }
+    fn scalar(&mut self, span: Span, kind: Option<Encoding>, error: &mut dyn ErrorSink) {
+        // The parser checks the shape; a value is only checked when it is decoded.
+        let raw = self.raw(span, kind);
+        if self.depth > 0 || !std::mem::take(&mut self.expect_email) {
+            let _ = raw.decode_scalar(&mut (), error);
+            if self.depth == 0 {
+                self.value_done();
+            }
+            return;
+        }
+        let mut value = std::mem::take(&mut self.value);
+        value.clear();
+        let scalar = raw.decode_scalar(&mut value, error);
+        if scalar == toml_parser::decoder::ScalarKind::String
+            && let Some(entry) = &mut self.entry
+        {
+            entry.has_email = true;
+            let trimmed = value.trim();
+            let wanted = if trimmed.is_ascii() {
+                let (start, end) = (value.len() - value.trim_start().len(), trimmed.len());
+                value.make_ascii_lowercase();
+                let key = &value[start..start + end];
+                self.wanted.contains(key).then(|| key.to_owned())
+            } else {
+                Some(trimmed.to_lowercase()).filter(|k| self.wanted.contains(k))
+            };
+            entry.email = wanted.map(|key| (key, self.base + span.start()));
+        }
+        self.value = value;
+        self.value_done();
+    }
+    fn comment(&mut self, span: Span, error: &mut dyn ErrorSink) {
+        self.raw(span, None).decode_comment(error);
+    }
+    fn newline(&mut self, span: Span, error: &mut dyn ErrorSink) {
+        self.raw(span, None).decode_newline(error);
+        if self.depth > 0 {
+            return;
+        }
+        if self.line_ends_body {
+            self.end_line(span.end());
+        }
+        self.after_equals = false;
+        self.key.clear();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn wanted(emails: &[&str]) -> HashSet<String> {
+        emails.iter().map(|e| e.to_lowercase()).collect()
+    }
+
+    fn email(s: &str) -> SubscriberEmail {
+        SubscriberEmail::parse(s).unwrap()
+    }
+
+    fn entry(email: &str) -> Table {
+        let mut t = Table::new();
+        t.insert("email", Item::Value(Value::from(email)));
+        t.insert(
+            "since",
+            Item::Value(date_value(
+                chrono::NaiveDate::from_ymd_opt(2026, 11, 28).unwrap(),
+            )),
+        );
+        t
+    }
+
+    fn add_then_remove(text: &str) -> String {
+        let w = wanted(&["new@example.org"]);
+        let mut r = Roster::scan(text, Path::new("x"), &w).unwrap();
+        r.push(&email("new@example.org"), entry("new@example.org"));
+        let added = r.render();
+        assert!(added.contains("[[subscriber]]\nemail = \"new@example.org\"\nsince = 2026-11-28"));
+        let mut r = Roster::scan(&added, Path::new("x"), &w).unwrap();
+        let i = r.find(&email("NEW@example.org")).unwrap();
+        r.remove(&email("new@example.org"), i);
+        r.render()
+    }
+
+    #[test]
+    fn add_then_remove_is_the_identity() {
+        let example = include_str!("../../subscribers.example.toml");
+        for text in [
+            example,
+            example.trim_end(),
+            "",
+            "\n\n",
+            "# header only\n",
+            "# header only, no newline",
+            "# head\n\n[[subscriber]]\nemail = \"a@b.org\"\n# tail comment\n",
+            "[[subscriber]]\nemail = \"a@b.org\"\n\n\n",
+            "[[subscriber]]\nemail = \"a@b.org\"",
+            "[[subscriber]]\r\nemail = \"a@b.org\"\r\n",
+        ] {
+            assert_eq!(add_then_remove(text), text, "for {text:?}");
+        }
+    }
+
+    #[test]
+    fn removing_the_first_entry_keeps_the_file_header() {
+        let text = "# header\n\n# about ada\n[[subscriber]]\nemail = \"ada@x.org\"\n\n[[subscriber]]\nemail = \"bob@x.org\"\n";
+        let mut r = Roster::scan(text, Path::new("x"), &wanted(&["ada@x.org"])).unwrap();
+        let i = r.find(&email("ada@x.org")).unwrap();
+        r.remove(&email("ada@x.org"), i);
+        assert_eq!(
+            r.render(),
+            "# header\n\n[[subscriber]]\nemail = \"bob@x.org\"\n"
+        );
+    }
+
+    #[test]
+    fn setting_a_value_keeps_its_comment() {
+        let text = "[[subscriber]]\nemail = \"a@b.org\"\npaused     = false    # note\n";
+        let mut r = Roster::scan(text, Path::new("x"), &wanted(&["a@b.org"])).unwrap();
+        assert!(r.set(0, "paused", Value::from(true)));
+        assert_eq!(
+            r.render(),
+            "[[subscriber]]\nemail = \"a@b.org\"\npaused     = true    # note\n"
+        );
+        assert!(!r.set(0, "paused", Value::from(true)));
+    }
+
+    #[test]
+    fn only_the_bytes_of_the_changed_entry_change() {
+        let text = "# list\n[[subscriber]]\nemail = 'a@b.org' # first\nname = \"\"\"\n[[subscriber]]\n\"\"\"\n\n# b's note\n[[subscriber]] # b\n\"email\" = \"B@b.org\"\ntopics = [\n  \"X\", # x\n]\n[[subscriber]]\nemail = \"c@b.org\"";
+        let mut r = Roster::scan(
+            text,
+            Path::new("x"),
+            &wanted(&["a@b.org", "b@b.org", "c@b.org"]),
+        )
+        .unwrap();
+        let b = r.find(&email("b@b.org")).unwrap();
+        assert!(r.set(b, "paused", Value::from(true)));
+        let c = r.find(&email("c@b.org")).unwrap();
+        assert!(r.set(c, "paused", Value::from(true)));
+        assert_eq!(
+            r.render(),
+            text.replace(
+                "]\n[[subscriber]]\nemail = \"c@b.org\"",
+                "]\npaused = true\n[[subscriber]]\nemail = \"c@b.org\"\npaused = true"
+            )
+        );
+        assert_eq!(r.entry_line(b), 10);
+    }
+
+    #[test]
+    fn a_big_list_is_scanned_in_parallel_parts_that_agree() {
+        let mut text = String::from("# header\n\n");
+        for i in 0..60_000 {
+            text.push_str(&format!(
+                "[[subscriber]]\nemail = \"r{i}@example.org\"\nname = \"R {i}\"\ntopics = [\"A\", \"B\"]\n\n"
+            ));
+        }
+        assert!(text.len() > 4 << 20);
+        let w = wanted(&["r0@example.org", "r30000@example.org", "r59999@example.org"]);
+        let r = Roster::scan(&text, Path::new("x"), &w).unwrap();
+        assert_eq!(r.entries.len(), 3);
+        let whole = scan_pieces(&text, &cuts(&text), &w);
+        let spans: Vec<Spans> = r.entries.iter().map(|e| e.spans.unwrap()).collect();
+        let expected: Vec<Spans> = whole.found.iter().map(|(_, s)| *s).collect();
+        assert_eq!(spans, expected);
+        assert_eq!(r.last_body_end, whole.last_body_end);
+    }
+
+    #[test]
+    fn errors_have_positions_and_odd_shapes_are_refused() {
+        let err = |text: &str| {
+            Roster::scan(text, Path::new("s.toml"), &wanted(&[]))
+                .err()
+                .expect("refused")
+                .to_string()
+        };
+        assert!(err("[[subscriber]]\nemail = \"a@b.org\n").starts_with("s.toml:2:"));
+        assert!(
+            err("[[subscriber]]\nemail = \"a\"\n[[subscriber]]\nemail = 3 3\n")
+                .starts_with("s.toml:4:")
+        );
+        assert!(
+            err("subscriber = [{ email = \"a@b.org\" }]\n")
+                .contains("rewrite `subscriber = [...]`")
+        );
+        assert!(err("[[subscriber]]\nemail = \"a\"\n[extra]\n").contains(
+            "3:1: paperwire edits lists made of [[subscriber]] tables only; found [extra]"
+        ));
+        assert!(err("[[subscriber]]\nemail = \"a\"\nemail = \"b\"\n").contains("duplicate key"));
+    }
+}
