@@ -12,7 +12,6 @@ use std::num::NonZeroUsize;
 
 use serde::{Deserialize, Serialize};
 
-use super::log::Logged;
 use super::parse::check_topic;
 use super::{MailFormat, Subscriber, SubscriberEmail, Topics};
 
@@ -220,13 +219,13 @@ impl Field {
 /// suppressions (changes kept for addresses not on the list).
 pub(super) fn apply_to_list(
     list: &mut Vec<Subscriber>,
-    pending: &[&Logged],
+    pending: &[&Change],
     sections: &[&str],
 ) -> Vec<Change> {
     if pending.is_empty() {
         return Vec::new();
     }
-    let keys: HashSet<String> = pending.iter().map(|l| l.change.email.key()).collect();
+    let keys: HashSet<String> = pending.iter().map(|c| c.email.key()).collect();
     let mut index: HashMap<String, usize> = HashMap::new();
     for (i, s) in list.iter().enumerate() {
         let key = s.email.key();
@@ -235,8 +234,7 @@ pub(super) fn apply_to_list(
         }
     }
     let mut suppressed: Vec<Change> = Vec::new();
-    for logged in pending {
-        let change = &logged.change;
+    for change in pending {
         let key = change.email.key();
         let at = index.get(&key).copied();
         match (change.effect(at.map(|i| list[i].status())), at) {
@@ -255,7 +253,7 @@ pub(super) fn apply_to_list(
                 }
             }
             (Effect::Suppress, _) if !suppressed.iter().any(|c| c.email.key() == key) => {
-                suppressed.push(change.clone());
+                suppressed.push((*change).clone());
             }
             _ => {}
         }

@@ -385,7 +385,8 @@ pub fn read(path: &Path, sections: &[&str]) -> Result<ListView, SubscriberError>
             Err(e) => return Err(e),
         };
         let pending = snapshot.pending(id);
-        let suppressed = changes::apply_to_list(&mut subscribers, &pending, sections);
+        let changes: Vec<&Change> = pending.iter().map(|l| &l.change).collect();
+        let suppressed = changes::apply_to_list(&mut subscribers, &changes, sections);
         return Ok(ListView {
             subscribers,
             pending: pending.len(),
