@@ -1,5 +1,5 @@
-//! The key that signs a run's unsubscribe links: `PAPERWIRE_SECRET`, or for the outbox and dry
-//! runs a throwaway one. Links signed with a throwaway key will never work, so the first message
+//! The key that signs a run's unsubscribe and preference links: `PAPERWIRE_SECRET`, or for the
+//! outbox and dry runs a throwaway one. Links signed with a throwaway key will never work, so the first message
 //! signed with it says so once — and a run that renders no message (nothing left to send) stays
 //! quiet.
 
@@ -7,9 +7,9 @@ use std::sync::{Arc, Once};
 
 use secrecy::{ExposeSecret, SecretSlice};
 
-use crate::subscribers::{SubscriberEmail, token};
+use crate::subscribers::{SubscriberEmail, links, token};
 
-/// Signs unsubscribe tokens; cheap to clone (the workers share one).
+/// Signs unsubscribe and preference tokens; cheap to clone (the workers share one).
 #[derive(Debug, Clone)]
 pub struct SigningKey {
     secret: Arc<SecretSlice<u8>>,
@@ -54,5 +54,16 @@ impl SigningKey {
         }
         let token = token::sign(self.secret.expose_secret(), list_id, email);
         token::unsubscribe_url(base_url, &token)
+    }
+
+    /// The preference-page URL for `email` ("Manage your subscription"), signed for that page
+    /// only (see [`links`]).
+    pub fn preferences_url(
+        &self,
+        base_url: &str,
+        list_id: &str,
+        email: &SubscriberEmail,
+    ) -> String {
+        links::signed_preferences_url(self.secret.expose_secret(), list_id, base_url, email)
     }
 }

@@ -7,11 +7,13 @@
 //! (see [`store`]). Changes that must not wait for a rewrite — one-click unsubscribes, and the
 //! signups, preferences and bounces to come — go to a durable change log ([`log`], [`changes`])
 //! that every reader applies and every edit folds in; [`token`] signs and checks the one-click
-//! unsubscribe links.
+//! unsubscribe links, [`links`] the links to a reader's own pages
+//! (preferences, signup confirmation).
 
 pub mod changes;
 mod csv_import;
 mod folder;
+pub mod links;
 pub mod log;
 mod parse;
 mod splice;
@@ -32,7 +34,7 @@ pub use changes::{Change, ChangeKind, Profile};
 pub use csv_import::{ImportRow, export_csv, parse_import_csv, table};
 pub use folder::FoldPolicy;
 pub use log::{ChangeLog, ChangeWriter};
-pub use parse::parse;
+pub use parse::{check_topic, parse};
 pub use store::{
     AddOptions, AddOutcome, FoldSummary, ImportSummary, SubscriberStore, UnsubscribeOutcome,
 };
