@@ -217,14 +217,12 @@ impl SubscriberStore {
         super::load(&self.path, sections)
     }
 
-    /// Writes the pending changes of the log into the list: one rewrite, under the lock.
+    /// Writes the pending changes of the log into the list: one rewrite, under the lock. A list
+    /// that does not exist yet is created by the first confirmed signup it folds (and not
+    /// created for anything else).
     pub fn fold(&self) -> Result<FoldSummary, SubscriberError> {
-        self.edit(false, &[], |_| Ok(()))
+        self.edit(true, &[], |_| Ok(()))
             .map(|((), summary)| summary)
-            .or_else(|e| match e {
-                SubscriberError::Missing { .. } => Ok(FoldSummary::default()),
-                e => Err(e),
-            })
     }
 
     /// Adds a subscriber at the end of the list with `since` = `options.today`; creates the
