@@ -11,10 +11,21 @@
 //! With `[archive] dir` set it also serves the web archive under `/archive/` (see
 //! [`crate::archive::http`]).
 //!
+//! Readers' own pages — signup with double opt-in and the preference page every digest links
+//! to — live in [`self_service`] and its siblings.
+//!
 //! The server listens on loopback by default and is meant to sit behind an HTTPS reverse proxy
-//! that exposes only `/unsubscribe` (and `/archive/`). It caps request bodies, and times out
-//! slow clients: while sending headers, while the request is handled, and over a connection's
-//! whole life.
+//! that exposes only `/subscribe`, `/confirm`, `/preferences`, `/unsubscribe` (and `/archive/`).
+//! It caps request bodies, and times out slow clients: while sending headers, while the request
+//! is handled, and over a connection's whole life.
+
+pub mod changes;
+pub mod limits;
+mod mailer;
+mod preferences;
+mod respond;
+pub mod self_service;
+mod signup;
 
 use std::future::Future;
 use std::pin::{Pin, pin};
@@ -24,14 +35,19 @@ use std::time::Duration;
 use crate::render::escape_html;
 use axum::Router;
 use axum::body::Body;
-use axum::extract::{DefaultBodyLimit, FromRequest, Multipart, RawQuery, Request, State};
+use axum::extract::{
+    ConnectInfo, DefaultBodyLimit, FromRequest, Multipart, RawQuery, Request, State,
+};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::service::TowerToHyperService;
 use tokio::net::TcpListener;
+use tower_http::add_extension::AddExtension;
 use tower_http::timeout::TimeoutLayer;
+
+pub use self_service::SelfService;
 
 use crate::subscribers::token::{self, TokenError};
 use crate::subscribers::{Change, ChangeWriter, FoldPolicy, SubscriberEmail, SubscriberStore};
@@ -39,7 +55,7 @@ use crate::subscribers::{Change, ChangeWriter, FoldPolicy, SubscriberEmail, Subs
 /// The largest request body accepted (the one-click body is 26 bytes).
 pub const MAX_BODY_BYTES: usize = 16 * 1024;
 /// The default listen address: loopback only.
-pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
+pub const DEFAULT_LISTEN: &str = crate::config::DEFAULT_LISTEN;
 
 /// Renders the current digest as an HTML page for `GET /`; an error is shown as a 500 page.
 pub type PreviewFn = Arc<dyn Fn() -> PreviewFuture + Send + Sync>;
@@ -105,18 +121,35 @@ pub fn router_with_policy(
     policy: FoldPolicy,
 ) -> Router {
     let changes = ChangeWriter::folding(context.store.clone(), policy);
+    router_with(context, changes, None, limits)
+}
+
+/// [`router`] appending through `changes` (the writer of `context.store`'s change log), and the
+/// readers' own pages when given ([`self_service::routes`]). Give those pages a
+/// [`changes::LogChanges`] on the same writer, so that every change the server makes goes
+/// through one writer and one folding thread.
+pub fn router_with(
+    context: ServeContext,
+    changes: ChangeWriter,
+    self_service: Option<SelfService>,
+    limits: ServeLimits,
+) -> Router {
+    let archive = context.archive.clone();
     let mut app = Router::new()
         .route("/", get(preview))
-        .route("/unsubscribe", get(confirm_page).post(unsubscribe));
-    if let Some(dir) = &context.archive {
-        app = app.merge(crate::archive::http::routes(dir.clone()));
+        .route("/unsubscribe", get(confirm_page).post(unsubscribe))
+        .with_state(AppState { context, changes });
+    if let Some(dir) = archive {
+        app = app.merge(crate::archive::http::routes(dir));
+    }
+    if let Some(service) = self_service {
+        app = app.merge(self_service::routes(service));
     }
     app.layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,
             limits.request_timeout,
         ))
-        .with_state(AppState { context, changes })
 }
 
 /// Serves `app` on `listener` until `shutdown` completes, then lets requests in flight finish
@@ -130,11 +163,11 @@ pub async fn serve(
     let mut shutdown = pin!(shutdown);
     let mut connections = tokio::task::JoinSet::new();
     loop {
-        let stream = tokio::select! {
+        let (stream, peer) = tokio::select! {
             () = &mut shutdown => break,
             Some(_) = connections.join_next(), if !connections.is_empty() => continue,
             accepted = listener.accept() => match accepted {
-                Ok((stream, _peer)) => stream,
+                Ok(accepted) => accepted,
                 Err(e) => {
                     // Out of file descriptors and the like: back off instead of spinning.
                     tracing::warn!("accept failed: {e}");
@@ -143,7 +176,8 @@ pub async fn serve(
                 }
             },
         };
-        let service = TowerToHyperService::new(app.clone());
+        // The peer's address, for the rate limits ([`ConnectInfo`] is what axum reads).
+        let service = TowerToHyperService::new(AddExtension::new(app.clone(), ConnectInfo(peer)));
         connections.spawn(async move {
             let mut http = hyper::server::conn::http1::Builder::new();
             http.timer(TokioTimer::new())
@@ -218,9 +252,14 @@ fn checked_token(context: &ServeContext, query: Option<&str>) -> Result<Subscrib
         ));
     };
     token::verify(&context.secret, &context.list_id, &token).map_err(|e| {
+        // A link signed for another page (preferences, a signup confirmation) is forbidden
+        // here, not garbled.
+        let other_purpose =
+            crate::subscribers::links::purpose_of(&context.secret, &context.list_id, &token)
+                .is_some();
         let status = match e {
-            TokenError::Malformed(_) => StatusCode::BAD_REQUEST,
-            TokenError::BadSignature => StatusCode::FORBIDDEN,
+            TokenError::Malformed(_) if !other_purpose => StatusCode::BAD_REQUEST,
+            TokenError::Malformed(_) | TokenError::BadSignature => StatusCode::FORBIDDEN,
         };
         Refusal::new(
             status,
