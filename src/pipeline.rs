@@ -231,7 +231,7 @@ fn renderer(settings: &Settings) -> Result<Renderer, RenderError> {
 /// The warning for a file in `[templates] dir` that is not used.
 pub fn ignored_template(path: &Path) -> String {
     format!(
-        "{} is not used: a templates directory holds digest.html.hbs, digest.txt.hbs, partials/NAME.html.hbs or NAME.txt.hbs, and the web archive's web/ templates (a misspelled name?)",
+        "{} is not used: a templates directory holds digest.html.hbs, digest.txt.hbs, partials/NAME.html.hbs or NAME.txt.hbs, the web archive's web/ templates, and the readers' pages/ templates, confirm.html.hbs and confirm.txt.hbs (a misspelled name?)",
         path.display()
     )
 }

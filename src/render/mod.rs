@@ -110,6 +110,10 @@ pub enum RenderError {
     Css(String),
 }
 
+/// What [`pages`] reads from a templates directory (it says itself which files in `pages/` it
+/// does not use).
+const PAGE_FAMILY: &[&str] = &["pages", "confirm.html.hbs", "confirm.txt.hbs"];
+
 /// Template sources by file name, with where each came from (for error positions).
 #[derive(Debug, Clone)]
 pub struct Templates {
@@ -176,7 +180,7 @@ impl Templates {
         for sub in ["", "web/"] {
             t.ignored.extend(unused_entries(&dir.join(sub), |name| {
                 name == "partials"
-                    || (sub.is_empty() && name == "web")
+                    || (sub.is_empty() && (name == "web" || PAGE_FAMILY.contains(&name)))
                     || BUILTIN.iter().any(|(b, _)| *b == format!("{sub}{name}"))
             }));
         }

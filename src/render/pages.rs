@@ -225,6 +225,8 @@ pub struct Pages {
     text: Handlebars<'static>,
     css: css_inline::CSSInliner<'static>,
     files: BTreeMap<String, (String, PathBuf)>,
+    /// Files in the templates directory's `pages/` that are not a page's name.
+    ignored: Vec<PathBuf>,
 }
 
 impl std::fmt::Debug for Pages {
@@ -244,7 +246,11 @@ impl Pages {
                 ((*name).to_owned(), ((*src).to_owned(), origin))
             })
             .collect();
+        let mut ignored = Vec::new();
         if let Some(dir) = dir {
+            ignored = super::unused_entries(&dir.join("pages"), |name| {
+                BUILTIN.iter().any(|(b, _)| *b == format!("pages/{name}"))
+            });
             for (name, _) in BUILTIN {
                 let path = dir.join(name);
                 if path.is_file() {
@@ -287,9 +293,16 @@ impl Pages {
             text,
             css,
             files,
+            ignored,
         };
         pages.check()?;
         Ok(pages)
+    }
+
+    /// Files in `pages/` of the templates directory that are not used (a misspelt name), so
+    /// that callers can say so.
+    pub fn ignored(&self) -> &[PathBuf] {
+        &self.ignored
     }
 
     /// Renders every template with a fixture (strict mode: a field that does not exist fails).
