@@ -306,6 +306,52 @@ async fn signup_confirms_by_email_and_adds_the_reader_once() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_first_signup_creates_the_list() {
+    let site = Site::start("signup = true").await;
+    std::fs::remove_file(site.list_path()).unwrap();
+    let request = SignupRequest::new(
+        SubscriberEmail::parse("first@example.org").unwrap(),
+        None,
+        vec![],
+        MailFormat::Html,
+        chrono::Utc::now(),
+    );
+    let url = format!(
+        "{}/confirm?token={}",
+        site.base,
+        site.confirm_token(&request)
+    );
+    let confirmed = site.client.post(&url).send().await.unwrap();
+    assert_eq!(confirmed.status(), StatusCode::OK);
+    // The preference page shows the new reader at once, folded into a file or not.
+    let own = format!(
+        "{}/preferences?token={}",
+        site.base,
+        site.preferences_token("first@example.org")
+    );
+    let page = site.client.get(&own).send().await.unwrap();
+    assert_eq!(page.status(), StatusCode::OK);
+    assert!(page.text().await.unwrap().contains("first@example.org"));
+    // The fold creates the list.
+    let text = site.list_text().await;
+    assert!(text.contains("email = \"first@example.org\""), "{text}");
+    let first = site
+        .subscriber("first@example.org")
+        .expect("on the new list");
+    assert!(first.is_active() && first.topics.is_empty());
+    assert!(first.since.is_some());
+    // Not on the list is "not subscribed", not an error.
+    let prefs = format!(
+        "{}/preferences?token={}",
+        site.base,
+        site.preferences_token("someone@example.org")
+    );
+    let page = site.client.get(&prefs).send().await.unwrap();
+    assert_eq!(page.status(), StatusCode::OK);
+    assert!(page.text().await.unwrap().contains("is not subscribed"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_unsubscribed_reader_comes_back_only_through_a_newer_confirmation() {
     let site = Site::start("signup = true").await;
     let grace = SubscriberEmail::parse("grace@example.org").unwrap();
