@@ -13,6 +13,8 @@ use crate::subscribers::{SubscriberEmail, links, token};
 #[derive(Debug, Clone)]
 pub struct SigningKey {
     secret: Arc<SecretSlice<u8>>,
+    /// Derived from `secret` once.
+    preferences: Arc<links::PreferenceKey>,
     /// For a throwaway key: the once-per-run warning.
     throwaway: Option<Arc<Once>>,
 }
@@ -21,6 +23,7 @@ impl SigningKey {
     /// The configured secret.
     pub fn configured(secret: SecretSlice<u8>) -> Self {
         Self {
+            preferences: Arc::new(links::PreferenceKey::new(secret.expose_secret())),
             secret: Arc::new(secret),
             throwaway: None,
         }
@@ -29,8 +32,8 @@ impl SigningKey {
     /// A random key that nothing can verify later.
     pub fn throwaway() -> Self {
         Self {
-            secret: Arc::new(SecretSlice::from(rand::random::<[u8; 32]>().to_vec())),
             throwaway: Some(Arc::new(Once::new())),
+            ..Self::configured(SecretSlice::from(rand::random::<[u8; 32]>().to_vec()))
         }
     }
 
@@ -64,6 +67,6 @@ impl SigningKey {
         list_id: &str,
         email: &SubscriberEmail,
     ) -> String {
-        links::signed_preferences_url(self.secret.expose_secret(), list_id, base_url, email)
+        links::preferences_url(base_url, &self.preferences.sign(list_id, email))
     }
 }

@@ -102,21 +102,38 @@ fn split(token: &str) -> Result<(&str, Vec<u8>, Vec<u8>), LinkError> {
     Ok((body, body_bytes, tag))
 }
 
+/// The preference-page key, derived once: a send signs one link per message.
+#[derive(Clone)]
+pub struct PreferenceKey(HmacSha256);
+
+impl std::fmt::Debug for PreferenceKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("PreferenceKey([REDACTED])")
+    }
+}
+
+impl PreferenceKey {
+    pub fn new(secret: &[u8]) -> Self {
+        Self(purpose_key(secret, Purpose::Preferences))
+    }
+
+    /// The preference-page token for `email` on the list `list_id`.
+    pub fn sign(&self, list_id: &str, email: &SubscriberEmail) -> String {
+        let mut mac = self.0.clone();
+        mac.update(list_id.as_bytes());
+        mac.update(b"\n");
+        mac.update(email.key().as_bytes());
+        format!(
+            "{}.{}",
+            URL_SAFE_NO_PAD.encode(email.as_str()),
+            URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes())
+        )
+    }
+}
+
 /// The preference-page token for `email` on the list `list_id`.
 pub fn sign_preferences(secret: &[u8], list_id: &str, email: &SubscriberEmail) -> String {
-    let tag = mac(
-        secret,
-        Purpose::Preferences,
-        list_id,
-        email.key().as_bytes(),
-    )
-    .finalize()
-    .into_bytes();
-    format!(
-        "{}.{}",
-        URL_SAFE_NO_PAD.encode(email.as_str()),
-        URL_SAFE_NO_PAD.encode(tag)
-    )
+    PreferenceKey::new(secret).sign(list_id, email)
 }
 
 /// The address a preference-page token was signed for.
