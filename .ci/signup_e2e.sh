@@ -70,11 +70,15 @@ export PAPERWIRE_SECRET=signup-e2e-secret-long-enough
 ./target/debug/paperwire serve --config "$work/paperwire.toml" --listen "127.0.0.1:$port" \
   >"$work/serve.log" 2>&1 &
 server=$!
+answers() {
+  python3 -c 'import sys, urllib.request; urllib.request.urlopen(sys.argv[1], timeout=2)' \
+    "$base/subscribe" 2>/dev/null
+}
 for _ in $(seq 100); do
-  curl -fs -o /dev/null "$base/subscribe" && break
+  answers && break
   sleep 0.1
 done
-curl -fs -o /dev/null "$base/subscribe" || { cat "$work/serve.log"; fail_setup "paperwire serve did not answer on $base"; }
+answers || { cat "$work/serve.log"; fail_setup "paperwire serve did not answer on $base"; }
 
 node "$quality/signup_e2e.mjs" "$base" "$work" "$PWD/target/debug/paperwire"
 status=$?

@@ -3,8 +3,9 @@
 // transport; this drives Debian's headless Chromium (playwright-core, no browser download)
 // through a reader's whole path and checks each page on the way:
 //   1. /subscribe: fill the form (email, name, two topics, plain text), submit, "check your inbox";
-//   2. the confirmation message from the outbox: its link opens the confirm page, whose button
-//      adds the reader; subscribers.toml then has them with the chosen topics and format;
+//   2. the confirmation message from the outbox (its HTML part checked like a page, with the
+//      email html-validate config): its link opens the confirm page, whose button adds the
+//      reader; subscribers.toml then has them with the chosen topics and format;
 //   3. `paperwire send`: the reader's digest has a "Manage your subscription" link in both
 //      parts; it opens the preference page, where other topics are chosen and saved;
 //   4. the next `paperwire send` follows the new topics.
@@ -134,6 +135,29 @@ async function checkPage(page, label) {
   await page.emulateMedia({ colorScheme: 'light' });
 }
 
+// The confirmation message's HTML part, as a mail client would show it: offline, at 375 px,
+// light and dark, axe-core (html-validate with the email config runs at the end).
+const mailDir = mkdtempSync(join(tmpdir(), 'signup-mail-'));
+async function checkMessageHtml(html, label) {
+  for (const scheme of ['light', 'dark']) {
+    const ctx = await browser.newContext({ viewport: { width: PHONE, height: 800 }, colorScheme: scheme });
+    await ctx.route('**/*', (route) => route.abort());
+    const p = await ctx.newPage();
+    await p.setContent(html, { waitUntil: 'load' });
+    const width = await p.evaluate(() => document.documentElement.scrollWidth);
+    if (scheme === 'light') {
+      report(width <= PHONE, `no-overflow-375px ${label}`, `the message is ${width} px wide at ${PHONE} px`);
+    }
+    await p.addScriptTag({ content: AXE });
+    const res = await p.evaluate(() => window.axe.run(document, {
+      resultTypes: ['violations'], rules: { 'target-size': { enabled: true } },
+    }));
+    const bad = res.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');
+    report(bad.length === 0, `axe ${scheme} ${label}`, bad.map((v) => `${v.impact} ${v.id}: ${v.help}`).join('; '));
+    await ctx.close();
+  }
+}
+
 // The last document response's body, exactly as the server sent it (a promise per page).
 const lastHtml = new WeakMap();
 async function rawHtml(page) { return lastHtml.get(page); }
@@ -212,6 +236,9 @@ try {
   // 2. The confirmation message.
   const confirmMail = await waitFor(() => messagesTo(READER)[0], 'the confirmation message');
   const confirmText = parts(confirmMail).find((p) => p.type === 'text/plain').body;
+  const confirmHtml = (parts(confirmMail).find((p) => p.type === 'text/html') || {}).body || '';
+  writeFileSync(join(mailDir, 'confirmation.html'), confirmHtml);
+  await checkMessageHtml(confirmHtml, 'confirmation-message');
   const confirmUrl = (confirmText.match(new RegExp(`${base}/confirm\\?token=[\\w.-]+`)) || [])[0];
   report(Boolean(confirmUrl), 'confirmation-has-a-link', `no ${base}/confirm link in:\n${confirmText}`);
   report(/Subject: Confirm your subscription/i.test(confirmMail), 'confirmation-subject',
@@ -289,5 +316,14 @@ try {
 } catch (e) {
   report(false, 'html-validate pages', `fix these in templates/pages/:\n${(e.stdout || '') + (e.stderr || '')}`);
 }
+try {
+  execFileSync(join(here, 'node_modules/.bin/html-validate'),
+    ['-c', join(here, 'htmlvalidate.cjs'), '--formatter', 'text', join(mailDir, 'confirmation.html')],
+    { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+  report(true, 'html-validate confirmation-message (email config)');
+} catch (e) {
+  report(false, 'html-validate confirmation-message', `fix these in templates/confirm.html.hbs:\n${(e.stdout || '') + (e.stderr || '')}`);
+}
 rmSync(pagesDir, { recursive: true, force: true });
+rmSync(mailDir, { recursive: true, force: true });
 finish();
