@@ -42,6 +42,10 @@ const BUILTIN: &[(&str, &str)] = &[
         include_str!("../../templates/pages/message.html.hbs"),
     ),
     (
+        "pages/unsubscribe.html.hbs",
+        include_str!("../../templates/pages/unsubscribe.html.hbs"),
+    ),
+    (
         "confirm.html.hbs",
         include_str!("../../templates/confirm.html.hbs"),
     ),
@@ -104,6 +108,8 @@ pub enum Page {
         notice: String,
         error: String,
     },
+    /// `GET /unsubscribe` (the link in an email's footer): the one-click unsubscribe's button.
+    Unsubscribe { email: String },
     /// A short answer: a heading, paragraphs and perhaps one link.
     Message {
         heading: String,
@@ -143,6 +149,7 @@ impl Page {
             Self::Subscribe { .. } => "pages/subscribe.html.hbs",
             Self::Confirm { .. } => "pages/confirm.html.hbs",
             Self::Preferences { .. } => "pages/preferences.html.hbs",
+            Self::Unsubscribe { .. } => "pages/unsubscribe.html.hbs",
             Self::Message { .. } => "pages/message.html.hbs",
         }
     }
@@ -181,6 +188,10 @@ impl Page {
                 "heading": "Your subscription",
                 "email": email, "topics": topics, "html": html, "max_papers": max_papers,
                 "paused": paused, "notice": notice, "error": error,
+            }),
+            Self::Unsubscribe { email } => serde_json::json!({
+                "heading": "Unsubscribe",
+                "email": email,
             }),
             Self::Message {
                 heading,
@@ -331,6 +342,9 @@ impl Pages {
                 notice: "Saved.".into(),
                 error: "An error.".into(),
             },
+            Page::Unsubscribe {
+                email: "ada@example.org".into(),
+            },
             Page::message("Done", &["A paragraph."]).with_link("https://example.org", "A link"),
         ] {
             self.page("Fixture", &page)?;
@@ -448,6 +462,48 @@ mod tests {
         assert!(html.contains("value=\"7\""));
         assert!(html.contains("name=\"action\" value=\"unsubscribe\""));
         assert!(!html.contains("class=\"notice\""));
+    }
+
+    #[test]
+    fn the_unsubscribe_page_posts_one_click_to_its_own_url() {
+        let html = pages()
+            .page(
+                "Trending <Papers>",
+                &Page::Unsubscribe {
+                    email: "ada@example.org".into(),
+                },
+            )
+            .unwrap();
+        // No `action`: the form posts to the very URL, token included.
+        assert!(html.contains("<form method=\"post\">\n"), "{html}");
+        assert!(
+            html.contains("<input type=\"hidden\" name=\"List-Unsubscribe\" value=\"One-Click\">")
+        );
+        assert!(
+            html.contains(
+                "Stop sending Trending &lt;Papers&gt; to <strong>ada@example.org</strong>?"
+            )
+        );
+        assert!(html.contains("<title>Unsubscribe · Trending &lt;Papers&gt;</title>"));
+    }
+
+    #[test]
+    fn files_in_pages_that_are_no_page_are_named() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join("pages")).unwrap();
+        for name in [
+            "pages/message.html.hbs",
+            "pages/prefs.html.hbs",
+            "pages/README",
+        ] {
+            std::fs::write(
+                dir.path().join(name),
+                "{{#> layout}}<p>{{heading}}</p>{{/layout}}\n",
+            )
+            .unwrap();
+        }
+        let pages = Pages::load(Some(dir.path())).unwrap();
+        assert_eq!(pages.ignored(), [dir.path().join("pages/prefs.html.hbs")]);
     }
 
     #[test]

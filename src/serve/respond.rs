@@ -1,4 +1,6 @@
-//! How the reader-facing pages answer: a rendered page with the headers that keep it safe.
+//! How every page `serve` shows a reader answers — signup, preferences and the one-click
+//! unsubscribe alike: a page of one family ([`crate::render::pages`]), rendered, with the headers
+//! that keep it safe.
 //!
 //! Every answer is `no-store` (a page holds a personal link), sends no referrer (the token is in
 //! the URL), may not be framed, and has a Content-Security-Policy that allows no script at all,
@@ -11,12 +13,17 @@ use axum::response::Response;
 use base64::Engine;
 use sha2::{Digest, Sha256};
 
-use super::self_service::SelfService;
-use crate::render::pages::Page;
+use crate::render::pages::{Page, Pages};
+
+/// What a handler's state gives the pages: the compiled templates and the newsletter's title.
+pub(super) trait Look {
+    fn pages(&self) -> &Pages;
+    fn title(&self) -> &str;
+}
 
 /// A page of the family, rendered, with `status`.
-pub(super) fn page(service: &SelfService, status: StatusCode, page: &Page) -> Response {
-    match service.pages.page(&service.settings.newsletter.title, page) {
+pub(super) fn page(look: &impl Look, status: StatusCode, page: &Page) -> Response {
+    match look.pages().page(look.title(), page) {
         Ok(html) => html_response(status, html),
         Err(e) => {
             tracing::error!("cannot render a page: {e}");
@@ -30,19 +37,19 @@ pub(super) fn page(service: &SelfService, status: StatusCode, page: &Page) -> Re
 
 /// A short answer: heading and paragraphs.
 pub(super) fn message(
-    service: &SelfService,
+    look: &impl Look,
     status: StatusCode,
     heading: &str,
     paragraphs: &[&str],
 ) -> Response {
-    page(service, status, &Page::message(heading, paragraphs))
+    page(look, status, &Page::message(heading, paragraphs))
 }
 
 /// `429 Too Many Requests`, with `Retry-After`.
-pub(super) fn too_many(service: &SelfService, retry_after: std::time::Duration) -> Response {
+pub(super) fn too_many(look: &impl Look, retry_after: std::time::Duration) -> Response {
     let minutes = retry_after.as_secs().div_ceil(60).max(1);
     let mut response = message(
-        service,
+        look,
         StatusCode::TOO_MANY_REQUESTS,
         "Too many requests",
         &[&format!(
@@ -57,10 +64,11 @@ pub(super) fn too_many(service: &SelfService, retry_after: std::time::Duration) 
     response
 }
 
-/// `503`, asking to try again in a minute (the list is busy or broken).
-pub(super) fn try_again(service: &SelfService) -> Response {
+/// `503`, asking to try again in a minute (the change could not be recorded, or the list is
+/// busy or broken).
+pub(super) fn try_again(look: &impl Look) -> Response {
     let mut response = message(
-        service,
+        look,
         StatusCode::SERVICE_UNAVAILABLE,
         "Please try again",
         &["Your request could not be recorded just now. Please try again in a minute."],

@@ -11,17 +11,15 @@
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::Arc;
 
-use axum::Router;
 use axum::extract::{ConnectInfo, FromRequestParts};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::Response;
-use axum::routing::get;
 
 use super::changes::SubscriberChanges;
 use super::limits::{Decision, Limits};
 use super::mailer::Mailer;
-use super::respond;
+use super::respond::{self, Look};
 use crate::config::Settings;
 use crate::deliver::transport::TransportSpec;
 use crate::render::RenderError;
@@ -48,6 +46,15 @@ impl std::fmt::Debug for SelfService {
             .field("signup", &self.settings.serve.signup)
             .field("limits", &self.limits)
             .finish_non_exhaustive()
+    }
+}
+
+impl Look for SelfService {
+    fn pages(&self) -> &Pages {
+        &self.pages
+    }
+    fn title(&self) -> &str {
+        &self.settings.newsletter.title
     }
 }
 
@@ -131,24 +138,6 @@ impl SelfService {
         }
         respond::page(self, StatusCode::FORBIDDEN, &page)
     }
-}
-
-/// The routes: `GET/POST /subscribe`, `GET/POST /confirm`, `GET/POST /preferences`.
-pub fn routes(service: SelfService) -> Router {
-    Router::new()
-        .route(
-            "/subscribe",
-            get(super::signup::form).post(super::signup::submit),
-        )
-        .route(
-            "/confirm",
-            get(super::signup::confirm_page).post(super::signup::confirm),
-        )
-        .route(
-            "/preferences",
-            get(super::preferences::show).post(super::preferences::save),
-        )
-        .with_state(service)
 }
 
 /// The client's address: the TCP peer, or with `serve.trust_proxy` the last `X-Forwarded-For`

@@ -43,15 +43,15 @@ struct Site {
 impl Site {
     /// `serve` is the `[serve]` table's text; the list starts as the harness's default.
     async fn start(serve: &str) -> Self {
-        Self::start_with(serve, None).await
+        Self::start_with(serve, None, QUICK_FOLDS).await
     }
 
-    async fn start_with(serve: &str, limits: Option<Limits>) -> Self {
+    async fn start_with(serve: &str, limits: Option<Limits>, folds: FoldPolicy) -> Self {
         let env = TestEnv::new();
         let path = env.config_builder(None).with_table("serve", serve).write();
         let settings = Arc::new(config::load(&ConfigOrigin::File(path)).unwrap());
         let store = SubscriberStore::new(&settings.subscribers_path);
-        let changes = ChangeWriter::folding(store.clone(), QUICK_FOLDS);
+        let changes = ChangeWriter::folding(store.clone(), folds);
         let secret: Arc<[u8]> = Arc::from(SECRET.as_bytes());
         let mut service = SelfService::new(
             Arc::clone(&settings),
@@ -663,6 +663,7 @@ async fn the_limit_tables_stay_bounded_under_a_flood_of_distinct_addresses() {
     let site = Site::start_with(
         "signup = true\ntrust_proxy = true",
         Some(Limits::with_capacity(10, 3, capacity)),
+        QUICK_FOLDS,
     )
     .await;
     let mut full = 0;
@@ -795,12 +796,27 @@ async fn every_page_forbids_scripts_framing_sniffing_and_referrers() {
         site.base,
         site.preferences_token("ada@example.org")
     );
+    let unsubscribe = format!(
+        "{}/unsubscribe?token={}",
+        site.base,
+        site.unsubscribe_token("grace@example.org")
+    );
+    let one_click = site
+        .post_form(&unsubscribe, "List-Unsubscribe=One-Click", None)
+        .await;
+    assert_eq!(one_click.status(), StatusCode::OK);
+    let mut answers = vec![one_click];
     for url in [
         format!("{}/subscribe", site.base),
         prefs.clone(),
         format!("{}/confirm?token=forged.token", site.base),
+        unsubscribe.clone(),
+        format!("{}/unsubscribe?token=forged.token", site.base),
     ] {
-        let response = site.client.get(&url).send().await.unwrap();
+        answers.push(site.client.get(&url).send().await.unwrap());
+    }
+    for response in answers {
+        let url = response.url().clone();
         let headers = response.headers().clone();
         let policy = headers["content-security-policy"].to_str().unwrap();
         assert!(
@@ -819,11 +835,182 @@ async fn every_page_forbids_scripts_framing_sniffing_and_referrers() {
         assert!(headers.get("set-cookie").is_none());
         let html = response.text().await.unwrap();
         assert!(!html.contains("<script"), "{url}");
+        // One family: the same layout everywhere, the one-click pages included.
+        assert!(
+            html.contains("<p class=\"brand\">Test Digest</p>"),
+            "{url}: {html}"
+        );
     }
     // A validation error and a save keep the same headers.
     let saved = site.post_form(&prefs, "max_papers=zero", None).await;
     assert_eq!(saved.status(), StatusCode::BAD_REQUEST);
     assert_eq!(saved.headers()["referrer-policy"], "no-referrer");
+}
+
+/// A server that does not fold while the test runs: every change stays in the change log.
+const NO_FOLDS: FoldPolicy = FoldPolicy {
+    idle: Duration::from_secs(3600),
+    max_pending: usize::MAX,
+    max_delay: Duration::from_secs(3600),
+    retry_after: Duration::from_secs(3600),
+};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_pages_show_changes_the_fold_has_not_written_yet() {
+    let site = Site::start_with("signup = true", None, NO_FOLDS).await;
+    let before = std::fs::read_to_string(site.list_path()).unwrap();
+    let prefs = format!(
+        "{}/preferences?token={}",
+        site.base,
+        site.preferences_token("ada@example.org")
+    );
+    let saved = site
+        .post_form(
+            &prefs,
+            "action=save&topics=Losses+%26+Optimization&format=text&max_papers=4&paused=1",
+            None,
+        )
+        .await;
+    assert_eq!(saved.status(), StatusCode::OK);
+    assert!(saved.text().await.unwrap().contains("paused"));
+    // The page as the reader opens it again: the new choices, from the log.
+    let page = site.client.get(&prefs).send().await.unwrap();
+    let page = page.text().await.unwrap();
+    assert!(
+        page.contains("value=\"Losses &amp; Optimization\" checked>"),
+        "{page}"
+    );
+    assert!(!page.contains("value=\"Federated Learning\" checked>"));
+    assert!(page.contains("value=\"text\" checked>") && page.contains("value=\"4\""));
+    assert!(page.contains("name=\"paused\" value=\"1\" checked>"));
+    // Saving the same choices again records nothing.
+    let log = SubscriberStore::new(site.list_path()).change_log();
+    let lines = std::fs::read_to_string(log.path()).unwrap();
+    site.post_form(
+        &prefs,
+        "action=save&topics=Losses+%26+Optimization&format=text&max_papers=4&paused=1",
+        None,
+    )
+    .await;
+    assert_eq!(std::fs::read_to_string(log.path()).unwrap(), lines);
+    let ops: Vec<String> = lines
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["op"].to_string())
+        .collect();
+    assert_eq!(ops, ["\"update\"", "\"pause\""]);
+
+    // A confirmed signup is on the preference page at once; an unsubscribe too.
+    let request = SignupRequest::new(
+        SubscriberEmail::parse("new@example.org").unwrap(),
+        None,
+        vec!["More papers".into()],
+        MailFormat::Html,
+        chrono::Utc::now(),
+    );
+    let confirm = format!(
+        "{}/confirm?token={}",
+        site.base,
+        site.confirm_token(&request)
+    );
+    assert_eq!(
+        site.client.post(&confirm).send().await.unwrap().status(),
+        StatusCode::OK
+    );
+    let new_prefs = format!(
+        "{}/preferences?token={}",
+        site.base,
+        site.preferences_token("new@example.org")
+    );
+    let page = site.client.get(&new_prefs).send().await.unwrap();
+    assert!(
+        page.text()
+            .await
+            .unwrap()
+            .contains("value=\"More papers\" checked>")
+    );
+    let gone = site.post_form(&new_prefs, "action=unsubscribe", None).await;
+    assert!(gone.text().await.unwrap().contains("will get no more"));
+    let page = site.client.get(&new_prefs).send().await.unwrap();
+    assert!(page.text().await.unwrap().contains("is not subscribed"));
+
+    // None of it is in the file yet; all of it counts; the next fold writes it.
+    assert_eq!(std::fs::read_to_string(site.list_path()).unwrap(), before);
+    let view = subscribers::read(&site.list_path(), &site.settings.section_names()).unwrap();
+    assert_eq!(view.pending, 4);
+    SubscriberStore::new(site.list_path()).fold().unwrap();
+    let ada = site.subscriber("ada@example.org").unwrap();
+    assert_eq!(ada.topics, ["Losses & Optimization"]);
+    assert_eq!(
+        (ada.format, ada.max_papers, ada.paused),
+        (MailFormat::Text, Some(4), true)
+    );
+    let new = site.subscriber("new@example.org").unwrap();
+    assert!(new.unsubscribed_at.is_some() && new.topics == ["More papers"]);
+    let text = std::fs::read_to_string(site.list_path()).unwrap();
+    assert!(text.starts_with(&before[..before.find("[[subscriber]]").unwrap()]));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_change_that_cannot_be_recorded_is_a_503_with_retry_after_and_changes_nothing() {
+    let site = Site::start("signup = true").await;
+    let before = std::fs::read_to_string(site.list_path()).unwrap();
+    // A directory where the change log goes: nothing can be appended (or read) there.
+    let log = SubscriberStore::new(site.list_path()).change_log();
+    std::fs::create_dir(log.path()).unwrap();
+    let unsubscribe = format!(
+        "{}/unsubscribe?token={}",
+        site.base,
+        site.unsubscribe_token("ada@example.org")
+    );
+    let prefs = format!(
+        "{}/preferences?token={}",
+        site.base,
+        site.preferences_token("ada@example.org")
+    );
+    let request = SignupRequest::new(
+        SubscriberEmail::parse("new@example.org").unwrap(),
+        None,
+        vec![],
+        MailFormat::Html,
+        chrono::Utc::now(),
+    );
+    let confirm = format!(
+        "{}/confirm?token={}",
+        site.base,
+        site.confirm_token(&request)
+    );
+    let answers = [
+        site.post_form(&unsubscribe, "List-Unsubscribe=One-Click", None)
+            .await,
+        site.post_form(&confirm, "", None).await,
+        site.post_form(&prefs, "action=save&format=text", None)
+            .await,
+        site.post_form(&prefs, "action=unsubscribe", None).await,
+    ];
+    for answer in answers {
+        let url = answer.url().path().to_owned();
+        assert_eq!(answer.status(), StatusCode::SERVICE_UNAVAILABLE, "{url}");
+        assert!(answer.headers().contains_key("retry-after"), "{url}");
+        assert_eq!(answer.headers()["referrer-policy"], "no-referrer");
+        assert!(answer.text().await.unwrap().contains("Please try again"));
+    }
+    // The button page never writes, so it still works.
+    let page = site.client.get(&unsubscribe).send().await.unwrap();
+    assert_eq!(page.status(), StatusCode::OK);
+    assert_eq!(std::fs::read_to_string(site.list_path()).unwrap(), before);
+
+    // Once the log can be written again, the same request goes through.
+    std::fs::remove_dir(log.path()).unwrap();
+    let again = site
+        .post_form(&unsubscribe, "List-Unsubscribe=One-Click", None)
+        .await;
+    assert_eq!(again.status(), StatusCode::OK);
+    assert!(
+        site.subscriber("ada@example.org")
+            .unwrap()
+            .unsubscribed_at
+            .is_some()
+    );
 }
 
 /// Runs the futures at once and collects their outputs in order.
