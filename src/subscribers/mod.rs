@@ -2,7 +2,7 @@
 //!
 //! Both kinds of editing must be safe, and cheap at a million people. Loading ([`load`])
 //! checks every entry and reports every problem with its `file:line:col`; edits
-//! ([`SubscriberStore`]) change only the bytes of the entries they are about ([`splice`]), so
+//! ([`SubscriberStore`]) change only the bytes of the entries they are about (`splice`), so
 //! comments and formatting survive byte for byte, under a sidecar lock with an atomic replace
 //! (see [`store`]). Changes that must not wait for a rewrite — one-click unsubscribes, and the
 //! signups, preferences and bounces to come — go to a durable change log ([`log`], [`changes`])
