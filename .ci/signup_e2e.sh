@@ -2,9 +2,11 @@
 # Why this exists: issue 14's acceptance is a reader's whole path through a real browser.
 # This starts `paperwire serve` (signup open, outbox transport) on loopback and drives Debian's
 # headless Chromium with playwright-core through it: the signup form, the confirmation message
-# read from the outbox, the confirm button, the subscriber in subscribers.toml with the chosen
-# topics; then a digest sent with `paperwire send`, its "Manage your subscription" link, new
-# topics saved on the preference page, and the next send following them. On the way every page
+# read from the outbox, the confirm button, the subscriber on the list at once (the change log)
+# and in subscribers.toml with the chosen topics once serve has folded the log; then a digest
+# sent with `paperwire send`, its "Manage your subscription" link, new topics saved on the
+# preference page, the next send following them, and that digest's Unsubscribe link (its page
+# changes nothing, its button unsubscribes). On the way every page
 # is checked at a 375 px phone width and in dark mode with axe-core (no serious or critical
 # violation), and the pages' HTML with html-validate. Each check prints PASS or FAIL; the last
 # line is `N passed, M failed`, and the exit status is non-zero on any failure.

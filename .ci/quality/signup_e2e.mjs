@@ -5,10 +5,14 @@
 //   1. /subscribe: fill the form (email, name, two topics, plain text), submit, "check your inbox";
 //   2. the confirmation message from the outbox (its HTML part checked like a page, with the
 //      email html-validate config): its link opens the confirm page, whose button adds the
-//      reader; subscribers.toml then has them with the chosen topics and format;
+//      reader — at once for every reader of the list (`paperwire subscribers list`, which applies
+//      the change log), and in subscribers.toml once serve has folded the log into it — with the
+//      chosen topics and format;
 //   3. `paperwire send`: the reader's digest has a "Manage your subscription" link in both
 //      parts; it opens the preference page, where other topics are chosen and saved;
-//   4. the next `paperwire send` follows the new topics.
+//   4. the next `paperwire send` follows the new topics;
+//   5. that digest's Unsubscribe link: the confirm page (a page of the same family) changes
+//      nothing; its button unsubscribes.
 // Every page: no horizontal overflow at 375 px, axe-core with no serious or critical violation
 // in light and dark mode (WCAG 2.2 target size on), html-validate clean (.ci/quality/
 // htmlvalidate-pages.cjs), no <script>. SCREENSHOTS=DIR writes the README's pictures.
@@ -84,6 +88,25 @@ function messagesTo(address) {
 function run(args) {
   return execFileSync(binary, ['--config', join(work, 'paperwire.toml'), ...args],
     { cwd: work, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+}
+
+// The reader's entry in subscribers.toml itself ('' while it is not there).
+function entryInFile(address) {
+  const text = readFileSync(join(work, 'subscribers.toml'), 'utf8');
+  const at = text.indexOf(`email = "${address}"`);
+  if (at < 0) return '';
+  const next = text.indexOf('[[subscriber]]', at);
+  return text.slice(at, next < 0 ? undefined : next);
+}
+
+// Waits (up to 10 s) for serve's fold to write an entry that `wanted` accepts; the last one seen.
+async function foldedEntry(address, wanted) {
+  const until = Date.now() + 10000;
+  for (;;) {
+    const entry = entryInFile(address);
+    if (wanted(entry) || Date.now() > until) return entry;
+    await new Promise((r) => setTimeout(r, 50));
+  }
 }
 
 function subscriber(address) {
@@ -257,11 +280,15 @@ try {
   report((await page.locator('h1').innerText()).includes('You are subscribed'), 'confirm-button-subscribes',
     `after confirming, the page says ${JSON.stringify(await page.locator('h1').innerText())}`);
   await checkPage(page, 'subscribed');
+  // It counts at once: the change is in the log, which every reader of the list applies...
   const added = subscriber(READER);
-  const listText = readFileSync(join(work, 'subscribers.toml'), 'utf8');
   report(added && JSON.stringify(added.topics) === JSON.stringify(['Federated Learning', 'Graphs'])
-    && added.format === 'text' && listText.includes(`email = "${READER}"`),
-  'subscriber-in-subscribers-toml', `the list has ${JSON.stringify(added)}:\n${listText}`);
+    && added.format === 'text', 'subscriber-on-the-list', `the list has ${JSON.stringify(added)}`);
+  // ...and serve's fold writes it into subscribers.toml.
+  const entry = await foldedEntry(READER, (e) => e.includes('topics = ["Federated Learning", "Graphs"]'));
+  report(entry.includes('topics = ["Federated Learning", "Graphs"]') && entry.includes('format = "text"')
+    && entry.includes('name = "Lin Wei"'), 'subscriber-in-subscribers-toml',
+  `after the fold, subscribers.toml has for ${READER}: ${JSON.stringify(entry)}`);
 
   // 3. A digest, and its preference link.
   run(['send', '--edition', 'e2e-1']);
@@ -287,7 +314,10 @@ try {
   await checkPage(page, 'preferences-saved');
   const changed = subscriber(READER);
   report(changed && JSON.stringify(changed.topics) === JSON.stringify(['Pruning & Compression']),
-    'preferences-in-subscribers-toml', `the list has ${JSON.stringify(changed)}`);
+    'preferences-on-the-list', `the list has ${JSON.stringify(changed)}`);
+  const saved = await foldedEntry(READER, (e) => e.includes('topics = ["Pruning & Compression"]'));
+  report(saved.includes('topics = ["Pruning & Compression"]'), 'preferences-in-subscribers-toml',
+    `after the fold, subscribers.toml has for ${READER}: ${JSON.stringify(saved)}`);
 
   // 4. The next send follows the new topics (same papers: a fresh state, so none counts as sent).
   rmSync(join(work, 'state'), { recursive: true, force: true });
@@ -301,6 +331,27 @@ try {
   const others = await page.goto(`${base}/preferences?token=forged.token`);
   report(others.status() === 403, 'forged-link-403', `a forged link answered ${others.status()}`);
   await checkPage(page, 'refused');
+
+  // 5. The digest's Unsubscribe link: a page of the same family; only its button unsubscribes.
+  const unsubscribeUrl = (nextText.match(new RegExp(`Unsubscribe: (${base}/unsubscribe\\?token=[\\w.-]+)`)) || [])[1];
+  report(Boolean(unsubscribeUrl), 'digest-has-an-unsubscribe-link', `no "Unsubscribe:" link in:\n${nextText}`);
+  response = await page.goto(unsubscribeUrl);
+  report(response.status() === 200 && (await page.locator('h1').innerText()) === 'Unsubscribe',
+    'unsubscribe-page-opens', `GET /unsubscribe answered ${response.status()}`);
+  const policy = response.headers()['content-security-policy'] || '';
+  report(policy.includes("default-src 'none'") && policy.includes("frame-ancestors 'none'")
+    && response.headers()['referrer-policy'] === 'no-referrer', 'unsubscribe-page-headers',
+  `Content-Security-Policy is ${JSON.stringify(policy)}`);
+  await checkPage(page, 'unsubscribe');
+  report(!subscriber(READER).unsubscribed_at, 'opening-the-unsubscribe-link-changes-nothing',
+    'GET /unsubscribe unsubscribed the reader');
+  await Promise.all([page.waitForLoadState('load'), page.getByRole('button', { name: 'Unsubscribe' }).click()]);
+  await page.waitForSelector('h1');
+  report((await page.locator('h1').innerText()) === 'Unsubscribed', 'unsubscribe-button-unsubscribes',
+    `after the button, the page says ${JSON.stringify(await page.locator('h1').innerText())}`);
+  await checkPage(page, 'unsubscribed');
+  const gone = subscriber(READER);
+  report(gone && gone.unsubscribed_at, 'unsubscribed-on-the-list', `the list has ${JSON.stringify(gone)}`);
 } catch (e) {
   report(false, 'journey', `${e.stack || e}`);
 }
