@@ -1,7 +1,7 @@
 //! The key that signs a run's unsubscribe and preference links: `PAPERWIRE_SECRET`, or for the
-//! outbox and dry runs a throwaway one. Links signed with a throwaway key will never work, so the first message
-//! signed with it says so once — and a run that renders no message (nothing left to send) stays
-//! quiet.
+//! outbox and dry runs a throwaway one. Links signed with a throwaway key will never work, so
+//! the first message signed with it says so once — and a run that renders no message (nothing
+//! left to send) stays quiet.
 
 use std::sync::{Arc, Once};
 
