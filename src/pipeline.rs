@@ -231,7 +231,7 @@ fn renderer(settings: &Settings) -> Result<Renderer, RenderError> {
 /// The warning for a file in `[templates] dir` that is not used.
 pub fn ignored_template(path: &Path) -> String {
     format!(
-        "{} is not used: a templates directory holds digest.html.hbs, digest.txt.hbs, partials/NAME.html.hbs or NAME.txt.hbs, and the web archive's web/ templates (a misspelled name?)",
+        "{} is not used: a templates directory holds digest.html.hbs, digest.txt.hbs, partials/NAME.html.hbs or NAME.txt.hbs, the web archive's web/ templates, and the readers' pages/ templates, confirm.html.hbs and confirm.txt.hbs (a misspelled name?)",
         path.display()
     )
 }
@@ -558,9 +558,12 @@ pub async fn preview(settings: &Settings, request: &PreviewRequest) -> Result<Pr
         None => VariantSpec::new(&[], &settings.section_names(), usize::MAX, text),
     };
     let variant = renderer.render_variant(&digest, &spec, &edition, &settings.digest)?;
-    let unsubscribe_url = match &subscriber {
-        Some(s) => unsubscribe_url_for_preview(settings, &s.email),
-        None => format!("{}/unsubscribe", settings.newsletter.base_url),
+    let (unsubscribe_url, preferences_url) = match &subscriber {
+        Some(s) => links_for_preview(settings, &s.email),
+        None => (
+            format!("{}/unsubscribe", settings.newsletter.base_url),
+            format!("{}/preferences", settings.newsletter.base_url),
+        ),
     };
     let person = Person {
         name: subscriber.as_ref().and_then(|s| s.name.as_deref()),
@@ -568,6 +571,7 @@ pub async fn preview(settings: &Settings, request: &PreviewRequest) -> Result<Pr
             .as_ref()
             .map_or("you@example.org", |s| s.email.as_str()),
         unsubscribe_url: &unsubscribe_url,
+        preferences_url: &preferences_url,
     };
     let filled = variant.personalize(&person);
     if let (true, Some(s)) = (request.eml, &subscriber) {
@@ -606,14 +610,25 @@ pub fn find_subscriber(settings: &Settings, email: &str) -> Result<Subscriber, R
         })
 }
 
-/// The real unsubscribe link when `PAPERWIRE_SECRET` is set; a visibly fake one otherwise.
-fn unsubscribe_url_for_preview(settings: &Settings, email: &SubscriberEmail) -> String {
-    use crate::subscribers::token;
-    let token = match settings.secrets.signing_key() {
-        Some(key) => token::sign(key.expose_secret(), &settings.newsletter.list_id, email),
-        None => "preview-without-PAPERWIRE_SECRET".to_owned(),
+/// The real unsubscribe and preference links when `PAPERWIRE_SECRET` is set; visibly fake ones
+/// otherwise.
+fn links_for_preview(settings: &Settings, email: &SubscriberEmail) -> (String, String) {
+    use crate::subscribers::{links, token};
+    let n = &settings.newsletter;
+    let (unsubscribe, preferences) = match settings.secrets.signing_key() {
+        Some(key) => (
+            token::sign(key.expose_secret(), &n.list_id, email),
+            links::sign_preferences(key.expose_secret(), &n.list_id, email),
+        ),
+        None => (
+            "preview-without-PAPERWIRE_SECRET".to_owned(),
+            "preview-without-PAPERWIRE_SECRET".to_owned(),
+        ),
     };
-    token::unsubscribe_url(&settings.newsletter.base_url, &token)
+    (
+        token::unsubscribe_url(&n.base_url, &unsubscribe),
+        links::preferences_url(&n.base_url, &preferences),
+    )
 }
 
 /// The default view of the current digest as HTML, for `serve`'s `GET /`: the most recent
@@ -638,10 +653,12 @@ pub async fn current_digest_html(settings: &Settings) -> Result<String, RunError
     let spec = VariantSpec::new(&[], &settings.section_names(), usize::MAX, false);
     let variant = renderer.render_variant(&digest, &spec, &edition, &settings.digest)?;
     let url = format!("{}/unsubscribe", settings.newsletter.base_url);
+    let preferences = format!("{}/preferences", settings.newsletter.base_url);
     let filled = variant.personalize(&Person {
         name: None,
         email: "you@example.org",
         unsubscribe_url: &url,
+        preferences_url: &preferences,
     });
     Ok(filled.html.unwrap_or(filled.text))
 }

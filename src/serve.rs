@@ -11,35 +11,54 @@
 //! With `[archive] dir` set it also serves the web archive under `/archive/` (see
 //! [`crate::archive::http`]).
 //!
+//! Readers' own pages — signup with double opt-in and the preference page every digest links
+//! to — live in [`self_service`] and its siblings, and write the list through the same change
+//! log writer. Every page a reader sees, the one-click confirm page and its answers included, is
+//! one of the family [`crate::render::pages`] renders, sent with the same security headers.
+//!
 //! The server listens on loopback by default and is meant to sit behind an HTTPS reverse proxy
-//! that exposes only `/unsubscribe` (and `/archive/`). It caps request bodies, and times out
-//! slow clients: while sending headers, while the request is handled, and over a connection's
-//! whole life.
+//! that exposes only `/subscribe`, `/confirm`, `/preferences`, `/unsubscribe` (and `/archive/`).
+//! It caps request bodies, and times out slow clients: while sending headers, while the request
+//! is handled, and over a connection's whole life.
+
+pub mod changes;
+pub mod limits;
+mod mailer;
+mod preferences;
+mod respond;
+pub mod self_service;
+mod signup;
 
 use std::future::Future;
 use std::pin::{Pin, pin};
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::render::escape_html;
 use axum::Router;
-use axum::body::Body;
-use axum::extract::{DefaultBodyLimit, FromRequest, Multipart, RawQuery, Request, State};
+use axum::extract::{
+    ConnectInfo, DefaultBodyLimit, FromRequest, Multipart, RawQuery, Request, State,
+};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::service::TowerToHyperService;
 use tokio::net::TcpListener;
+use tower_http::add_extension::AddExtension;
 use tower_http::timeout::TimeoutLayer;
 
+pub use self_service::SelfService;
+
+use respond::Look;
+
+use crate::render::pages::{Page, Pages};
 use crate::subscribers::token::{self, TokenError};
 use crate::subscribers::{Change, ChangeWriter, FoldPolicy, SubscriberEmail, SubscriberStore};
 
 /// The largest request body accepted (the one-click body is 26 bytes).
 pub const MAX_BODY_BYTES: usize = 16 * 1024;
 /// The default listen address: loopback only.
-pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
+pub const DEFAULT_LISTEN: &str = crate::config::DEFAULT_LISTEN;
 
 /// Renders the current digest as an HTML page for `GET /`; an error is shown as a 500 page.
 pub type PreviewFn = Arc<dyn Fn() -> PreviewFuture + Send + Sync>;
@@ -85,11 +104,22 @@ impl Default for ServeLimits {
     }
 }
 
-/// What the handlers share: the context and the writer of the list's change log.
+/// What the handlers share: the context, the writer of the list's change log, and the pages
+/// every answer is rendered with.
 #[derive(Clone)]
 struct AppState {
     context: ServeContext,
     changes: ChangeWriter,
+    pages: Arc<Pages>,
+}
+
+impl Look for AppState {
+    fn pages(&self) -> &Pages {
+        &self.pages
+    }
+    fn title(&self) -> &str {
+        &self.context.title
+    }
 }
 
 /// The routes: `GET /` (preview), `GET /unsubscribe` (confirm page), `POST /unsubscribe`, and
@@ -105,18 +135,56 @@ pub fn router_with_policy(
     policy: FoldPolicy,
 ) -> Router {
     let changes = ChangeWriter::folding(context.store.clone(), policy);
+    router_with(context, changes, None, limits)
+}
+
+/// [`router`] appending through `changes` (the writer of `context.store`'s change log), and the
+/// readers' own pages when given: `GET/POST /subscribe`, `GET/POST /confirm` and
+/// `GET/POST /preferences` ([`self_service`]). Give those pages a
+/// [`changes::LogChanges`] on the same writer, so that every change the server makes goes
+/// through one writer and one folding thread.
+pub fn router_with(
+    context: ServeContext,
+    changes: ChangeWriter,
+    self_service: Option<SelfService>,
+    limits: ServeLimits,
+) -> Router {
+    // The one-click pages look like the readers' other pages: the same templates (the
+    // operator's, through the readers' pages when there are any).
+    let pages = self_service.as_ref().map_or_else(
+        || Arc::new(Pages::load(None).expect("the built-in page templates compile")),
+        |s| Arc::clone(&s.pages),
+    );
+    let archive = context.archive.clone();
+    let state = AppState {
+        context,
+        changes,
+        pages,
+    };
     let mut app = Router::new()
         .route("/", get(preview))
-        .route("/unsubscribe", get(confirm_page).post(unsubscribe));
-    if let Some(dir) = &context.archive {
-        app = app.merge(crate::archive::http::routes(dir.clone()));
+        .route("/unsubscribe", get(confirm_page).post(unsubscribe))
+        .with_state(state);
+    if let Some(dir) = archive {
+        app = app.merge(crate::archive::http::routes(dir));
+    }
+    if let Some(service) = self_service {
+        app = app.merge(
+            Router::new()
+                .route("/subscribe", get(signup::form).post(signup::submit))
+                .route("/confirm", get(signup::confirm_page).post(signup::confirm))
+                .route(
+                    "/preferences",
+                    get(preferences::show).post(preferences::save),
+                )
+                .with_state(service),
+        );
     }
     app.layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,
             limits.request_timeout,
         ))
-        .with_state(AppState { context, changes })
 }
 
 /// Serves `app` on `listener` until `shutdown` completes, then lets requests in flight finish
@@ -130,11 +198,11 @@ pub async fn serve(
     let mut shutdown = pin!(shutdown);
     let mut connections = tokio::task::JoinSet::new();
     loop {
-        let stream = tokio::select! {
+        let (stream, peer) = tokio::select! {
             () = &mut shutdown => break,
             Some(_) = connections.join_next(), if !connections.is_empty() => continue,
             accepted = listener.accept() => match accepted {
-                Ok((stream, _peer)) => stream,
+                Ok(accepted) => accepted,
                 Err(e) => {
                     // Out of file descriptors and the like: back off instead of spinning.
                     tracing::warn!("accept failed: {e}");
@@ -143,7 +211,8 @@ pub async fn serve(
                 }
             },
         };
-        let service = TowerToHyperService::new(app.clone());
+        // The peer's address, for the rate limits ([`ConnectInfo`] is what axum reads).
+        let service = TowerToHyperService::new(AddExtension::new(app.clone(), ConnectInfo(peer)));
         connections.spawn(async move {
             let mut http = hyper::server::conn::http1::Builder::new();
             http.timer(TokioTimer::new())
@@ -172,34 +241,33 @@ async fn preview(State(app): State<AppState>) -> Response {
             axum::response::Html(html),
         )
             .into_response(),
-        Err(message) => page(
+        Err(message) => respond::message(
+            &app,
             StatusCode::INTERNAL_SERVER_ERROR,
             "Preview failed",
-            &format!("<pre>{}</pre>", escape_html(&message)),
+            &[&message],
         ),
     }
 }
 
-/// Why a request is turned away: becomes a small page with this status.
+/// Why a request is turned away: becomes a page of the family with this status.
 struct Refusal {
     status: StatusCode,
     heading: &'static str,
-    body_html: String,
+    why: String,
 }
 
 impl Refusal {
-    fn new(status: StatusCode, heading: &'static str, body_html: impl Into<String>) -> Self {
+    fn new(status: StatusCode, heading: &'static str, why: impl Into<String>) -> Self {
         Self {
             status,
             heading,
-            body_html: body_html.into(),
+            why: why.into(),
         }
     }
-}
 
-impl IntoResponse for Refusal {
-    fn into_response(self) -> Response {
-        page(self.status, self.heading, &self.body_html)
+    fn respond(&self, app: &AppState) -> Response {
+        respond::message(app, self.status, self.heading, &[&self.why])
     }
 }
 
@@ -214,48 +282,55 @@ fn checked_token(context: &ServeContext, query: Option<&str>) -> Result<Subscrib
         return Err(Refusal::new(
             StatusCode::BAD_REQUEST,
             "Broken link",
-            "<p>This unsubscribe link has no token. Please use the link from the email.</p>",
+            "This unsubscribe link has no token. Please use the link from the email.",
         ));
     };
     token::verify(&context.secret, &context.list_id, &token).map_err(|e| {
+        // A link signed for another page (preferences, a signup confirmation) is forbidden
+        // here, not garbled.
+        let other_purpose =
+            crate::subscribers::links::purpose_of(&context.secret, &context.list_id, &token)
+                .is_some();
         let status = match e {
-            TokenError::Malformed(_) => StatusCode::BAD_REQUEST,
-            TokenError::BadSignature => StatusCode::FORBIDDEN,
+            TokenError::Malformed(_) if !other_purpose => StatusCode::BAD_REQUEST,
+            TokenError::Malformed(_) | TokenError::BadSignature => StatusCode::FORBIDDEN,
         };
         Refusal::new(
             status,
             "Broken link",
             format!(
-                "<p>{}. Please use the link from the email, or reply to it to be removed by hand.</p>",
-                escape_html(&e.to_string())
+                "{}. Please use the link from the email, or reply to it to be removed by hand.",
+                capitalized(&e.to_string())
             ),
         )
     })
 }
 
+/// `text` with its first letter in upper case.
+fn capitalized(text: &str) -> String {
+    let mut chars = text.chars();
+    chars.next().map_or_else(String::new, |first| {
+        first.to_uppercase().chain(chars).collect()
+    })
+}
+
 /// `GET /unsubscribe`: a confirm button that POSTs to the same URL. Never unsubscribes.
 async fn confirm_page(State(app): State<AppState>, RawQuery(query): RawQuery) -> Response {
-    let context = &app.context;
-    let email = match checked_token(context, query.as_deref()) {
-        Ok(email) => email,
-        Err(refusal) => return refusal.into_response(),
-    };
-    // No `action`: the form posts to this very URL, token included, whatever prefix the
-    // reverse proxy serves it under.
-    let body = format!(
-        "<p>Stop sending <strong>{title}</strong> to <strong>{email}</strong>?</p>\
-         <form method=\"post\">\
-         <input type=\"hidden\" name=\"List-Unsubscribe\" value=\"One-Click\">\
-         <button type=\"submit\">Unsubscribe</button>\
-         </form>",
-        title = escape_html(&context.title),
-        email = escape_html(email.as_str()),
-    );
-    page(StatusCode::OK, "Unsubscribe", &body)
+    match checked_token(&app.context, query.as_deref()) {
+        Ok(email) => respond::page(
+            &app,
+            StatusCode::OK,
+            &Page::Unsubscribe {
+                email: email.to_string(),
+            },
+        ),
+        Err(refusal) => refusal.respond(&app),
+    }
 }
 
 /// `POST /unsubscribe`: appends the unsubscribe to the change log and answers 200 once it is on
-/// disk (no redirect, no cookie). An address that is not on the list is kept as a suppression.
+/// disk (no redirect, no cookie); 503 with `Retry-After` when it could not be written. An
+/// address that is not on the list is kept as a suppression.
 async fn unsubscribe(
     State(app): State<AppState>,
     RawQuery(query): RawQuery,
@@ -263,35 +338,20 @@ async fn unsubscribe(
 ) -> Response {
     let email = match checked_token(&app.context, query.as_deref()) {
         Ok(email) => email,
-        Err(refusal) => return refusal.into_response(),
+        Err(refusal) => return refusal.respond(&app),
     };
     if let Err(refusal) = check_one_click_body(request).await {
-        return refusal.into_response();
+        return refusal.respond(&app);
     }
     match app.changes.append(Change::unsubscribe(email.clone())).await {
         Ok(()) => {
             tracing::info!(%email, "unsubscribed");
-            page(
-                StatusCode::OK,
-                "Unsubscribed",
-                &format!(
-                    "<p><strong>{}</strong> will get no more <strong>{}</strong>.</p>",
-                    escape_html(email.as_str()),
-                    escape_html(&app.context.title)
-                ),
-            )
+            let done = format!("{email} will get no more {}.", app.context.title);
+            respond::message(&app, StatusCode::OK, "Unsubscribed", &[&done])
         }
         Err(e) => {
             tracing::error!(%email, "could not record an unsubscribe: {e}");
-            let mut response = page(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "Please try again",
-                "<p>Your request could not be recorded just now. Please try again in a minute.</p>",
-            );
-            response
-                .headers_mut()
-                .insert(header::RETRY_AFTER, HeaderValue::from_static("30"));
-            response
+            respond::try_again(&app)
         }
     }
 }
@@ -304,15 +364,11 @@ async fn check_one_click_body(request: Request) -> Result<(), Refusal> {
         Refusal::new(
             StatusCode::BAD_REQUEST,
             "Unexpected request",
-            "<p>An unsubscribe request carries <code>List-Unsubscribe=One-Click</code>.</p>",
+            "An unsubscribe request carries List-Unsubscribe=One-Click.",
         )
     };
     let unreadable = |status: StatusCode, e: &dyn std::fmt::Display| {
-        Refusal::new(
-            status,
-            "Unreadable request",
-            format!("<p>{}</p>", escape_html(&e.to_string())),
-        )
+        Refusal::new(status, "Unreadable request", e.to_string())
     };
     if content_type == "multipart/form-data" {
         let mut form = Multipart::from_request(request, &())
@@ -340,7 +396,7 @@ async fn check_one_click_body(request: Request) -> Result<(), Refusal> {
             Refusal::new(
                 StatusCode::PAYLOAD_TOO_LARGE,
                 "Request too large",
-                "<p>The request body is too large.</p>",
+                "The request body is too large.",
             )
         })?;
     if body.iter().all(u8::is_ascii_whitespace) {
@@ -360,43 +416,17 @@ fn content_type(headers: &HeaderMap) -> String {
         .unwrap_or_default()
 }
 
-/// A small self-contained HTML page; nothing cached, no referrer leaks the token, no cookie.
-fn page(status: StatusCode, heading: &str, body_html: &str) -> Response {
-    let heading = escape_html(heading);
-    let html = format!(
-        "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
-         <meta name=\"viewport\" content=\"width=device-width,initial-scale=1\">\
-         <title>{heading}</title><style>body{{font-family:system-ui,sans-serif;max-width:36rem;\
-         margin:4rem auto;padding:0 1rem;line-height:1.5}}button{{font-size:1rem;padding:.5rem 1.2rem}}\
-         </style></head><body><h1>{heading}</h1>{body_html}</body></html>\n"
-    );
-    let mut response = Response::new(Body::from(html));
-    *response.status_mut() = status;
-    let headers = response.headers_mut();
-    for (name, value) in [
-        (header::CONTENT_TYPE, "text/html; charset=utf-8"),
-        (header::CACHE_CONTROL, "no-store"),
-        (header::REFERRER_POLICY, "no-referrer"),
-        (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
-        (
-            header::CONTENT_SECURITY_POLICY,
-            "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'",
-        ),
-    ] {
-        headers.insert(name, HeaderValue::from_static(value));
-    }
-    response
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn html_is_escaped() {
+    fn a_refusal_reads_as_a_sentence() {
         assert_eq!(
-            escape_html("<a href=\"x\">'&'</a>"),
-            "&lt;a href=&quot;x&quot;&gt;&#39;&amp;&#39;&lt;/a&gt;"
+            capitalized("the token is malformed"),
+            "The token is malformed"
         );
+        assert_eq!(capitalized("ébauche"), "Ébauche");
+        assert_eq!(capitalized(""), "");
     }
 }

@@ -9,6 +9,7 @@ use paperwire::config::{self, ConfigError, Salvage, Settings, SourceSettings, Tr
 use paperwire::edition::EditionId;
 use paperwire::exit::{Exit, describe};
 use paperwire::pipeline;
+use paperwire::render::pages::Pages;
 use paperwire::render::{EditionInfo, Renderer, Templates, WebRenderer, render_subject};
 use paperwire::subscribers::SubscriberError;
 
@@ -155,6 +156,15 @@ fn check_templates(salvage: &Salvage, found: &mut Found) {
                 .and_then(|_| WebRenderer::new(&templates, &salvage.digest).map(drop));
             if let Err(e) = compiled {
                 found.problems.push(describe(&e));
+            }
+        }
+        Err(e) => found.problems.push(describe(&e)),
+    }
+    // The readers' pages and the signup confirmation (`serve`).
+    match Pages::load(salvage.templates_dir.as_deref()) {
+        Ok(pages) => {
+            for path in pages.ignored() {
+                found.warnings.push(pipeline::ignored_template(path));
             }
         }
         Err(e) => found.problems.push(describe(&e)),

@@ -131,7 +131,8 @@ impl paperwire::deliver::Progress for Bar {
 pub fn rate(per_sec: f64) -> String {
     if !per_sec.is_finite() || per_sec <= 0.0 {
         "-/s".to_owned()
-    } else if per_sec < 10.0 {
+    } else if per_sec < 9.95 {
+        // Below what rounds to 10.0, which reads as "10/s".
         format!("{per_sec:.1}/s")
     } else {
         format!("{per_sec:.0}/s")
@@ -147,6 +148,8 @@ mod tests {
         assert_eq!(rate(8223.4567), "8223/s");
         assert_eq!(rate(12.5), "12/s");
         assert_eq!(rate(3.4567), "3.5/s");
+        assert_eq!(rate(9.94), "9.9/s");
+        assert_eq!(rate(9.96), "10/s");
         assert_eq!(rate(0.0), "-/s");
         assert_eq!(rate(f64::INFINITY), "-/s");
     }

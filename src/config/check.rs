@@ -68,6 +68,7 @@ impl Settings {
             .map(|a| ck.archive(a, newsletter.as_ref()));
         let templates_dir = raw.templates.dir.as_ref().map(|d| base_dir.join(d));
         let subscribers_path = base_dir.join(&raw.subscribers.path);
+        let serve = super::serve::check(&raw.serve, &mut |offset, message| ck.bad(offset, message));
         if !ck.problems.is_empty() {
             let salvage = Salvage {
                 path: path.to_owned(),
@@ -85,7 +86,8 @@ impl Settings {
             };
             return Err((Problems(ck.problems), Some(Box::new(salvage))));
         }
-        let (Some(newsletter), Some(delivery), Some(bounce)) = (newsletter, delivery, bounce)
+        let (Some(newsletter), Some(delivery), Some(bounce), Some(serve)) =
+            (newsletter, delivery, bounce, serve)
         else {
             unreachable!("every None above recorded a problem");
         };
@@ -104,6 +106,7 @@ impl Settings {
             schedule: schedule.flatten(),
             bounce,
             archive: archive.flatten(),
+            serve,
             secrets: Secrets::default(),
         })
     }

@@ -12,12 +12,14 @@
 //! - `check`: raw → [`Settings`], one function per table;
 //! - `smtp`: the SMTP endpoint and extra CA certificates;
 //! - `secrets`: `PAPERWIRE_SECRET` and `PAPERWIRE_SMTP_PASSWORD`;
-//! - `bounce`: the `[bounce]` table.
+//! - `bounce`: the `[bounce]` table;
+//! - `serve`: the `[serve]` table.
 
 mod bounce;
 mod check;
 mod raw;
 mod secrets;
+mod serve;
 mod smtp;
 
 use std::path::{Path, PathBuf};
@@ -31,6 +33,7 @@ use crate::schedule::Schedule;
 
 pub use bounce::{BounceSettings, VERP_TAG_CHARS};
 pub use secrets::{Secrets, secret_from_env};
+pub use serve::{DEFAULT_LISTEN, ServeSettings};
 pub use smtp::{ExtraCas, SmtpEndpoint, TlsMode};
 
 /// The sample config compiled into the binary: `preview` and `check` fall back to it.
@@ -341,6 +344,8 @@ pub struct Settings {
     pub bounce: BounceSettings,
     /// `[archive]`, when the table is there: the email then links to the edition's page.
     pub archive: Option<ArchiveSettings>,
+    /// `[serve]`: where `paperwire serve` listens, signup, and its limits.
+    pub serve: ServeSettings,
     /// From the environment (set by [`load`]; empty when parsed from text alone).
     pub secrets: Secrets,
 }

@@ -34,6 +34,8 @@ pub(super) struct RawConfig {
     pub(super) bounce: super::bounce::RawBounce,
     #[serde(default)]
     pub(super) archive: Option<RawArchive>,
+    #[serde(default)]
+    pub(super) serve: super::serve::RawServe,
 }
 
 #[derive(Debug, Deserialize)]

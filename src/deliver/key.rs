@@ -1,18 +1,20 @@
-//! The key that signs a run's unsubscribe links: `PAPERWIRE_SECRET`, or for the outbox and dry
-//! runs a throwaway one. Links signed with a throwaway key will never work, so the first message
-//! signed with it says so once — and a run that renders no message (nothing left to send) stays
-//! quiet.
+//! The key that signs a run's unsubscribe and preference links: `PAPERWIRE_SECRET`, or for the
+//! outbox and dry runs a throwaway one. Links signed with a throwaway key will never work, so
+//! the first message signed with it says so once — and a run that renders no message (nothing
+//! left to send) stays quiet.
 
 use std::sync::{Arc, Once};
 
 use secrecy::{ExposeSecret, SecretSlice};
 
-use crate::subscribers::{SubscriberEmail, token};
+use crate::subscribers::{SubscriberEmail, links, token};
 
-/// Signs unsubscribe tokens; cheap to clone (the workers share one).
+/// Signs unsubscribe and preference tokens; cheap to clone (the workers share one).
 #[derive(Debug, Clone)]
 pub struct SigningKey {
     secret: Arc<SecretSlice<u8>>,
+    /// Derived from `secret` once.
+    preferences: Arc<links::PreferenceKey>,
     /// For a throwaway key: the once-per-run warning.
     throwaway: Option<Arc<Once>>,
 }
@@ -21,6 +23,7 @@ impl SigningKey {
     /// The configured secret.
     pub fn configured(secret: SecretSlice<u8>) -> Self {
         Self {
+            preferences: Arc::new(links::PreferenceKey::new(secret.expose_secret())),
             secret: Arc::new(secret),
             throwaway: None,
         }
@@ -29,8 +32,8 @@ impl SigningKey {
     /// A random key that nothing can verify later.
     pub fn throwaway() -> Self {
         Self {
-            secret: Arc::new(SecretSlice::from(rand::random::<[u8; 32]>().to_vec())),
             throwaway: Some(Arc::new(Once::new())),
+            ..Self::configured(SecretSlice::from(rand::random::<[u8; 32]>().to_vec()))
         }
     }
 
@@ -54,5 +57,16 @@ impl SigningKey {
         }
         let token = token::sign(self.secret.expose_secret(), list_id, email);
         token::unsubscribe_url(base_url, &token)
+    }
+
+    /// The preference-page URL for `email` ("Manage your subscription"), signed for that page
+    /// only (see [`links`]).
+    pub fn preferences_url(
+        &self,
+        base_url: &str,
+        list_id: &str,
+        email: &SubscriberEmail,
+    ) -> String {
+        links::preferences_url(base_url, &self.preferences.sign(list_id, email))
     }
 }

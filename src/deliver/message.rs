@@ -387,6 +387,7 @@ mod tests {
                     name: s.name.as_deref(),
                     email: s.email.as_str(),
                     unsubscribe_url: &url,
+                    preferences_url: "https://digest.example.org/preferences?token=p.q",
                 };
                 let meta = MessageMeta {
                     subject: "Trending Papers \u{2014} Saturday",

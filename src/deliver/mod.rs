@@ -10,10 +10,12 @@
 //!
 //! - `preflight`: one connection and a MAIL FROM before anything is sent;
 //! - `workers`: the send loop, `delivery.concurrency` workers with in-run retries and pacing;
-//! - [`message`]: building one message; [`transport`]: SMTP, outbox and sendmail.
+//! - [`message`]: building one message; [`transport`]: SMTP, outbox and sendmail;
+//! - [`notice`]: one-off messages outside an edition (the signup confirmation).
 
 mod key;
 pub mod message;
+pub mod notice;
 mod preflight;
 pub mod transport;
 mod workers;

@@ -265,10 +265,16 @@ fn build(
         &settings.newsletter.list_id,
         &s.email,
     );
+    let preferences = request.key.preferences_url(
+        &settings.newsletter.base_url,
+        &settings.newsletter.list_id,
+        &s.email,
+    );
     let person = Person {
         name: s.name.as_deref(),
         email: s.email.as_str(),
         unsubscribe_url: &url,
+        preferences_url: &preferences,
     };
     let meta = message::MessageMeta {
         subject,

@@ -6,9 +6,11 @@
 //! (topics, cap, format) a group of subscribers share — with opaque slots where the per-person
 //! strings go; [`Variant::personalize`] fills the slots by plain substitution. CSS is inlined
 //! once per variant, after rendering, never on the `.hbs` source and never per subscriber.
+//! [`pages`] renders the pages readers open in a browser and the signup confirmation message.
 
 mod anchor;
 mod model;
+pub mod pages;
 mod web;
 
 use std::collections::BTreeMap;
@@ -90,6 +92,7 @@ const BUILTIN: &[(&str, &str)] = &[
 const NAME_SLOT: &str = "PWSLOT0NAME0";
 const EMAIL_SLOT: &str = "PWSLOT0EMAIL0";
 const UNSUBSCRIBE_SLOT: &str = "PWSLOT0UNSUB0";
+const PREFERENCES_SLOT: &str = "PWSLOT0PREFS0";
 
 /// Why a digest could not be rendered.
 #[derive(Debug, thiserror::Error)]
@@ -106,6 +109,10 @@ pub enum RenderError {
     #[error("cannot inline the CSS of the HTML part: {0}")]
     Css(String),
 }
+
+/// What [`pages`] reads from a templates directory (it says itself which files in `pages/` it
+/// does not use).
+const PAGE_FAMILY: &[&str] = &["pages", "confirm.html.hbs", "confirm.txt.hbs"];
 
 /// Template sources by file name, with where each came from (for error positions).
 #[derive(Debug, Clone)]
@@ -173,7 +180,7 @@ impl Templates {
         for sub in ["", "web/"] {
             t.ignored.extend(unused_entries(&dir.join(sub), |name| {
                 name == "partials"
-                    || (sub.is_empty() && name == "web")
+                    || (sub.is_empty() && (name == "web" || PAGE_FAMILY.contains(&name)))
                     || BUILTIN.iter().any(|(b, _)| *b == format!("{sub}{name}"))
             }));
         }
@@ -610,6 +617,8 @@ pub struct Person<'a> {
     pub name: Option<&'a str>,
     pub email: &'a str,
     pub unsubscribe_url: &'a str,
+    /// The reader's preference page ("Manage your subscription").
+    pub preferences_url: &'a str,
 }
 
 /// A variant with its slots filled for one person.
@@ -660,6 +669,8 @@ pub fn fill_slots_into(s: &str, person: &Person<'_>, escape: bool, out: &mut Str
             (person.email, EMAIL_SLOT)
         } else if tail.starts_with(UNSUBSCRIBE_SLOT) {
             (person.unsubscribe_url, UNSUBSCRIBE_SLOT)
+        } else if tail.starts_with(PREFERENCES_SLOT) {
+            (person.preferences_url, PREFERENCES_SLOT)
         } else {
             // Not one of ours: keep the text as it is.
             out.push_str(SLOT_PREFIX);

@@ -7,7 +7,7 @@
 
 use serde::Serialize;
 
-use super::{EMAIL_SLOT, NAME_SLOT, UNSUBSCRIBE_SLOT};
+use super::{EMAIL_SLOT, NAME_SLOT, PREFERENCES_SLOT, UNSUBSCRIBE_SLOT};
 use crate::config::DigestSettings;
 use crate::digest::{Digest, DigestView};
 use crate::edition::EditionId;
@@ -275,6 +275,8 @@ struct SubscriberModel {
     name: String,
     email: String,
     unsubscribe_url: String,
+    /// The reader's preference page.
+    preferences_url: String,
     topics: String,
 }
 
@@ -386,6 +388,7 @@ pub(crate) fn build(
             name: NAME_SLOT.to_owned(),
             email: EMAIL_SLOT.to_owned(),
             unsubscribe_url: UNSUBSCRIBE_SLOT.to_owned(),
+            preferences_url: PREFERENCES_SLOT.to_owned(),
             topics: topics.join(", "),
         },
     }
@@ -591,6 +594,7 @@ pub(crate) fn fixture() -> Model {
             name: "Ada".into(),
             email: "ada@example.org".into(),
             unsubscribe_url: FIXTURE_UNSUBSCRIBE_URL.into(),
+            preferences_url: "https://digest.example.org/preferences?token=fixture".into(),
             topics: "Fixture section".into(),
         },
     }

@@ -58,6 +58,7 @@ fn hostile_titles_show_literally_in_both_parts() {
         name: Some("<b>Eve</b>"),
         email: "eve@example.org",
         unsubscribe_url: "https://d.example.org/unsubscribe?token=a.b",
+        preferences_url: "https://d.example.org/preferences?token=p.q",
     });
     let html = out.html.unwrap();
     assert!(!html.contains("<script>"), "{html}");
@@ -73,6 +74,11 @@ fn hostile_titles_show_literally_in_both_parts() {
         out.text
             .contains("Unsubscribe: https://d.example.org/unsubscribe?token=a.b")
     );
+    assert!(
+        out.text
+            .contains("Manage your subscription: https://d.example.org/preferences?token=p.q")
+    );
+    assert!(html.contains("<a class=\"t\" href=\"https://d.example.org/preferences?token=p.q\""));
     assert!(html.contains("href=\"https://d.example.org/unsubscribe?token=a.b\""));
 }
 

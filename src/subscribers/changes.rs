@@ -4,8 +4,8 @@
 //! the moment they are answered, without waiting for a rewrite of the whole list. So they are
 //! recorded as typed [`Change`]s (see [`super::log`]) and applied later, in a batch, by the
 //! fold, while every reader applies the pending ones in memory. Both go through
-//! [`Change::effect`], so the file and the in-memory view can never disagree about what a change
-//! means. The effects are pure: they look at an entry's [`Status`] and say which fields to set.
+//! `Change::effect`, so the file and the in-memory view can never disagree about what a change
+//! means. The effects are pure: they look at an entry's `Status` and say which fields to set.
 
 use std::collections::{HashMap, HashSet};
 use std::num::NonZeroUsize;

@@ -410,7 +410,7 @@ impl ChangeLog {
 ///
 /// A thread of its own owns the appends; [`ChangeWriter::append`] hands it a change and waits
 /// for the batch that carries it to be on disk. With [`ChangeWriter::folding`], another thread
-/// folds what was appended into the list (see [`super::folder`]).
+/// folds what was appended into the list (see the `folder` module).
 #[derive(Debug, Clone)]
 pub struct ChangeWriter {
     jobs: std::sync::mpsc::Sender<Job>,

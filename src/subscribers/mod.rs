@@ -2,16 +2,18 @@
 //!
 //! Both kinds of editing must be safe, and cheap at a million people. Loading ([`load`])
 //! checks every entry and reports every problem with its `file:line:col`; edits
-//! ([`SubscriberStore`]) change only the bytes of the entries they are about ([`splice`]), so
+//! ([`SubscriberStore`]) change only the bytes of the entries they are about (`splice`), so
 //! comments and formatting survive byte for byte, under a sidecar lock with an atomic replace
 //! (see [`store`]). Changes that must not wait for a rewrite — one-click unsubscribes, and the
 //! signups, preferences and bounces to come — go to a durable change log ([`log`], [`changes`])
 //! that every reader applies and every edit folds in; [`token`] signs and checks the one-click
-//! unsubscribe links.
+//! unsubscribe links, [`links`] the links to a reader's own pages
+//! (preferences, signup confirmation).
 
 pub mod changes;
 mod csv_import;
 mod folder;
+pub mod links;
 pub mod log;
 mod parse;
 mod splice;
@@ -32,7 +34,7 @@ pub use changes::{Change, ChangeKind, Profile};
 pub use csv_import::{ImportRow, export_csv, parse_import_csv, table};
 pub use folder::FoldPolicy;
 pub use log::{ChangeLog, ChangeWriter};
-pub use parse::parse;
+pub use parse::{check_topic, parse};
 pub use store::{
     AddOptions, AddOutcome, FoldSummary, ImportSummary, SubscriberStore, UnsubscribeOutcome,
 };
@@ -349,6 +351,20 @@ pub fn load(path: &Path, sections: &[&str]) -> Result<Vec<Subscriber>, Subscribe
 
 /// [`load`], with what the change log holds besides.
 pub fn read(path: &Path, sections: &[&str]) -> Result<ListView, SubscriberError> {
+    read_view(path, sections, false)
+}
+
+/// [`read`], reading a list that does not exist yet as an empty one: a server's first
+/// confirmed signup is in the change log before a fold creates the file.
+pub fn read_or_empty(path: &Path, sections: &[&str]) -> Result<ListView, SubscriberError> {
+    read_view(path, sections, true)
+}
+
+fn read_view(
+    path: &Path,
+    sections: &[&str],
+    missing_is_empty: bool,
+) -> Result<ListView, SubscriberError> {
     let log = ChangeLog::beside(path);
     let mut reread_once = true;
     loop {
@@ -358,6 +374,9 @@ pub fn read(path: &Path, sections: &[&str]) -> Result<ListView, SubscriberError>
         })?;
         let mut file = match std::fs::File::open(path) {
             Ok(file) => file,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound && missing_is_empty => {
+                return Ok(pending_view(Vec::new(), snapshot, None, sections));
+            }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                 return Err(SubscriberError::Missing {
                     path: path.to_owned(),
@@ -375,7 +394,7 @@ pub fn read(path: &Path, sections: &[&str]) -> Result<ListView, SubscriberError>
             source,
         })?;
         let id = Some(log::FileId::of(&meta));
-        let mut subscribers = match parse::parse_file(&mut file, meta.len(), path, sections) {
+        let subscribers = match parse::parse_file(&mut file, meta.len(), path, sections) {
             Ok(list) => list,
             Err(SubscriberError::Invalid(_)) if reread_once && recently_modified(path) => {
                 reread_once = false;
@@ -384,15 +403,27 @@ pub fn read(path: &Path, sections: &[&str]) -> Result<ListView, SubscriberError>
             }
             Err(e) => return Err(e),
         };
-        let pending = snapshot.pending(id);
-        let changes: Vec<&Change> = pending.iter().map(|l| &l.change).collect();
-        let suppressed = changes::apply_to_list(&mut subscribers, &changes, sections);
-        return Ok(ListView {
-            subscribers,
-            pending: pending.len(),
-            suppressed,
-            skipped: snapshot.skipped,
-        });
+        return Ok(pending_view(subscribers, snapshot, id, sections));
+    }
+}
+
+/// The list read from the file whose id is `id` (`None`: no file), with the log's pending
+/// changes applied.
+fn pending_view(
+    mut subscribers: Vec<Subscriber>,
+    snapshot: log::Snapshot,
+    id: Option<log::FileId>,
+    sections: &[&str],
+) -> ListView {
+    let pending = snapshot.pending(id);
+    let changes: Vec<&Change> = pending.iter().map(|l| &l.change).collect();
+    let suppressed = changes::apply_to_list(&mut subscribers, &changes, sections);
+    let pending = pending.len();
+    ListView {
+        subscribers,
+        pending,
+        suppressed,
+        skipped: snapshot.skipped,
     }
 }
 

@@ -742,7 +742,7 @@ mod fast {
 }
 
 /// The section named `topic`, or a message listing the sections.
-pub(super) fn check_topic<'s>(topic: &str, sections: &[&'s str]) -> Result<&'s str, String> {
+pub fn check_topic<'s>(topic: &str, sections: &[&'s str]) -> Result<&'s str, String> {
     let wanted = topic.trim();
     if let Some(known) = sections.iter().find(|s| **s == wanted) {
         return Ok(known);

@@ -7,7 +7,7 @@
 //! 1. takes the sidecar lock `subscribers.toml.lock` (an OS file lock, which the kernel drops
 //!    when the process dies, so a `kill -9` never leaves it stale), polling for up to 10 s;
 //! 2. reads the change log and the file, scans the file once for the entries it is about
-//!    ([`Roster`]), applies the log's pending changes (the fold) and then its own change, only
+//!    (`Roster`), applies the log's pending changes (the fold) and then its own change, only
 //!    to the bytes of those entries;
 //! 3. writes the result to a temporary file in the same directory, with the original's
 //!    permissions, and fsyncs it; when it folded changes, appends a fold record naming that
@@ -217,14 +217,12 @@ impl SubscriberStore {
         super::load(&self.path, sections)
     }
 
-    /// Writes the pending changes of the log into the list: one rewrite, under the lock.
+    /// Writes the pending changes of the log into the list: one rewrite, under the lock. A list
+    /// that does not exist yet is created by the first confirmed signup it folds (and not
+    /// created for anything else).
     pub fn fold(&self) -> Result<FoldSummary, SubscriberError> {
-        self.edit(false, &[], |_| Ok(()))
+        self.edit(true, &[], |_| Ok(()))
             .map(|((), summary)| summary)
-            .or_else(|e| match e {
-                SubscriberError::Missing { .. } => Ok(FoldSummary::default()),
-                e => Err(e),
-            })
     }
 
     /// Adds a subscriber at the end of the list with `since` = `options.today`; creates the

@@ -23,8 +23,10 @@ use paperwire::paper::{HttpUrlError, PaperIdError};
 use paperwire::pipeline::RunError;
 use paperwire::render::RenderError;
 use paperwire::schedule::ScheduleError;
+use paperwire::serve::changes::ChangeError;
 use paperwire::source::SourceError;
 use paperwire::state::StateError;
+use paperwire::subscribers::links::LinkError;
 use paperwire::subscribers::token::TokenError;
 use paperwire::subscribers::{SubscriberEmail, SubscriberEmailError, SubscriberError};
 
@@ -633,6 +635,56 @@ fn bounce_errors() -> Vec<(Box<dyn std::error::Error + Send + Sync>, Exit)> {
     ]
 }
 
+/// The reader-facing pages answer these with a page (403, 503), never with an exit; were one to
+/// reach the edge, a refused link is bad input and a change that could not be made is worth
+/// trying again.
+fn serve_errors() -> Vec<(Box<dyn std::error::Error + Send + Sync>, Exit)> {
+    fn _all_listed(c: &ChangeError, l: &LinkError) {
+        match c {
+            ChangeError::List(_) | ChangeError::Log(_) | ChangeError::Interrupted { .. } => {}
+        }
+        match l {
+            LinkError::Malformed(_) | LinkError::BadSignature | LinkError::Expired => {}
+        }
+    }
+    vec![
+        (
+            Box::new(ChangeError::List(SubscriberError::LockTimeout {
+                lock_path: path(),
+                waited: Duration::from_secs(10),
+                later: Temporary,
+            })),
+            Exit::TryLater,
+        ),
+        (
+            Box::new(ChangeError::List(SubscriberError::Missing { path: path() })),
+            Exit::Usage,
+        ),
+        (
+            Box::new(ChangeError::Log(std::io::Error::from(
+                std::io::ErrorKind::StorageFull,
+            ))),
+            Exit::TryLater,
+        ),
+        (
+            Box::new(ChangeError::Log(std::io::Error::other(
+                "the change log's writer has stopped",
+            ))),
+            Exit::TryLater,
+        ),
+        (
+            Box::new(ChangeError::Interrupted {
+                reason: "task cancelled".into(),
+                later: Temporary,
+            }),
+            Exit::TryLater,
+        ),
+        (Box::new(LinkError::Malformed("short")), Exit::Usage),
+        (Box::new(LinkError::BadSignature), Exit::Usage),
+        (Box::new(LinkError::Expired), Exit::Usage),
+    ]
+}
+
 #[track_caller]
 fn check<E: std::error::Error + Send + Sync + 'static>(rows: Vec<(E, Exit)>) -> usize {
     let n = rows.len();
@@ -656,7 +708,11 @@ fn every_error_variant_has_its_exit_code() {
     rows += check(deliver_errors());
     rows += check(run_errors());
     rows += check(archive_errors());
-    for (err, want) in input_errors().into_iter().chain(bounce_errors()) {
+    for (err, want) in input_errors()
+        .into_iter()
+        .chain(bounce_errors())
+        .chain(serve_errors())
+    {
         assert_eq!(Exit::of(err.as_ref()), want, "{err:?}");
         rows += 1;
     }

@@ -470,6 +470,12 @@ fn check_warns_about_placeholders_for_real_mail_and_unused_template_files() {
     env.write("tpl/partials/paper.html", "<h3>{{title}}</h3>\n");
     env.write("tpl/README.md", "notes\n");
     env.write("tpl/web/edition.htm.hbs", "<p></p>\n");
+    // The readers' pages are overridable from the same directory; a misspelt one is named too.
+    env.write(
+        "tpl/confirm.txt.hbs",
+        "Hello {{name}}, confirm: {{confirm_url}}\n",
+    );
+    env.write("tpl/pages/prefs.html.hbs", "<p></p>\n");
     let cfg = env
         .config_builder(Some("smtp://127.0.0.1:2525"))
         .with_templates("dir = \"tpl\"")
@@ -487,9 +493,10 @@ fn check_warns_about_placeholders_for_real_mail_and_unused_template_files() {
     insta::assert_snapshot!(stderr, @r"
     warning: paperwire.toml: newsletter.from uses example.org, a domain reserved for examples, while delivery.transport sends real mail: put your own there (mail from it will not be delivered, and its links will not work)
     warning: paperwire.toml: newsletter.base_url uses digest.example.org, a domain reserved for examples, while delivery.transport sends real mail: put your own there (mail from it will not be delivered, and its links will not work)
-    warning: tpl/digest.htm.hbs is not used: a templates directory holds digest.html.hbs, digest.txt.hbs, partials/NAME.html.hbs or NAME.txt.hbs, and the web archive's web/ templates (a misspelled name?)
-    warning: tpl/web/edition.htm.hbs is not used: a templates directory holds digest.html.hbs, digest.txt.hbs, partials/NAME.html.hbs or NAME.txt.hbs, and the web archive's web/ templates (a misspelled name?)
-    warning: tpl/partials/paper.html is not used: a templates directory holds digest.html.hbs, digest.txt.hbs, partials/NAME.html.hbs or NAME.txt.hbs, and the web archive's web/ templates (a misspelled name?)
+    warning: tpl/digest.htm.hbs is not used: a templates directory holds digest.html.hbs, digest.txt.hbs, partials/NAME.html.hbs or NAME.txt.hbs, the web archive's web/ templates, and the readers' pages/ templates, confirm.html.hbs and confirm.txt.hbs (a misspelled name?)
+    warning: tpl/web/edition.htm.hbs is not used: a templates directory holds digest.html.hbs, digest.txt.hbs, partials/NAME.html.hbs or NAME.txt.hbs, the web archive's web/ templates, and the readers' pages/ templates, confirm.html.hbs and confirm.txt.hbs (a misspelled name?)
+    warning: tpl/partials/paper.html is not used: a templates directory holds digest.html.hbs, digest.txt.hbs, partials/NAME.html.hbs or NAME.txt.hbs, the web archive's web/ templates, and the readers' pages/ templates, confirm.html.hbs and confirm.txt.hbs (a misspelled name?)
+    warning: tpl/pages/prefs.html.hbs is not used: a templates directory holds digest.html.hbs, digest.txt.hbs, partials/NAME.html.hbs or NAME.txt.hbs, the web archive's web/ templates, and the readers' pages/ templates, confirm.html.hbs and confirm.txt.hbs (a misspelled name?)
     ");
     // A preview says it too.
     let preview = env.run(&["preview", "--config", cfg.to_str().unwrap()]);

@@ -12,6 +12,7 @@ mod pipeline;
 mod readme;
 mod reruns;
 mod schedule;
+mod self_service;
 mod send;
 mod serve;
 mod smtp_server;

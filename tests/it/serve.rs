@@ -226,6 +226,17 @@ async fn get_shows_a_confirm_button_and_never_unsubscribes() {
         let response = server.client.get(&url).send().await.unwrap();
         assert_eq!(response.status(), StatusCode::OK);
         assert!(response.headers().get("set-cookie").is_none());
+        // A page of the readers' family, with its headers: no script, no framing, no referrer.
+        let headers = response.headers();
+        let policy = headers["content-security-policy"].to_str().unwrap();
+        assert!(
+            policy.starts_with("default-src 'none'; style-src 'sha256-")
+                && policy.contains("frame-ancestors 'none'"),
+            "{policy}"
+        );
+        assert_eq!(headers["referrer-policy"], "no-referrer");
+        assert_eq!(headers["x-frame-options"], "DENY");
+        assert_eq!(headers["cache-control"], "no-store");
         let page = response.text().await.unwrap();
         assert!(page.contains("<form method=\"post\">"), "{page}");
         assert!(page.contains("name=\"List-Unsubscribe\" value=\"One-Click\""));
