@@ -836,3 +836,139 @@ fn a_symlinked_list_is_edited_where_it_lives_and_its_log_sits_beside_it() {
         ""
     );
 }
+
+/// The fingerprint an edit keeps in the lock file, as it reads there.
+fn kept_fingerprint(fx: &Fixture) -> String {
+    fs::read_to_string(fx.store().lock_path()).unwrap_or_default()
+}
+
+/// Writes `text` over the list's bytes in place (same file, no truncation when the size is the
+/// same), then sets its modification time back, as an editor that saves in place within the
+/// same clock tick would leave it.
+fn overwrite_in_place_keeping_mtime(fx: &Fixture, text: &str) {
+    use std::io::Write;
+    let before = fs::metadata(fx.list_path()).unwrap();
+    let mut file = fs::OpenOptions::new()
+        .write(true)
+        .open(fx.list_path())
+        .unwrap();
+    file.write_all(text.as_bytes()).unwrap();
+    file.set_len(text.len() as u64).unwrap();
+    file.set_modified(before.modified().unwrap()).unwrap();
+    drop(file);
+    let after = fs::metadata(fx.list_path()).unwrap();
+    assert_eq!(after.len(), before.len());
+    assert_eq!(after.modified().unwrap(), before.modified().unwrap());
+}
+
+#[test]
+fn a_hand_edit_between_two_edits_is_checked_again_and_never_overwritten() {
+    let fx = Fixture::new(EXAMPLE);
+    let store = fx.store();
+    let first = NewSubscriber::new(email("first@example.org"));
+    store.add(&first, SECTIONS, today()).unwrap();
+    let written = fx.list();
+    assert!(
+        kept_fingerprint(&fx).contains(&format!("\"len\":{}", written.len())),
+        "the edit fingerprinted what it wrote: {}",
+        kept_fingerprint(&fx)
+    );
+
+    // A hand edit breaks an entry far from the next edit's: the next edit must see it.
+    let broken = written.replace("\"Grace Hopper\"", "\"Grace Hopper");
+    fs::write(fx.list_path(), &broken).unwrap();
+    let err = store.pause(&email("first@example.org")).unwrap_err();
+    let line = broken[..broken.find("Grace Hopper").unwrap()]
+        .lines()
+        .count();
+    assert!(
+        err.to_string()
+            .starts_with(&format!("{}:{line}:", fx.list_path().display())),
+        "{err}"
+    );
+    assert_eq!(fx.list(), broken, "nothing was written");
+
+    // Mended by hand, with a note: the next edit keeps both.
+    let mended = broken.replace("\"Grace Hopper\n", "\"Grace B. Hopper\" # mended\n");
+    fs::write(fx.list_path(), &mended).unwrap();
+    assert!(store.pause(&email("first@example.org")).unwrap());
+    let list = fx.list();
+    assert!(list.starts_with(&mended[..mended.find("first@").unwrap()]));
+    assert!(list.ends_with("paused = true\n"), "{list}");
+}
+
+#[test]
+fn an_edit_in_place_of_the_same_size_and_time_is_checked_again() {
+    let fx = Fixture::new(EXAMPLE);
+    let store = fx.store();
+    store
+        .add(
+            &NewSubscriber::new(email("first@example.org")),
+            SECTIONS,
+            today(),
+        )
+        .unwrap();
+    let written = fx.list();
+    // Same length: a closing quote becomes an opening one.
+    let broken = written.replace("\"grace@example.org\"", "\"grace@example.org'");
+    overwrite_in_place_keeping_mtime(&fx, &broken);
+    let err = store
+        .remove(&email("first@example.org"), false)
+        .unwrap_err();
+    let line = broken[..broken.find("grace@").unwrap()].lines().count();
+    assert!(
+        err.to_string()
+            .starts_with(&format!("{}:{line}:", fx.list_path().display())),
+        "{err}"
+    );
+    assert_eq!(fx.list(), broken, "nothing was written");
+
+    // A valid edit in place, the same way, survives the next edit byte for byte.
+    let renamed = written.replace("Grace Hopper", "Grace Hoppex");
+    overwrite_in_place_keeping_mtime(&fx, &renamed);
+    store.remove(&email("first@example.org"), false).unwrap();
+    assert_eq!(fx.list(), EXAMPLE.replace("Grace Hopper", "Grace Hoppex"));
+}
+
+#[test]
+fn another_file_of_the_same_size_put_in_the_lists_place_is_checked_again() {
+    let fx = Fixture::new(EXAMPLE);
+    let store = fx.store();
+    store.pause(&email("alan@example.org")).unwrap();
+    let written = fx.list();
+    let mtime = fs::metadata(fx.list_path()).unwrap().modified().unwrap();
+    // The same people, one address written with an escape (a byte search for it finds
+    // nothing), and a comment five characters shorter to keep the size.
+    let swapped = written.replace("\"grace@", "\"gr\\u0061ce@").replace(
+        "# required; unique, ignoring case",
+        "# required; unique, ignoring",
+    );
+    assert_eq!(swapped.len(), written.len());
+    let other = fx.dir.path().join("other.toml");
+    fs::write(&other, &swapped).unwrap();
+    fs::File::options()
+        .write(true)
+        .open(&other)
+        .unwrap()
+        .set_modified(mtime)
+        .unwrap();
+    fs::rename(&other, fx.list_path()).unwrap();
+
+    let err = store
+        .add(
+            &NewSubscriber::new(email("Grace@example.org")),
+            SECTIONS,
+            today(),
+        )
+        .unwrap_err();
+    assert!(
+        matches!(err, SubscriberError::AlreadySubscribed { line: 18, .. }),
+        "{err}"
+    );
+    assert_eq!(fx.list(), swapped, "nothing was written");
+    assert!(store.resume(&email("alan@example.org")).unwrap());
+    assert_eq!(
+        fx.list(),
+        swapped.replace("\npaused = true\n", "\npaused = false\n")
+    );
+}
