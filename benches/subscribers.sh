@@ -86,13 +86,17 @@ PY
 record() { printf '%s\t%s\t%s\t%s\t%s\n' "$1" "$2" "$3" "$4" "$5" >>"$RESULTS"; }
 
 # add, pause, resume, remove on the list; the four together give back the original bytes.
+# The first edit after the list was put in place (as after a hand edit) reads and checks all
+# of it; later edits find the list as the last edit left it, and read only what they change
+# (src/subscribers/fingerprint.rs). So the add is timed twice: first, and after the others.
+COLD_ADD="add, first edit after a hand edit"
 edits() {
     local who=$1 n=$2 pw=$3
     local sub=(subscribers --config "$CFG")
     cp "$WORK/original.toml" "$LIST"
-    rm -f "$LIST".changes "$LIST".unsubscribes
+    rm -f "$LIST".changes "$LIST".unsubscribes "$LIST".lock
     read -r w r < <(timed "$pw" "${sub[@]}" add bench-new@example.org --name Bench)
-    record "$n" "$who" "add" "$w" "$r"
+    record "$n" "$who" "$COLD_ADD" "$w" "$r"
     read -r w r < <(timed "$pw" "${sub[@]}" pause bench-new@example.org)
     record "$n" "$who" "pause" "$w" "$r"
     read -r w r < <(timed "$pw" "${sub[@]}" resume bench-new@example.org)
@@ -100,6 +104,10 @@ edits() {
     read -r w r < <(timed "$pw" "${sub[@]}" remove bench-new@example.org)
     record "$n" "$who" "remove" "$w" "$r"
     cmp -s "$LIST" "$WORK/original.toml" || { echo "$who: add+pause+resume+remove changed the list" >&2; exit 1; }
+    read -r w r < <(timed "$pw" "${sub[@]}" add bench-new@example.org --name Bench)
+    record "$n" "$who" "add" "$w" "$r"
+    timed "$pw" "${sub[@]}" remove bench-new@example.org >/dev/null
+    cmp -s "$LIST" "$WORK/original.toml" || { echo "$who: add+remove changed the list" >&2; exit 1; }
 }
 
 # `posts` one-click POSTs, `flight` at a time, to a fresh `serve`; records p50/p99, statuses,
@@ -107,7 +115,7 @@ edits() {
 serve_burst() {
     local who=$1 n=$2 pw=$3 posts=$4 flight=$5
     cp "$WORK/original.toml" "$LIST"
-    rm -f "$LIST".changes "$LIST".unsubscribes
+    rm -f "$LIST".changes "$LIST".unsubscribes "$LIST".lock
     if (exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null; then
         echo "port $PORT is taken; set PORT" >&2; exit 2
     fi
@@ -210,7 +218,7 @@ print("| list | operation | baseline | this branch | ratio (wall) | goal | met |
 print("|---|---|---:|---:|---:|---|---|")
 def goal(n, op, size):
     mb = int(size) / 1e6
-    if op in ("add", "pause", "resume", "remove"):
+    if op in ("add", "pause", "resume", "remove") or op.startswith("add, "):
         return (1.0, 2 * mb + 50) if n == "1000000" else (0.150, 60) if n == "100000" else (None, None)
     if op == "send --dry-run" and n == "1000000":
         return (None, 350)
