@@ -74,12 +74,13 @@ fn piece_end(bytes: &[u8], at: usize) -> usize {
 /// The pieces an edit about the lowercased ASCII addresses `keys` must read, as runs of
 /// consecutive pieces: each run is its cuts (piece starts, then where the run ends). The first
 /// run starts at 0 and the last ends at the end of the text. `None` when they would be a
-/// large part of the list, so that reading all of it costs little more.
+/// large part of the list, so that reading all of it costs little more, or when there are too
+/// many addresses to search for at once.
 pub(super) fn pieces_to_read(text: &str, keys: &[&str]) -> Option<Vec<Vec<usize>>> {
     let bytes = text.as_bytes();
     let mut starts = BTreeSet::from([0, piece_start(bytes, bytes.len())]);
     let mut current = 0..0;
-    for hit in hits(bytes, keys) {
+    for hit in hits(bytes, keys)? {
         if current.contains(&hit) {
             continue;
         }
@@ -104,18 +105,22 @@ pub(super) fn pieces_to_read(text: &str, keys: &[&str]) -> Option<Vec<Vec<usize>
 }
 
 /// Where the `keys` occur in `bytes`, ignoring ASCII case, in order (overlapping ones too).
-fn hits(bytes: &[u8], keys: &[&str]) -> Vec<usize> {
+/// `None` when there are too many keys to search for at once.
+fn hits(bytes: &[u8], keys: &[&str]) -> Option<Vec<usize>> {
     let longest = keys.iter().map(|k| k.len()).max().unwrap_or(0);
     if longest == 0 {
-        return Vec::new();
+        return Some(Vec::new());
     }
     let finders: Vec<memchr::memmem::Finder<'_>> = keys
         .iter()
         .take(if keys.len() <= FEW_KEYS { FEW_KEYS } else { 0 })
         .map(|k| memchr::memmem::Finder::new(k.as_bytes()))
         .collect();
-    let many = (keys.len() > FEW_KEYS)
-        .then(|| aho_corasick::AhoCorasick::new(keys).expect("a few thousand short addresses"));
+    let many = if keys.len() > FEW_KEYS {
+        Some(aho_corasick::AhoCorasick::new(keys).ok()?)
+    } else {
+        None
+    };
     let mut found = Vec::new();
     let mut lower = Vec::with_capacity(CHUNK + longest);
     let mut at = 0;
@@ -141,7 +146,7 @@ fn hits(bytes: &[u8], keys: &[&str]) -> Vec<usize> {
     }
     found.sort_unstable();
     found.dedup();
-    found
+    Some(found)
 }
 
 #[cfg(test)]
@@ -163,12 +168,15 @@ mod tests {
         let mut text = "x".repeat(CHUNK - 3);
         text.push_str("Ada@Example.org and ada@example.ORG");
         let bytes = text.as_bytes();
-        assert_eq!(hits(bytes, &["ada@example.org"]), [CHUNK - 3, CHUNK + 17]);
+        assert_eq!(
+            hits(bytes, &["ada@example.org"]).unwrap(),
+            [CHUNK - 3, CHUNK + 17]
+        );
         let many: Vec<String> = (0..20).map(|i| format!("r{i}@example.org")).collect();
         let mut keys: Vec<&str> = many.iter().map(String::as_str).collect();
         keys.push("ada@example.org");
-        assert_eq!(hits(bytes, &keys), [CHUNK - 3, CHUNK + 17]);
-        assert_eq!(hits(b"xr1@example.orgx", &keys), [1]);
+        assert_eq!(hits(bytes, &keys).unwrap(), [CHUNK - 3, CHUNK + 17]);
+        assert_eq!(hits(b"xr1@example.orgx", &keys).unwrap(), [1]);
     }
 
     #[test]
