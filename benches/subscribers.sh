@@ -9,9 +9,9 @@
 #   SKIP_BASELINE=1 benches/subscribers.sh
 #
 # Peak RSS and wall time come from GNU time (`/usr/bin/time -v`, installed if missing); the
-# POST load comes from a small asyncio client (Python's standard library only). The baseline
-# rewrites the whole list on every one-click POST, so its serve run is cut down (BASELINE_POSTS
-# at 100k, none at 1M) to finish in minutes; the table says so.
+# POST load comes from a small asyncio client (Python's standard library only). A baseline from
+# before the change log rewrites the whole list on every one-click POST, so the baseline's serve
+# run is cut down (BASELINE_POSTS at 100k, none at 1M) to finish in minutes; the table says so.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
