@@ -972,3 +972,139 @@ fn another_file_of_the_same_size_put_in_the_lists_place_is_checked_again() {
         swapped.replace("\npaused = true\n", "\npaused = false\n")
     );
 }
+
+/// A list with comments above and between entries, notes after headers (two entries in one
+/// piece of the byte search), addresses in mixed case and other addresses inside names.
+fn varied_list(n: usize) -> String {
+    let mut text = String::from("# the list\n\n");
+    for i in 0..n {
+        if i % 4 == 0 {
+            text.push_str(&format!("# about r{i}@example.org\n"));
+        }
+        let header = if i % 9 == 4 {
+            "[[subscriber]] # note"
+        } else {
+            "[[subscriber]]"
+        };
+        let address = if i % 3 == 0 {
+            format!("R{i}@Example.org")
+        } else {
+            format!("r{i}@example.org")
+        };
+        let next = i + 1;
+        text.push_str(&format!(
+            "{header}\nemail = \"{address}\"\nname = \"R <r{next}@example.org>\"\n"
+        ));
+        if i % 5 == 0 {
+            text.push_str("paused = true\n");
+        }
+        if i % 2 == 0 {
+            text.push('\n');
+        }
+    }
+    text
+}
+
+/// One step of [`edits_that_trust_the_last_edit_do_what_a_full_read_does`]: an edit through
+/// the library, changes in the log folded, or a hand edit of the file.
+fn random_step(rng: &mut impl rand::Rng, fx: &Fixture, hand: &mut Vec<String>) -> String {
+    let who = rng.random_range(0..70);
+    let address = match rng.random_range(0..3) {
+        0 => format!("R{who}@EXAMPLE.org"),
+        _ => format!("r{who}@example.org"),
+    };
+    let store = fx.store();
+    let path = fx.dir.path().display().to_string();
+    let shown = |result: String| result.replace(&path, "DIR");
+    let at = chrono::DateTime::parse_from_rfc3339("2026-12-01T08:00:00Z")
+        .unwrap()
+        .to_utc();
+    match rng.random_range(0..8) {
+        0 => {
+            let mut new = NewSubscriber::new(email(&address));
+            new.name = Some(format!("N <r{}@example.org>", who + 1));
+            shown(format!("{:?}", store.add(&new, SECTIONS, today())))
+        }
+        1 => shown(format!(
+            "{:?}",
+            store.remove(&email(&address), rng.random())
+        )),
+        2 => shown(format!("{:?}", store.pause(&email(&address)))),
+        3 => shown(format!("{:?}", store.resume(&email(&address)))),
+        4 => shown(format!("{:?}", store.unsubscribe(&email(&address), at))),
+        5 => {
+            let kind = if rng.random() {
+                subscribers::ChangeKind::Unsubscribe
+            } else {
+                subscribers::ChangeKind::Pause
+            };
+            log_changes(
+                fx,
+                &[
+                    (&address, kind),
+                    ("new@example.org", subscribers::ChangeKind::Unsubscribe),
+                ],
+            );
+            shown(format!("{:?}", store.fold()))
+        }
+        _ => {
+            // The same hand edit to both lists: the first step picks it, the other replays it.
+            let list = fx.list();
+            let edit = hand.pop().unwrap_or_else(|| {
+                // Before the header of the entry of `address` (or at the end), or after its
+                // address's line: the list stays valid.
+                let at = list.find(&format!("\"{address}\"")).unwrap_or(list.len());
+                let header = list[..at].rfind("\n[[subscriber]]").map_or(0, |i| i + 1);
+                let after = list[at..].find('\n').map_or(list.len(), |i| at + i + 1);
+                match rng.random_range(0..4) {
+                    0 => format!("insert {header} # a note by hand\n"),
+                    1 => format!("insert {after} # [[subscriber]] r{who}@example.org\n"),
+                    2 => format!(
+                        "insert {} [[subscriber]]\nemail = \"HAND{who}@example.org\"\n\n",
+                        list.len()
+                    ),
+                    _ => format!(
+                        "insert {header} [[subscriber]]\nemail = \"x{who}@example.org\" # by hand\n"
+                    ),
+                }
+            });
+            let (at, text) = edit
+                .strip_prefix("insert ")
+                .and_then(|rest| rest.split_once(' '))
+                .unwrap();
+            let at: usize = at.parse().unwrap();
+            let mut changed = list.clone();
+            changed.insert_str(at.min(list.len()), text);
+            fs::write(fx.list_path(), changed).unwrap();
+            hand.push(edit);
+            "hand edit".to_owned()
+        }
+    }
+}
+
+#[test]
+fn edits_that_trust_the_last_edit_do_what_a_full_read_does() {
+    use rand::SeedableRng;
+    // The same steps on two copies; the second forgets the fingerprint before each step, so
+    // every edit of it reads and checks the whole list.
+    let trusting = Fixture::new(&varied_list(60));
+    let checking = Fixture::new(&varied_list(60));
+    let mut rng = rand::rngs::StdRng::seed_from_u64(13);
+    let mut done = 0;
+    for step in 0..250 {
+        let state = rng.clone();
+        let mut hand = Vec::new();
+        let trusted = random_step(&mut rng, &trusting, &mut hand);
+        let mut replay = state;
+        let _ = fs::remove_file(checking.store().lock_path());
+        let checked = random_step(&mut replay, &checking, &mut hand);
+        assert_eq!(trusted, checked, "step {step}");
+        done += usize::from(trusted.starts_with("Ok"));
+        assert_eq!(trusting.list(), checking.list(), "step {step}: {trusted}");
+        if step % 50 == 49 {
+            let list = fs::read_to_string(trusting.store().lock_path()).unwrap();
+            assert!(list.contains("xxh3_128"), "step {step}: {list}");
+        }
+    }
+    assert!(done >= 100, "only {done} steps did something");
+}
