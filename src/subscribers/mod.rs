@@ -12,8 +12,10 @@
 
 pub mod changes;
 mod csv_import;
+mod fingerprint;
 mod folder;
 pub mod links;
+mod locate;
 pub mod log;
 mod parse;
 mod splice;

@@ -24,6 +24,7 @@ use toml_parser::parser::{EventReceiver, parse_document};
 use toml_parser::{ErrorSink, ParseError, Source, Span};
 
 use super::changes::{Field, FieldOp, Status};
+use super::locate::{cuts, pieces_to_read};
 use super::{SubscriberEmail, SubscriberError};
 use crate::diag::{Location, Problems, line_col};
 
@@ -37,6 +38,9 @@ pub(super) struct Roster<'t> {
     last_body_end: Option<usize>,
     /// The end of the top-level text before the first entry (its last key-value line).
     top_end: usize,
+    /// The text was found fit for [`Roster::scan_checked`] once fingerprinted: every line
+    /// that is exactly `[[subscriber]]` starts an entry, and every address is plain ASCII.
+    reusable: bool,
 }
 
 struct Entry {
@@ -92,17 +96,13 @@ impl<'t> Roster<'t> {
         } else {
             scans
         };
-        let mut roster = Self {
-            text,
-            entries: Vec::new(),
-            by_key: HashMap::new(),
-            last_body_end: None,
-            top_end: 0,
-        };
+        let mut roster = Self::empty(text);
+        roster.reusable = true;
         for (i, scan) in scans.into_iter().enumerate() {
             if let Some(failure) = scan.failure {
                 return Err(failure.into_error(path, text));
             }
+            roster.reusable &= scan.plain && !scan.joined;
             if i == 0 {
                 roster.top_end = scan.top_end;
             }
@@ -110,19 +110,81 @@ impl<'t> Roster<'t> {
                 if spans.prefix_start == UNKNOWN {
                     spans.prefix_start = roster.last_body_end.unwrap_or(roster.top_end);
                 }
-                if !roster.by_key.contains_key(&key) {
-                    roster.by_key.insert(key, roster.entries.len());
-                    roster.entries.push(Entry {
-                        spans: Some(spans),
-                        doc: None,
-                        changed: false,
-                        removed: false,
-                    });
-                }
+                roster.found(key, spans);
             }
             roster.last_body_end = scan.last_body_end.or(roster.last_body_end);
         }
-        for entry in &mut roster.entries {
+        roster.parse_entries(path)?;
+        Ok(roster)
+    }
+
+    /// [`Roster::scan`] of a text that is byte for byte one that [`Roster::scan`] found
+    /// [`Roster::reusable`] (see [`super::fingerprint`]): reads only the pieces that can hold
+    /// the entries asked for ([`super::locate`]), and checks those. `None` when what it reads
+    /// does not bear that out, or there is too much to read: then the whole text must be read.
+    pub(super) fn scan_checked(
+        text: &'t str,
+        path: &Path,
+        wanted: &HashSet<String>,
+    ) -> Option<Result<Self, SubscriberError>> {
+        if !wanted.iter().all(|k| k.is_ascii()) {
+            return None;
+        }
+        let keys: Vec<&str> = wanted.iter().map(String::as_str).collect();
+        let runs = pieces_to_read(text, &keys)?;
+        let mut roster = Self::empty(text);
+        roster.reusable = true;
+        let count = runs.len();
+        for (i, cuts) in runs.iter().enumerate() {
+            let scan = scan_pieces(text, cuts, wanted);
+            if scan.failure.is_some() || scan.joined || !scan.plain {
+                return None;
+            }
+            if i == 0 {
+                roster.top_end = scan.top_end;
+            }
+            for (key, spans) in scan.found {
+                // Found in the first piece of a run, which held no address asked for.
+                if spans.prefix_start == UNKNOWN {
+                    return None;
+                }
+                roster.found(key, spans);
+            }
+            if i + 1 == count {
+                roster.last_body_end = scan.last_body_end;
+            }
+        }
+        Some(roster.parse_entries(path).map(|()| roster))
+    }
+
+    fn empty(text: &'t str) -> Self {
+        Self {
+            text,
+            entries: Vec::new(),
+            by_key: HashMap::new(),
+            last_body_end: None,
+            top_end: 0,
+            reusable: false,
+        }
+    }
+
+    /// An entry the scan found; the first one of an address counts.
+    fn found(&mut self, key: String, spans: Spans) {
+        if !self.by_key.contains_key(&key) {
+            self.by_key.insert(key, self.entries.len());
+            self.entries.push(Entry {
+                spans: Some(spans),
+                doc: None,
+                changed: false,
+                removed: false,
+            });
+        }
+    }
+
+    /// Parses each entry found on its own.
+    fn parse_entries(&mut self, path: &Path) -> Result<(), SubscriberError> {
+        let text = self.text;
+        for entry in &mut self.entries {
             let spans = entry.spans.expect("scanned");
             let piece = &text[spans.header_start..spans.body_end];
             match piece.parse::<DocumentMut>() {
@@ -132,7 +194,33 @@ impl<'t> Roster<'t> {
                 }
             }
         }
-        Ok(roster)
+        Ok(())
+    }
+
+    /// Whether the text read was found fit for [`Roster::scan_checked`].
+    pub(super) fn reusable(&self) -> bool {
+        self.reusable
+    }
+
+    /// Whether the text as [`Roster::write_to`] writes it is fit for [`Roster::scan_checked`]
+    /// too: the text read was, and each new or changed entry, read on its own, has no
+    /// `[[subscriber]]` line but its header and writes its address plainly. (What an edit
+    /// removes takes whole lines, and the text between entries stays, so no other line can
+    /// change what it is.)
+    pub(super) fn output_reusable(&self) -> bool {
+        let nothing = HashSet::new();
+        self.reusable
+            && self
+                .entries
+                .iter()
+                .filter(|e| e.changed && !e.removed)
+                .all(|entry| {
+                    let text = entry.doc.as_ref().map(ToString::to_string);
+                    let text = text.as_deref().unwrap_or_default();
+                    let cuts = cuts(text);
+                    let scan = scan_pieces(text, &cuts, &nothing);
+                    cuts.len() == 2 && scan.failure.is_none() && !scan.joined && scan.plain
+                })
     }
 
     /// The entry for `email` (ignoring case), if it was asked for and is on the list.
@@ -412,38 +500,6 @@ pub(super) fn utc_datetime_value(at: chrono::DateTime<chrono::Utc>) -> Value {
 /// last entry ends.
 const UNKNOWN: usize = usize::MAX;
 
-/// Offsets where a piece starts: 0 and the start of every line that is exactly
-/// `[[subscriber]]` (spaces around allowed).
-fn cuts(text: &str) -> Vec<usize> {
-    const HEADER: &[u8] = b"[[subscriber]]";
-    let bytes = text.as_bytes();
-    let mut cuts = vec![0];
-    for at in memchr::memmem::find_iter(bytes, HEADER) {
-        let line_start = bytes[..at]
-            .iter()
-            .rposition(|b| *b == b'\n')
-            .map_or(0, |i| i + 1);
-        if line_start == 0
-            || !bytes[line_start..at]
-                .iter()
-                .all(|b| *b == b' ' || *b == b'\t')
-        {
-            continue;
-        }
-        let rest = &bytes[at + HEADER.len()..];
-        let line_end = rest.iter().position(|b| *b == b'\n').unwrap_or(rest.len());
-        if rest[..line_end]
-            .iter()
-            .all(|b| matches!(b, b' ' | b'\t' | b'\r'))
-        {
-            cuts.push(line_start);
-        }
-    }
-    cuts.push(text.len());
-    cuts.dedup();
-    cuts
-}
-
 /// `cuts` (piece starts plus the end) split into at most `parts` runs of about equal bytes;
 /// each range indexes `cuts` and includes its closing cut.
 fn split_evenly(cuts: &[usize], len: usize, parts: usize) -> Vec<Range<usize>> {
@@ -469,6 +525,10 @@ struct PartScan {
     last_body_end: Option<usize>,
     top_end: usize,
     failure: Option<Failure>,
+    /// A piece did not read on its own (a cut fell inside a multi-line value).
+    joined: bool,
+    /// Every address was written as an ASCII string without escapes.
+    plain: bool,
 }
 
 /// Why the list cannot be edited.
@@ -522,6 +582,7 @@ fn scan_pieces(text: &str, cuts: &[usize], wanted: &HashSet<String>) -> PartScan
                 receiver.join(attempt);
                 break;
             }
+            scan.joined = true;
             if errors.is_empty() || end + 1 >= cuts.len() || end - i >= 64 {
                 scan.failure = match attempt.failure.take() {
                     Some(failure) if errors.is_empty() => Some(failure),
@@ -536,6 +597,7 @@ fn scan_pieces(text: &str, cuts: &[usize], wanted: &HashSet<String>) -> PartScan
     scan.found = receiver.found;
     scan.last_body_end = receiver.last_body_end;
     scan.top_end = receiver.top_end;
+    scan.plain = receiver.plain;
     scan
 }
 
@@ -580,6 +642,8 @@ struct Scanner<'a> {
     found: Vec<(String, Spans)>,
     last_body_end: Option<usize>,
     failure: Option<Failure>,
+    /// Every address so far was written as an ASCII string without escapes.
+    plain: bool,
 }
 
 struct EntryScan {
@@ -612,6 +676,7 @@ impl<'a> Scanner<'a> {
             found: Vec::new(),
             last_body_end: None,
             failure: None,
+            plain: true,
         }
     }
 
@@ -622,6 +687,7 @@ impl<'a> Scanner<'a> {
             prev_body_end: self.prev_body_end,
             top_end: self.top_end,
             last_body_end: self.last_body_end,
+            plain: self.plain,
             ..Self::new(self.text, self.wanted)
         }
     }
@@ -630,6 +696,7 @@ impl<'a> Scanner<'a> {
         self.prev_body_end = piece.prev_body_end;
         self.top_end = piece.top_end;
         self.last_body_end = piece.last_body_end;
+        self.plain = piece.plain;
         self.found.extend(piece.found);
     }
 
@@ -786,6 +853,8 @@ impl EventReceiver for Scanner<'_> {
         self.header_done(span);
     }
     fn inline_table_open(&mut self, _: Span, _: &mut dyn ErrorSink) -> bool {
+        // An address is a string; the next key's value is not it.
+        self.expect_email = false;
         self.depth += 1;
         true
     }
@@ -829,6 +898,8 @@ impl EventReceiver for Scanner<'_> {
             }
             return;
         }
+        let written = raw.as_str();
+        self.plain &= written.is_ascii() && !written.contains('\\');
         let mut value = std::mem::take(&mut self.value);
         value.clear();
         let scalar = raw.decode_scalar(&mut value, error);
@@ -985,6 +1056,103 @@ mod tests {
         let expected: Vec<Spans> = whole.found.iter().map(|(_, s)| *s).collect();
         assert_eq!(spans, expected);
         assert_eq!(r.last_body_end, whole.last_body_end);
+    }
+
+    /// A list with comments above and between entries, headers with notes (several entries
+    /// in one piece), addresses in mixed case, and other addresses inside names.
+    fn varied_list(n: usize) -> String {
+        let mut text = String::from("# header\n\n");
+        for i in 0..n {
+            if i % 7 == 0 {
+                text.push_str(&format!("# about r{i}@example.org\n"));
+            }
+            let header = if i % 11 == 5 {
+                "[[subscriber]] # noted"
+            } else {
+                "[[subscriber]]"
+            };
+            let address = if i % 5 == 0 {
+                format!("R{i}@Example.org")
+            } else {
+                format!("r{i}@example.org")
+            };
+            let next = i + 1;
+            text.push_str(&format!(
+                "{header}\nemail = \"{address}\"\nname = \"R <r{next}@example.org>\"\n"
+            ));
+            if i % 3 == 0 {
+                text.push('\n');
+            }
+            if i % 13 == 0 {
+                text.push_str("# trailing note\n\n");
+            }
+        }
+        text
+    }
+
+    /// What a scan found: each entry's spans, which address is which entry, where the last
+    /// entry and the top-level text end.
+    type Summary = (Vec<Spans>, Vec<(String, usize)>, Option<usize>, usize);
+
+    fn summary(r: &Roster<'_>) -> Summary {
+        let mut keys: Vec<(String, usize)> =
+            r.by_key.iter().map(|(k, i)| (k.clone(), *i)).collect();
+        keys.sort();
+        let spans = r.entries.iter().map(|e| e.spans.unwrap()).collect();
+        (spans, keys, r.last_body_end, r.top_end)
+    }
+
+    #[test]
+    fn a_checked_scan_finds_what_the_whole_scan_finds() {
+        let text = varied_list(3000);
+        let all = Roster::scan(&text, Path::new("x"), &wanted(&[])).unwrap();
+        assert!(all.reusable());
+        let many: Vec<String> = (100..130).map(|i| format!("r{i}@example.org")).collect();
+        for asked in [
+            vec![],
+            vec!["r0@example.org"],
+            vec!["r5@example.org"],
+            vec!["R35@EXAMPLE.ORG", "r1234@example.org"],
+            vec!["r2999@example.org"],
+            vec!["r3000@example.org", "nobody@example.org"],
+            vec!["r16@example.org", "r17@example.org", "r18@example.org"],
+            many.iter().map(String::as_str).collect(),
+        ] {
+            let w = wanted(&asked);
+            let whole = Roster::scan(&text, Path::new("x"), &w).unwrap();
+            let checked = Roster::scan_checked(&text, Path::new("x"), &w)
+                .expect("fit")
+                .unwrap();
+            assert_eq!(summary(&checked), summary(&whole), "for {asked:?}");
+            assert!(checked.reusable());
+        }
+    }
+
+    #[test]
+    fn lists_the_byte_search_could_misread_are_not_reusable() {
+        let reusable = |text: &str| {
+            Roster::scan(text, Path::new("x"), &wanted(&[]))
+                .unwrap()
+                .reusable()
+        };
+        assert!(reusable(
+            "[[subscriber]]\nemail = 'a@b.org'\nname = \"\"\"\nx\n\"\"\"\n"
+        ));
+        assert!(!reusable("[[subscriber]]\nemail = \"\\u0061@b.org\"\n"));
+        assert!(!reusable("[[subscriber]]\nemail = \"jos\u{e9}@b.org\"\n"));
+        assert!(!reusable(
+            "[[subscriber]]\nemail = \"a@b.org\"\nname = \"\"\"\n[[subscriber]]\n\"\"\"\n"
+        ));
+
+        // What an edit writes is only as fit as what it adds.
+        let text = "[[subscriber]]\nemail = \"a@b.org\"\n";
+        let mut r = Roster::scan(text, Path::new("x"), &wanted(&["a@b.org"])).unwrap();
+        assert!(r.set(0, "name", Value::from("A \"B\"\n[[subscriber]]")));
+        r.push(&email("new@example.org"), entry("new@example.org"));
+        assert!(r.output_reusable());
+        let odd = SubscriberEmail::on_the_list("jos\u{e9}@example.org").unwrap();
+        r.push(&odd, entry(odd.as_str()));
+        assert!(!r.output_reusable());
     }
 
     #[test]

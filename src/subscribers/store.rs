@@ -39,6 +39,7 @@ use toml_edit::{Item, Table, Value};
 
 use super::changes::{Change, Effect, Field};
 use super::csv_import::read_import_rows;
+use super::fingerprint::{Fingerprint, Fingerprinting};
 use super::log::{ChangeLog, FileId, FoldRecord, Logged, sync_directory};
 use super::parse::check_topic;
 use super::splice::{Roster, date_value, field_value, strings_value, utc_datetime_value};
@@ -444,7 +445,7 @@ impl SubscriberStore {
         keys: &[SubscriberEmail],
         mut change: impl FnMut(&mut Editing<'_>) -> Result<T, SubscriberError>,
     ) -> Result<(T, FoldSummary), SubscriberError> {
-        let _lock = self.acquire_lock()?;
+        let lock = self.acquire_lock()?;
         let log = self.change_log();
         let log_error = |source| SubscriberError::Write {
             path: log.path().to_owned(),
@@ -474,7 +475,7 @@ impl SubscriberStore {
                 .chain(pending.iter().map(|l| &l.change.email))
                 .map(SubscriberEmail::key)
                 .collect();
-            let roster = match Roster::scan(text, &self.path, &wanted) {
+            let roster = match self.scan(text, &wanted, &lock) {
                 Ok(roster) => roster,
                 // An editor writing the file in place (not atomically) may be halfway through.
                 Err(SubscriberError::Invalid(_))
@@ -501,9 +502,14 @@ impl SubscriberStore {
             let touches_log = !pending.is_empty() || !snapshot.records.is_empty() || editing.lifted;
             if editing.roster.changed() {
                 let record = touches_log.then(|| (snapshot.len, keep.clone()));
-                if !self.replace_if_unchanged(before.as_deref(), &editing.roster, &log, record)? {
+                let replaced =
+                    self.replace_if_unchanged(before.as_deref(), &editing.roster, &log, record)?;
+                let Some(written) = replaced else {
                     tracing::info!(path = %self.path.display(), "the list changed while editing it; starting over");
                     continue;
+                };
+                if editing.roster.output_reusable() {
+                    remember(&lock, written);
                 }
                 pause_for_tests(PAUSE_AFTER_RENAME_ENV);
             }
@@ -516,6 +522,27 @@ impl SubscriberStore {
             path: self.path.clone(),
             later: Temporary,
         })
+    }
+
+    /// Reads the list's `text` for an edit about the addresses `wanted`: only the parts that can
+    /// hold them when it is the text fingerprinted in the lock file (see
+    /// [`super::fingerprint`]), else all of it, checking it, and fingerprinting it if it is fit.
+    fn scan<'t>(
+        &self,
+        text: &'t str,
+        wanted: &HashSet<String>,
+        lock: &File,
+    ) -> Result<Roster<'t>, SubscriberError> {
+        if Fingerprint::read(lock).is_some_and(|f| f.matches(text.as_bytes()))
+            && let Some(scanned) = Roster::scan_checked(text, &self.path, wanted)
+        {
+            return scanned;
+        }
+        let roster = Roster::scan(text, &self.path, wanted)?;
+        if roster.reusable() {
+            remember(lock, Fingerprint::of(text.as_bytes()));
+        }
+        Ok(roster)
     }
 
     fn acquire_lock(&self) -> Result<File, SubscriberError> {
@@ -588,14 +615,14 @@ impl SubscriberStore {
     /// Writes the edited list beside the list and renames it over, unless the list no longer
     /// holds `expected` (`None`: did not exist). With `record` (the log's length as read and
     /// the lines that stay), a fold record naming the new file goes into the change log first.
-    /// Returns whether it replaced the list.
+    /// Returns the fingerprint of what it wrote, if it replaced the list.
     fn replace_if_unchanged(
         &self,
         expected: Option<&str>,
         roster: &Roster<'_>,
         log: &ChangeLog,
         record: Option<(u64, BTreeSet<usize>)>,
-    ) -> Result<bool, SubscriberError> {
+    ) -> Result<Option<Fingerprint>, SubscriberError> {
         static COUNTER: AtomicU64 = AtomicU64::new(0);
         let write_error = |source| SubscriberError::Write {
             path: self.path.clone(),
@@ -612,8 +639,9 @@ impl SubscriberStore {
         if let Some(permissions) = permissions {
             file.set_permissions(permissions).map_err(write_error)?;
         }
-        let mut out = std::io::BufWriter::with_capacity(1 << 20, file);
+        let mut out = Fingerprinting::new(std::io::BufWriter::with_capacity(1 << 20, file));
         roster.write_to(&mut out).map_err(write_error)?;
+        let (out, written) = out.finish();
         let file = out.into_inner().map_err(|e| write_error(e.into_error()))?;
         file.sync_all().map_err(write_error)?;
         if let Some((covers, keep)) = record {
@@ -636,14 +664,14 @@ impl SubscriberStore {
             path: self.path.clone(),
             source,
         })? {
-            return Ok(false);
+            return Ok(None);
         }
         std::fs::rename(&temp.0, &self.path).map_err(write_error)?;
         std::mem::forget(temp);
         if let Err(e) = sync_directory(&self.path) {
             tracing::warn!(path = %self.path.display(), "could not fsync the directory after replacing the list: {e}");
         }
-        Ok(true)
+        Ok(Some(written))
     }
 }
 
@@ -671,6 +699,14 @@ fn still_holds(path: &Path, expected: Option<&str>) -> std::io::Result<bool> {
             return Ok(false);
         }
         at += n;
+    }
+}
+
+/// Keeps `fingerprint` in the lock file; an edit that cannot only costs the next one a full
+/// check.
+fn remember(lock: &File, fingerprint: Fingerprint) {
+    if let Err(e) = fingerprint.write(lock) {
+        tracing::debug!("could not keep the list's fingerprint in its lock file: {e}");
     }
 }
 
@@ -784,5 +820,62 @@ fn resubscribe(
     }
     if let Some(max) = new.max_papers {
         roster.set(index, "max_papers", Value::from(max.get() as i64));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn email(s: &str) -> SubscriberEmail {
+        SubscriberEmail::parse(s).unwrap()
+    }
+
+    #[test]
+    fn an_edit_of_the_bytes_it_fingerprinted_reads_only_the_parts_it_needs() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("subscribers.toml");
+        let mut text = String::new();
+        for i in 0..200 {
+            text.push_str(&format!("[[subscriber]]\nemail = \"r{i}@example.org\"\n\n"));
+        }
+        // A syntax error far from r0: reading the whole list, an edit refuses it.
+        let broken = text.replace("\"r150@example.org\"", "\"r150@example.org");
+        std::fs::write(&path, &broken).unwrap();
+        let store = SubscriberStore::new(&path);
+        let refused = |result: Result<bool, SubscriberError>, line: usize| {
+            let at = format!("subscribers.toml:{line}:");
+            matches!(result, Err(SubscriberError::Invalid(p)) if p.to_string().contains(&at))
+        };
+        assert!(refused(store.pause(&email("r0@example.org")), 452));
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), broken);
+
+        // Were these the bytes an edit had checked (forged here), the next edit would read
+        // only the parts that can hold r0, and not see the error.
+        let lock = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .open(store.lock_path())
+            .unwrap();
+        Fingerprint::of(broken.as_bytes()).write(&lock).unwrap();
+        assert!(store.pause(&email("r0@example.org")).unwrap());
+        let paused = std::fs::read_to_string(&path).unwrap();
+        assert_eq!(
+            paused,
+            broken.replacen(
+                "\"r0@example.org\"\n",
+                "\"r0@example.org\"\npaused = true\n",
+                1
+            )
+        );
+        assert_eq!(
+            Fingerprint::read(&lock),
+            Some(Fingerprint::of(paused.as_bytes()))
+        );
+        // An edit about r150 reads its part, finds the error, and reads the whole list.
+        assert!(refused(store.pause(&email("r150@example.org")), 453));
+        // Any other bytes: the whole list is read.
+        std::fs::write(&path, format!("{paused}\n")).unwrap();
+        assert!(refused(store.pause(&email("r1@example.org")), 453));
     }
 }

@@ -836,3 +836,275 @@ fn a_symlinked_list_is_edited_where_it_lives_and_its_log_sits_beside_it() {
         ""
     );
 }
+
+/// The fingerprint an edit keeps in the lock file, as it reads there.
+fn kept_fingerprint(fx: &Fixture) -> String {
+    fs::read_to_string(fx.store().lock_path()).unwrap_or_default()
+}
+
+/// Writes `text` over the list's bytes in place (same file, no truncation when the size is the
+/// same), then sets its modification time back, as an editor that saves in place within the
+/// same clock tick would leave it.
+fn overwrite_in_place_keeping_mtime(fx: &Fixture, text: &str) {
+    use std::io::Write;
+    let before = fs::metadata(fx.list_path()).unwrap();
+    let mut file = fs::OpenOptions::new()
+        .write(true)
+        .open(fx.list_path())
+        .unwrap();
+    file.write_all(text.as_bytes()).unwrap();
+    file.set_len(text.len() as u64).unwrap();
+    file.set_modified(before.modified().unwrap()).unwrap();
+    drop(file);
+    let after = fs::metadata(fx.list_path()).unwrap();
+    assert_eq!(after.len(), before.len());
+    assert_eq!(after.modified().unwrap(), before.modified().unwrap());
+}
+
+#[test]
+fn a_hand_edit_between_two_edits_is_checked_again_and_never_overwritten() {
+    let fx = Fixture::new(EXAMPLE);
+    let store = fx.store();
+    let first = NewSubscriber::new(email("first@example.org"));
+    store.add(&first, SECTIONS, today()).unwrap();
+    let written = fx.list();
+    assert!(
+        kept_fingerprint(&fx).contains(&format!("\"len\":{}", written.len())),
+        "the edit fingerprinted what it wrote: {}",
+        kept_fingerprint(&fx)
+    );
+
+    // A hand edit breaks an entry far from the next edit's: the next edit must see it.
+    let broken = written.replace("\"Grace Hopper\"", "\"Grace Hopper");
+    fs::write(fx.list_path(), &broken).unwrap();
+    let err = store.pause(&email("first@example.org")).unwrap_err();
+    let line = broken[..broken.find("Grace Hopper").unwrap()]
+        .lines()
+        .count();
+    assert!(
+        err.to_string()
+            .starts_with(&format!("{}:{line}:", fx.list_path().display())),
+        "{err}"
+    );
+    assert_eq!(fx.list(), broken, "nothing was written");
+
+    // Mended by hand, with a note: the next edit keeps both.
+    let mended = broken.replace("\"Grace Hopper\n", "\"Grace B. Hopper\" # mended\n");
+    fs::write(fx.list_path(), &mended).unwrap();
+    assert!(store.pause(&email("first@example.org")).unwrap());
+    let list = fx.list();
+    assert!(list.starts_with(&mended[..mended.find("first@").unwrap()]));
+    assert!(list.ends_with("paused = true\n"), "{list}");
+}
+
+#[test]
+fn an_edit_in_place_of_the_same_size_and_time_is_checked_again() {
+    let fx = Fixture::new(EXAMPLE);
+    let store = fx.store();
+    store
+        .add(
+            &NewSubscriber::new(email("first@example.org")),
+            SECTIONS,
+            today(),
+        )
+        .unwrap();
+    let written = fx.list();
+    // Same length: a closing quote becomes an opening one.
+    let broken = written.replace("\"grace@example.org\"", "\"grace@example.org'");
+    overwrite_in_place_keeping_mtime(&fx, &broken);
+    let err = store
+        .remove(&email("first@example.org"), false)
+        .unwrap_err();
+    let line = broken[..broken.find("grace@").unwrap()].lines().count();
+    assert!(
+        err.to_string()
+            .starts_with(&format!("{}:{line}:", fx.list_path().display())),
+        "{err}"
+    );
+    assert_eq!(fx.list(), broken, "nothing was written");
+
+    // A valid edit in place, the same way, survives the next edit byte for byte.
+    let renamed = written.replace("Grace Hopper", "Grace Hoppex");
+    overwrite_in_place_keeping_mtime(&fx, &renamed);
+    store.remove(&email("first@example.org"), false).unwrap();
+    assert_eq!(fx.list(), EXAMPLE.replace("Grace Hopper", "Grace Hoppex"));
+}
+
+#[test]
+fn another_file_of_the_same_size_put_in_the_lists_place_is_checked_again() {
+    let fx = Fixture::new(EXAMPLE);
+    let store = fx.store();
+    store.pause(&email("alan@example.org")).unwrap();
+    let written = fx.list();
+    let mtime = fs::metadata(fx.list_path()).unwrap().modified().unwrap();
+    // The same people, one address written with an escape (a byte search for it finds
+    // nothing), and a comment five characters shorter to keep the size.
+    let swapped = written.replace("\"grace@", "\"gr\\u0061ce@").replace(
+        "# required; unique, ignoring case",
+        "# required; unique, ignoring",
+    );
+    assert_eq!(swapped.len(), written.len());
+    let other = fx.dir.path().join("other.toml");
+    fs::write(&other, &swapped).unwrap();
+    fs::File::options()
+        .write(true)
+        .open(&other)
+        .unwrap()
+        .set_modified(mtime)
+        .unwrap();
+    fs::rename(&other, fx.list_path()).unwrap();
+
+    let err = store
+        .add(
+            &NewSubscriber::new(email("Grace@example.org")),
+            SECTIONS,
+            today(),
+        )
+        .unwrap_err();
+    assert!(
+        matches!(err, SubscriberError::AlreadySubscribed { line: 18, .. }),
+        "{err}"
+    );
+    assert_eq!(fx.list(), swapped, "nothing was written");
+    assert!(store.resume(&email("alan@example.org")).unwrap());
+    assert_eq!(
+        fx.list(),
+        swapped.replace("\npaused = true\n", "\npaused = false\n")
+    );
+}
+
+/// A list with comments above and between entries, notes after headers (two entries in one
+/// piece of the byte search), addresses in mixed case and other addresses inside names.
+fn varied_list(n: usize) -> String {
+    let mut text = String::from("# the list\n\n");
+    for i in 0..n {
+        if i % 4 == 0 {
+            text.push_str(&format!("# about r{i}@example.org\n"));
+        }
+        let header = if i % 9 == 4 {
+            "[[subscriber]] # note"
+        } else {
+            "[[subscriber]]"
+        };
+        let address = if i % 3 == 0 {
+            format!("R{i}@Example.org")
+        } else {
+            format!("r{i}@example.org")
+        };
+        let next = i + 1;
+        text.push_str(&format!(
+            "{header}\nemail = \"{address}\"\nname = \"R <r{next}@example.org>\"\n"
+        ));
+        if i % 5 == 0 {
+            text.push_str("paused = true\n");
+        }
+        if i % 2 == 0 {
+            text.push('\n');
+        }
+    }
+    text
+}
+
+/// One step of [`edits_that_trust_the_last_edit_do_what_a_full_read_does`]: an edit through
+/// the library, changes in the log folded, or a hand edit of the file.
+fn random_step(rng: &mut impl rand::Rng, fx: &Fixture, hand: &mut Vec<String>) -> String {
+    let who = rng.random_range(0..70);
+    let address = match rng.random_range(0..3) {
+        0 => format!("R{who}@EXAMPLE.org"),
+        _ => format!("r{who}@example.org"),
+    };
+    let store = fx.store();
+    let path = fx.dir.path().display().to_string();
+    let shown = |result: String| result.replace(&path, "DIR");
+    let at = chrono::DateTime::parse_from_rfc3339("2026-12-01T08:00:00Z")
+        .unwrap()
+        .to_utc();
+    match rng.random_range(0..8) {
+        0 => {
+            let mut new = NewSubscriber::new(email(&address));
+            new.name = Some(format!("N <r{}@example.org>", who + 1));
+            shown(format!("{:?}", store.add(&new, SECTIONS, today())))
+        }
+        1 => shown(format!(
+            "{:?}",
+            store.remove(&email(&address), rng.random())
+        )),
+        2 => shown(format!("{:?}", store.pause(&email(&address)))),
+        3 => shown(format!("{:?}", store.resume(&email(&address)))),
+        4 => shown(format!("{:?}", store.unsubscribe(&email(&address), at))),
+        5 => {
+            let kind = if rng.random() {
+                subscribers::ChangeKind::Unsubscribe
+            } else {
+                subscribers::ChangeKind::Pause
+            };
+            log_changes(
+                fx,
+                &[
+                    (&address, kind),
+                    ("new@example.org", subscribers::ChangeKind::Unsubscribe),
+                ],
+            );
+            shown(format!("{:?}", store.fold()))
+        }
+        _ => {
+            // The same hand edit to both lists: the first step picks it, the other replays it.
+            let list = fx.list();
+            let edit = hand.pop().unwrap_or_else(|| {
+                // Before the header of the entry of `address` (or at the end), or after its
+                // address's line: the list stays valid.
+                let at = list.find(&format!("\"{address}\"")).unwrap_or(list.len());
+                let header = list[..at].rfind("\n[[subscriber]]").map_or(0, |i| i + 1);
+                let after = list[at..].find('\n').map_or(list.len(), |i| at + i + 1);
+                match rng.random_range(0..4) {
+                    0 => format!("insert {header} # a note by hand\n"),
+                    1 => format!("insert {after} # [[subscriber]] r{who}@example.org\n"),
+                    2 => format!(
+                        "insert {} [[subscriber]]\nemail = \"HAND{who}@example.org\"\n\n",
+                        list.len()
+                    ),
+                    _ => format!(
+                        "insert {header} [[subscriber]]\nemail = \"x{who}@example.org\" # by hand\n"
+                    ),
+                }
+            });
+            let (at, text) = edit
+                .strip_prefix("insert ")
+                .and_then(|rest| rest.split_once(' '))
+                .unwrap();
+            let at: usize = at.parse().unwrap();
+            let mut changed = list.clone();
+            changed.insert_str(at.min(list.len()), text);
+            fs::write(fx.list_path(), changed).unwrap();
+            hand.push(edit);
+            "hand edit".to_owned()
+        }
+    }
+}
+
+#[test]
+fn edits_that_trust_the_last_edit_do_what_a_full_read_does() {
+    use rand::SeedableRng;
+    // The same steps on two copies; the second forgets the fingerprint before each step, so
+    // every edit of it reads and checks the whole list.
+    let trusting = Fixture::new(&varied_list(60));
+    let checking = Fixture::new(&varied_list(60));
+    let mut rng = rand::rngs::StdRng::seed_from_u64(13);
+    let mut done = 0;
+    for step in 0..250 {
+        let state = rng.clone();
+        let mut hand = Vec::new();
+        let trusted = random_step(&mut rng, &trusting, &mut hand);
+        let mut replay = state;
+        let _ = fs::remove_file(checking.store().lock_path());
+        let checked = random_step(&mut replay, &checking, &mut hand);
+        assert_eq!(trusted, checked, "step {step}");
+        done += usize::from(trusted.starts_with("Ok"));
+        assert_eq!(trusting.list(), checking.list(), "step {step}: {trusted}");
+        if step % 50 == 49 {
+            let list = fs::read_to_string(trusting.store().lock_path()).unwrap();
+            assert!(list.contains("xxh3_128"), "step {step}: {list}");
+        }
+    }
+    assert!(done >= 100, "only {done} steps did something");
+}
