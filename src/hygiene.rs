@@ -195,22 +195,22 @@ fn retire(
     Ok(retired)
 }
 
-/// A person checked `email` and brought it back: its earlier bounces and complaints no longer
-/// count. Nothing to do when nothing ever bounced.
+/// A person checked these addresses and brought them back: their earlier bounces and
+/// complaints no longer count. Nothing to do when nothing ever bounced.
 pub fn forget_bounces(
     settings: &Settings,
-    email: &SubscriberEmail,
+    emails: &[SubscriberEmail],
     now: DateTime<Utc>,
 ) -> Result<(), HygieneError> {
     let log = StateDir::new(&settings.state_dir).bounce_log();
-    if !log.path().exists() {
+    if emails.is_empty() || !log.path().exists() {
         return Ok(());
     }
-    log.append(&[reset(&email.key(), now)])
-        .map_err(|source| HygieneError::Store {
-            path: log.path().to_owned(),
-            source,
-        })
+    let resets: Vec<Event> = emails.iter().map(|e| reset(&e.key(), now)).collect();
+    log.append(&resets).map_err(|source| HygieneError::Store {
+        path: log.path().to_owned(),
+        source,
+    })
 }
 
 /// A subscriber with `bounced_at`, and the last bounce about them.

@@ -170,7 +170,11 @@ pub fn run(config: Option<&Path>, args: SubscribersArgs) -> anyhow::Result<Exit>
             match store.add(&new, &sections, options)? {
                 AddOutcome::Added => writeln!(out, "added {}", new.email)?,
                 AddOutcome::Resubscribed => {
-                    hygiene::forget_bounces(&settings, &new.email, chrono::Utc::now())?;
+                    hygiene::forget_bounces(
+                        &settings,
+                        std::slice::from_ref(&new.email),
+                        chrono::Utc::now(),
+                    )?;
                     writeln!(out, "resubscribed {}", new.email)?;
                 }
             }
@@ -191,7 +195,11 @@ pub fn run(config: Option<&Path>, args: SubscribersArgs) -> anyhow::Result<Exit>
         SubscribersCmd::Resume { email } => {
             let outcome = store.resume(&email)?;
             if outcome.was_bounced {
-                hygiene::forget_bounces(&settings, &email, chrono::Utc::now())?;
+                hygiene::forget_bounces(
+                    &settings,
+                    std::slice::from_ref(&email),
+                    chrono::Utc::now(),
+                )?;
             }
             let note = match (outcome.was_paused, outcome.was_bounced) {
                 (_, true) => "resumed (bounced_at cleared, earlier bounces forgotten)",
@@ -201,7 +209,7 @@ pub fn run(config: Option<&Path>, args: SubscribersArgs) -> anyhow::Result<Exit>
             writeln!(out, "{note} {email}")?;
         }
         SubscribersCmd::Import { file, resubscribe } => {
-            let summary = import(&store, &file, &sections, resubscribe)?;
+            let summary = import(&settings, &store, &file, &sections, resubscribe)?;
             writeln!(
                 out,
                 "imported {} new, {} resubscribed",
@@ -267,7 +275,10 @@ fn bounced_table(entries: &[BouncedEntry]) -> String {
     text
 }
 
+/// Imports `file`; with `resubscribe`, the addresses it brings back from `bounced_at` have
+/// their earlier bounces forgotten, as `resume` does.
 fn import(
+    settings: &paperwire::config::Settings,
     store: &SubscriberStore,
     file: &Path,
     sections: &[&str],
@@ -279,7 +290,30 @@ fn import(
         resubscribe,
         ..AddOptions::today_utc()
     };
-    store
+    let bounced = |list: &[subscribers::Subscriber]| -> Vec<SubscriberEmail> {
+        list.iter()
+            .filter(|s| s.bounced_at.is_some())
+            .map(|s| s.email.clone())
+            .collect()
+    };
+    let before = if resubscribe {
+        bounced(&store.load(sections)?)
+    } else {
+        Vec::new()
+    };
+    let summary = store
         .import_csv(&text, file, sections, options)
-        .with_context(|| format!("nothing was imported from {}", file.display()))
+        .with_context(|| format!("nothing was imported from {}", file.display()))?;
+    if !before.is_empty() {
+        let still: std::collections::HashSet<String> = bounced(&store.load(sections)?)
+            .iter()
+            .map(SubscriberEmail::key)
+            .collect();
+        let back: Vec<SubscriberEmail> = before
+            .into_iter()
+            .filter(|e| !still.contains(&e.key()))
+            .collect();
+        hygiene::forget_bounces(settings, &back, chrono::Utc::now())?;
+    }
+    Ok(summary)
 }

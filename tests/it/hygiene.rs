@@ -361,3 +361,32 @@ fn through_postfix_an_address_refused_in_three_editions_gets_nothing_in_the_four
     assert!(out.stdout.contains("skipped: 1 forged VERP tag"), "{out}");
     assert_eq!(env.read("state/bounces.jsonl"), log);
 }
+
+/// `import --resubscribe` of an address that bounced brings it back as `resume` does: its old
+/// refusals are forgotten, so one more refusal does not retire it again at once.
+#[test]
+fn an_import_with_resubscribe_forgets_the_old_bounces() {
+    let server = SmtpServer::with_faults(Faults::new().perm_fail("gone@example.org"));
+    let env = TestEnv::new();
+    env.subscribers(&subscribers(&["ada@example.org", "gone@example.org"]));
+    env.config_builder(Some(&server.url()))
+        .with_digest("repeat_after_days = 1")
+        .write();
+    for edition in ["2026-11-01", "2026-11-02", "2026-11-03"] {
+        send(&env, edition).assert_code(1);
+    }
+    assert_eq!(bounced(&env), ["gone@example.org"]);
+    env.write("back.csv", "email\ngone@example.org\n");
+    let out = env.run(&["subscribers", "import", "back.csv"]);
+    out.assert_code(2);
+    assert!(out.stderr.contains("gone@example.org bounced at"), "{out}");
+    let out = env.run(&["subscribers", "import", "back.csv", "--resubscribe"]);
+    out.assert_code(0);
+    assert!(bounced(&env).is_empty(), "{out}");
+    send(&env, "2026-11-04").assert_code(1);
+    assert_eq!(server.attempts("gone@example.org"), 4);
+    assert!(
+        bounced(&env).is_empty(),
+        "only one refusal since the import"
+    );
+}
