@@ -219,7 +219,8 @@ pub struct BouncedEntry {
     pub email: SubscriberEmail,
     pub name: Option<String>,
     pub bounced_at: DateTime<Utc>,
-    /// The newest hard or soft bounce recorded for the address, if the log still has one.
+    /// The newest hard or soft bounce recorded for the address (of the latest edition, among
+    /// those that came at once), if the log still has one.
     pub last: Option<Event>,
 }
 
@@ -242,7 +243,7 @@ pub fn bounced(
                 .events(&s.email.key())
                 .iter()
                 .filter(|e| matches!(e.kind, EventKind::Hard | EventKind::Soft))
-                .max_by_key(|e| e.at)
+                .max_by_key(|e| (e.at, e.edition.clone()))
                 .cloned();
             Some(BouncedEntry {
                 email: s.email.clone(),

@@ -185,9 +185,18 @@ fn a_complaint_on_stdin_unsubscribes_and_counts_once() {
 /// its old refusals no longer count.
 #[test]
 fn refusals_at_send_time_retire_an_address_and_resume_brings_it_back() {
-    let server = SmtpServer::with_faults(Faults::new().perm_fail("gone@example.org"));
+    // picky@'s server refuses the message after DATA (554 5.6.0): the content, not the address.
+    let server = SmtpServer::with_faults(
+        Faults::new()
+            .perm_fail("gone@example.org")
+            .reject_data("picky@example.org"),
+    );
     let env = TestEnv::new();
-    env.subscribers(&subscribers(&["ada@example.org", "gone@example.org"]));
+    env.subscribers(&subscribers(&[
+        "ada@example.org",
+        "gone@example.org",
+        "picky@example.org",
+    ]));
     env.config_builder(Some(&server.url()))
         .with_digest("repeat_after_days = 1")
         .write();
@@ -211,10 +220,11 @@ fn refusals_at_send_time_retire_an_address_and_resume_brings_it_back() {
     );
 
     let out = send(&env, "2026-11-04");
-    out.assert_code(0);
+    out.assert_code(1);
+    assert!(out.stdout.contains("failed picky@example.org"), "{out}");
     let report: serde_json::Value =
         serde_json::from_str(&env.read("state/editions/2026-11-04/report.json")).unwrap();
-    assert_eq!(report["recipients"], 1, "{report:#}");
+    assert_eq!(report["recipients"], 2, "{report:#}");
     // Named when asked for by name.
     let out = env.run_with_env(
         &[
@@ -246,6 +256,7 @@ fn refusals_at_send_time_retire_an_address_and_resume_brings_it_back() {
         })
         .collect();
     for (edition, n) in &hard {
+        // gone@ in the first three; picky@'s refusals are not bounces.
         let want = u64::from(edition.as_str() != "2026-11-04");
         assert_eq!(*n, want, "{edition}: {status:#}");
     }
