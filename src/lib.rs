@@ -15,6 +15,7 @@ pub mod digest;
 pub mod edition;
 pub mod exit;
 pub mod fsutil;
+pub mod hygiene;
 pub mod paper;
 pub mod pipeline;
 pub mod render;

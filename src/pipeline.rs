@@ -202,6 +202,13 @@ pub async fn run_edition(
         files,
         unfrozen,
     };
+    let verp = match (&settings.delivery.return_path, settings.bounce.verp) {
+        (Some(return_path), true) => Some(
+            key.verp_key(&settings.newsletter.list_id, return_path)
+                .map_err(|e| RunError::Invalid(e.to_string()))?,
+        ),
+        _ => None,
+    };
     let send_request = SendRequest {
         edition: request.edition,
         dry_run: request.dry_run,
@@ -209,6 +216,7 @@ pub async fn run_edition(
         test_to: request.test_to,
         transport,
         key,
+        verp,
         retry_base: request.retry_base,
     };
     let report = crate::deliver::send(prepared, send_request, stop, progress).await?;

@@ -10,7 +10,9 @@
 //! - [`mod@resolve`] maps a report to events about subscribers, using what the list knows;
 //! - [`score`] is the scoring model (pure); [`store`] is where events are kept, as a trait
 //!   (the file in `state.dir` is `state::BounceLog`);
-//! - [`import`] puts it together: messages in, events stored, verdicts out.
+//! - [`import`] puts it together: messages in, events stored, verdicts out;
+//! - [`retire`] says which subscribers stop getting mail, as changes for the list's change log
+//!   (which the caller appends); [`tally`] counts bounces and complaints per edition.
 
 pub mod fields;
 pub mod ident;
@@ -19,8 +21,10 @@ pub mod parse;
 pub mod read;
 pub mod report;
 pub mod resolve;
+pub mod retire;
 pub mod score;
 pub mod store;
+pub mod tally;
 pub mod verp;
 
 #[cfg(test)]
@@ -29,5 +33,6 @@ mod tests;
 pub use parse::{Context, parse};
 pub use report::{Bounce, Complaint, FailedRecipient, Original, Report, ReportId, Severity, Skip};
 pub use resolve::{Directory, Event, EventKind, Roster, resolve};
+pub use retire::{Retirement, retirements};
 pub use score::{Ledger, Policy, Score, Verdict};
 pub use store::{EventStore, Loaded, MemoryStore};

@@ -136,6 +136,26 @@ pub enum Skip {
     Unresolved(String),
 }
 
+impl Skip {
+    /// The kind of reason in a few words, for counting skips by reason.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Skip::NotAMessage => "not a message",
+            Skip::NotAReport(_) => "not a bounce or complaint",
+            Skip::Truncated(_) => "truncated",
+            Skip::NoRecipient => "no failed recipient",
+            Skip::Success(_) => "success report",
+            Skip::Delayed => "delay warning",
+            Skip::NotAComplaint(_) => "feedback but no complaint",
+            Skip::ForgedTag { .. } => "forged VERP tag",
+            Skip::MissingTag => "no VERP tag",
+            Skip::TooBig { .. } => "too big",
+            Skip::Unreadable(_) => "unreadable",
+            Skip::Unresolved(_) => "not about a subscriber",
+        }
+    }
+}
+
 /// The typed outcome of one message.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Report {

@@ -55,6 +55,7 @@ impl Extra {
             ["run"] => Some(&RUN),
             ["serve"] => Some(&SERVE),
             ["completions"] => Some(&COMPLETIONS),
+            ["bounces", "import"] => Some(&BOUNCES_IMPORT),
             _ => None,
         }
     }
@@ -240,6 +241,54 @@ pub const SERVE: Extra = Extra {
     ],
 };
 
+/// After `paperwire bounces import --help`.
+pub const BOUNCES_IMPORT: Extra = Extra {
+    intro: &[
+        "Reads delivery status notifications (RFC 3464) and complaint reports (ARF, RFC 5965) from Maildirs (new/ and cur/), mbox files, .eml files and directories of them, or one message (or an mbox) on standard input (`-`). What each says is kept in state.dir/bounces.jsonl; an address whose score reaches [bounce] threshold within [bounce] window (a hard bounce 1, a soft one ½, at most once a day) gets bounced_at, and one whose reader complained is unsubscribed, through the list's change log. Importing a report again counts it once, so a cron job may import the same Maildir every time.",
+        "A message that is no bounce or complaint, is cut off, too big (over 10 MiB), names no subscriber, or carries a forged VERP tag changes nothing: it is counted and listed with its reason.",
+    ],
+    env: &[
+        (
+            "PAPERWIRE_CONFIG",
+            "the config file when --config is not given",
+        ),
+        (
+            "PAPERWIRE_SECRET",
+            "with bounce.verp: the key the VERP tags are checked with (PAPERWIRE_SECRET_FILE names a file holding it instead)",
+        ),
+        (
+            "ORIGINAL_RECIPIENT",
+            "with `-`: the address the MTA delivered the message to (Postfix's local(8) sets it for a pipe alias; else RECIPIENT), where a VERP tag is read",
+        ),
+    ],
+    exit: &[
+        (
+            "0",
+            "imported (messages that could not be used are skipped, not errors)",
+        ),
+        (
+            "2",
+            "usage or config error, a PATH that cannot be read, or a subscriber list that does not parse; nothing was imported",
+        ),
+        (
+            "75",
+            "a temporary failure writing the bounce log or the change log (a full disk): run again (an MTA retries the message later)",
+        ),
+    ],
+    notes: &[],
+    examples: &[
+        (
+            "bounces: \"|paperwire -c /srv/paperwire/paperwire.toml bounces import -\"",
+            "an /etc/aliases line: each bounce as it arrives",
+        ),
+        (
+            "paperwire bounces import ~/Maildir/.Bounces",
+            "a Maildir, e.g. from cron",
+        ),
+        ("paperwire bounces import --json bounces.mbox", ""),
+    ],
+};
+
 /// After `paperwire completions --help`.
 pub const COMPLETIONS: Extra = Extra {
     intro: &[],
@@ -277,7 +326,7 @@ mod tests {
 
     #[test]
     fn no_line_is_wider_than_the_help() {
-        for extra in [&MAIN, &SEND, &RUN, &SERVE, &COMPLETIONS] {
+        for extra in [&MAIN, &SEND, &RUN, &SERVE, &COMPLETIONS, &BOUNCES_IMPORT] {
             for line in extra.text().lines() {
                 // A single word (a long command line) may not fit; then it stands alone.
                 assert!(

@@ -3,6 +3,7 @@
 //! ([`exit_for_report`] and [`paperwire::exit::Exit::of`] in `main`).
 
 mod archive;
+mod bounces;
 mod check;
 mod common;
 pub mod error;
@@ -68,6 +69,9 @@ pub enum Command {
     Status(status::StatusArgs),
     /// Manage the subscriber list (edits keep comments and formatting).
     Subscribers(subscribers::SubscribersArgs),
+    /// Import bounces and complaints; addresses that bounce too often or complain stop
+    /// getting mail.
+    Bounces(bounces::BouncesArgs),
     /// Serve the one-click unsubscribe endpoint and a preview on loopback.
     #[command(after_long_help = help::SERVE.text())]
     Serve(serve::ServeArgs),
@@ -101,6 +105,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<Exit> {
         Command::Run(a) => run::run(config, a).await,
         Command::Fetch(a) => fetch::run(config, a).await,
         Command::Subscribers(a) => subscribers::run(config, a),
+        Command::Bounces(a) => bounces::run(config, a),
         Command::Status(a) => status::run(config, a),
         Command::Serve(a) => serve::run(config, a).await,
         Command::Completions { shell } => {

@@ -1,10 +1,14 @@
 //! `paperwire status`: the last editions at a glance — how many papers, who got them, who is
-//! still waiting — and with `--failed` who failed for good and why, read from the journals
-//! (through [`paperwire::state`]), so it is right even after a crash.
+//! still waiting, how many addresses bounced or complained — and with `--failed` who failed for
+//! good and why, read from the journals and the bounce log (through [`paperwire::state`]), so
+//! it is right even after a crash.
 
 use std::fmt::Write as _;
 use std::path::Path;
 
+use anyhow::Context as _;
+use paperwire::bounce::EventStore;
+use paperwire::bounce::tally::{self, EditionTally};
 use paperwire::edition::EditionId;
 use paperwire::exit::Exit;
 use paperwire::state::{EditionSummary, StateDir};
@@ -25,6 +29,15 @@ pub struct StatusArgs {
     /// Print as JSON.
     #[arg(long)]
     json: bool,
+}
+
+/// One edition's row: its summary, and what came back about it.
+#[derive(Debug, serde::Serialize)]
+struct Row {
+    #[serde(flatten)]
+    summary: EditionSummary,
+    /// Addresses that bounced (hard, soft) or complained, from the bounce log.
+    bounces: EditionTally,
 }
 
 /// One permanent failure, as `status --failed` shows it.
@@ -60,10 +73,21 @@ pub fn run(config: Option<&Path>, args: StatusArgs) -> anyhow::Result<Exit> {
     if args.failed {
         return failed(&state, &ids, args.json);
     }
+    let log = state.bounce_log();
+    let bounces = tally::by_edition(
+        &log.load()
+            .with_context(|| format!("cannot read {}", log.path().display()))?
+            .ledger,
+    );
     let rows = ids
         .iter()
-        .map(|id| state.edition(id).summary())
-        .collect::<Result<Vec<_>, _>>()?;
+        .map(|id| {
+            Ok(Row {
+                summary: state.edition(id).summary()?,
+                bounces: bounces.of(id),
+            })
+        })
+        .collect::<anyhow::Result<Vec<_>>>()?;
     if args.json {
         common::println(&serde_json::to_string_pretty(&rows)?)?;
     } else if rows.is_empty() {
@@ -122,21 +146,34 @@ fn failed(state: &StateDir, ids: &[EditionId], json: bool) -> anyhow::Result<Exi
     Ok(Exit::Done)
 }
 
-fn table(rows: &[EditionSummary]) -> Result<String, std::fmt::Error> {
+fn table(rows: &[Row]) -> Result<String, std::fmt::Error> {
     let mut out = format!(
-        "{:<20} {:>6} {:>9} {:>6} {:>8} {:>9}  last activity\n",
-        "edition", "papers", "delivered", "failed", "deferred", "not tried"
+        "{:<20} {:>6} {:>9} {:>6} {:>8} {:>9} {:>7} {:>10}  last activity\n",
+        "edition",
+        "papers",
+        "delivered",
+        "failed",
+        "deferred",
+        "not tried",
+        "bounced",
+        "complaints"
     );
-    for r in rows {
+    for Row {
+        summary: r,
+        bounces,
+    } in rows
+    {
         writeln!(
             out,
-            "{:<20} {:>6} {:>9} {:>6} {:>8} {:>9}  {}",
+            "{:<20} {:>6} {:>9} {:>6} {:>8} {:>9} {:>7} {:>10}  {}",
             r.edition,
             r.papers.map_or("-".to_owned(), |p| p.to_string()),
             r.delivered,
             r.failed,
             r.deferred,
             r.not_tried,
+            bounces.bounces(),
+            bounces.complaints,
             r.last_activity.map_or("-".to_owned(), |t| t
                 .format("%Y-%m-%d %H:%M UTC")
                 .to_string())

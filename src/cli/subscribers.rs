@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 use paperwire::exit::Exit;
+use paperwire::hygiene::{self, BouncedEntry};
 use paperwire::subscribers::{
     self, AddOptions, AddOutcome, ImportSummary, MailFormat, NewSubscriber, SubscriberEmail,
     SubscriberStore,
@@ -26,6 +27,10 @@ pub enum SubscribersCmd {
         /// Print JSON instead of a table.
         #[arg(long)]
         json: bool,
+        /// Only those whose mail bounced too often (`bounced_at`), with the last bounce
+        /// recorded for each.
+        #[arg(long)]
+        bounced: bool,
     },
     /// Add a subscriber (since = today, UTC).
     Add {
@@ -44,7 +49,8 @@ pub enum SubscribersCmd {
         /// At most this many papers in this person's email (1 or more).
         #[arg(long, value_name = "N", value_parser = parse_max_papers)]
         max_papers: Option<NonZeroUsize>,
-        /// Take back an address that unsubscribed (only when they asked to come back).
+        /// Take back an address that unsubscribed (only when they asked to come back) or
+        /// bounced (only after checking that it takes mail again).
         #[arg(long)]
         resubscribe: bool,
     },
@@ -65,7 +71,8 @@ pub enum SubscribersCmd {
         #[arg(value_parser = parse_listed_email)]
         email: SubscriberEmail,
     },
-    /// Send to a paused subscriber again.
+    /// Send to a paused or bounced subscriber again (for a bounced one: after checking that
+    /// the address takes mail; its earlier bounces are forgotten).
     Resume {
         /// The address to resume (ignoring case).
         #[arg(value_parser = parse_listed_email)]
@@ -78,15 +85,16 @@ pub enum SubscribersCmd {
         /// column are separated by `;`, `|` or `,` (a cell with a comma needs double quotes).
         #[arg(value_name = "FILE")]
         file: PathBuf,
-        /// Take back addresses that unsubscribed (only when they asked to come back).
+        /// Take back addresses that unsubscribed (only when they asked to come back) or
+        /// bounced (only after checking that they take mail again).
         #[arg(long)]
         resubscribe: bool,
     },
     /// Print the list: JSON with every field, or with --csv an importable CSV of everyone who
-    /// has not unsubscribed.
+    /// has not unsubscribed or bounced.
     Export {
         /// CSV that `import` reads back (email,name,topics,format,max_papers,paused; topics
-        /// joined with `;`), without the people who unsubscribed.
+        /// joined with `;`), without the people who unsubscribed or bounced.
         #[arg(long)]
         csv: bool,
     },
@@ -116,7 +124,17 @@ pub fn run(config: Option<&Path>, args: SubscribersArgs) -> anyhow::Result<Exit>
     // Written to stdout at the end: a reader that stops early (`export | head -1`) is no error.
     let mut out: Vec<u8> = Vec::new();
     match args.cmd {
-        SubscribersCmd::List { json } => {
+        SubscribersCmd::List { json, bounced } if bounced => {
+            let list = store.load(&sections)?;
+            let entries = hygiene::bounced(&settings, &list)?;
+            if json {
+                serde_json::to_writer_pretty(&mut out, &entries)?;
+                writeln!(out)?;
+            } else {
+                write!(out, "{}", bounced_table(&entries))?;
+            }
+        }
+        SubscribersCmd::List { json, .. } => {
             let list = store.load(&sections)?;
             if json {
                 serde_json::to_writer_pretty(&mut out, &list)?;
@@ -151,7 +169,14 @@ pub fn run(config: Option<&Path>, args: SubscribersArgs) -> anyhow::Result<Exit>
             };
             match store.add(&new, &sections, options)? {
                 AddOutcome::Added => writeln!(out, "added {}", new.email)?,
-                AddOutcome::Resubscribed => writeln!(out, "resubscribed {}", new.email)?,
+                AddOutcome::Resubscribed => {
+                    hygiene::forget_bounces(
+                        &settings,
+                        std::slice::from_ref(&new.email),
+                        chrono::Utc::now(),
+                    )?;
+                    writeln!(out, "resubscribed {}", new.email)?;
+                }
             }
         }
         SubscribersCmd::Remove { email, forget } => {
@@ -168,16 +193,23 @@ pub fn run(config: Option<&Path>, args: SubscribersArgs) -> anyhow::Result<Exit>
             writeln!(out, "{note} {email}")?;
         }
         SubscribersCmd::Resume { email } => {
-            let changed = store.resume(&email)?;
-            let note = if changed {
-                "resumed"
-            } else {
-                "was not paused:"
+            let outcome = store.resume(&email)?;
+            if outcome.was_bounced {
+                hygiene::forget_bounces(
+                    &settings,
+                    std::slice::from_ref(&email),
+                    chrono::Utc::now(),
+                )?;
+            }
+            let note = match (outcome.was_paused, outcome.was_bounced) {
+                (_, true) => "resumed (bounced_at cleared, earlier bounces forgotten)",
+                (true, false) => "resumed",
+                (false, false) => "was neither paused nor bounced:",
             };
             writeln!(out, "{note} {email}")?;
         }
         SubscribersCmd::Import { file, resubscribe } => {
-            let summary = import(&store, &file, &sections, resubscribe)?;
+            let summary = import(&settings, &store, &file, &sections, resubscribe)?;
             writeln!(
                 out,
                 "imported {} new, {} resubscribed",
@@ -198,7 +230,55 @@ pub fn run(config: Option<&Path>, args: SubscribersArgs) -> anyhow::Result<Exit>
     Ok(Exit::Done)
 }
 
+/// `list --bounced`: who bounced, when, and what the last bounce said.
+fn bounced_table(entries: &[BouncedEntry]) -> String {
+    if entries.is_empty() {
+        return "no bounced addresses\n".to_owned();
+    }
+    let width = entries
+        .iter()
+        .map(|e| e.email.as_str().len())
+        .max()
+        .unwrap_or(0)
+        .max("EMAIL".len());
+    let mut text = format!("{:width$}  {:10}  LAST BOUNCE\n", "EMAIL", "BOUNCED");
+    for e in entries {
+        let last = e.last.as_ref().map_or_else(
+            || "-".to_owned(),
+            |ev| {
+                let what = [ev.status.as_deref(), ev.detail.as_deref()]
+                    .into_iter()
+                    .flatten()
+                    .collect::<Vec<_>>()
+                    .join(" ");
+                let edition = ev
+                    .edition
+                    .as_ref()
+                    .map(|id| format!(" (edition {id})"))
+                    .unwrap_or_default();
+                format!("{} {what}{edition}", ev.at.format("%Y-%m-%d"))
+            },
+        );
+        let line = format!(
+            "{:width$}  {}  {}",
+            e.email.as_str(),
+            e.bounced_at.format("%Y-%m-%d"),
+            last.replace(['\n', '\r'], " ")
+        );
+        text.push_str(line.trim_end());
+        text.push('\n');
+    }
+    text.push_str(&format!(
+        "{} bounced; `paperwire subscribers resume EMAIL` sends to one again (after checking it)\n",
+        entries.len()
+    ));
+    text
+}
+
+/// Imports `file`; with `resubscribe`, the addresses it brings back from `bounced_at` have
+/// their earlier bounces forgotten, as `resume` does.
 fn import(
+    settings: &paperwire::config::Settings,
     store: &SubscriberStore,
     file: &Path,
     sections: &[&str],
@@ -210,7 +290,30 @@ fn import(
         resubscribe,
         ..AddOptions::today_utc()
     };
-    store
+    let bounced = |list: &[subscribers::Subscriber]| -> Vec<SubscriberEmail> {
+        list.iter()
+            .filter(|s| s.bounced_at.is_some())
+            .map(|s| s.email.clone())
+            .collect()
+    };
+    let before = if resubscribe {
+        bounced(&store.load(sections)?)
+    } else {
+        Vec::new()
+    };
+    let summary = store
         .import_csv(&text, file, sections, options)
-        .with_context(|| format!("nothing was imported from {}", file.display()))
+        .with_context(|| format!("nothing was imported from {}", file.display()))?;
+    if !before.is_empty() {
+        let still: std::collections::HashSet<String> = bounced(&store.load(sections)?)
+            .iter()
+            .map(SubscriberEmail::key)
+            .collect();
+        let back: Vec<SubscriberEmail> = before
+            .into_iter()
+            .filter(|e| !still.contains(&e.key()))
+            .collect();
+        hygiene::forget_bounces(settings, &back, chrono::Utc::now())?;
+    }
+    Ok(summary)
 }

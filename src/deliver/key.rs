@@ -7,6 +7,7 @@ use std::sync::{Arc, Once};
 
 use secrecy::{ExposeSecret, SecretSlice};
 
+use crate::bounce::verp::{VerpError, VerpKey};
 use crate::subscribers::{SubscriberEmail, links, token};
 
 /// Signs unsubscribe and preference tokens; cheap to clone (the workers share one).
@@ -39,6 +40,16 @@ impl SigningKey {
 
     pub fn is_throwaway(&self) -> bool {
         self.throwaway.is_some()
+    }
+
+    /// The key that tags envelope senders (`bounce.verp`), derived from the same secret for
+    /// that purpose only.
+    pub fn verp_key(
+        &self,
+        list_id: &str,
+        return_path: &lettre::Address,
+    ) -> Result<VerpKey, VerpError> {
+        VerpKey::new(self.secret.expose_secret(), list_id, return_path)
     }
 
     /// The unsubscribe URL for `email`; the first one signed with a throwaway key warns.

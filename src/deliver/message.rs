@@ -10,6 +10,7 @@ use lettre::message::header::{self, Header, HeaderName, HeaderValue};
 use lettre::message::{Mailbox, MultiPart, SinglePart};
 use sha2::{Digest as _, Sha256};
 
+use crate::bounce::verp::VerpKey;
 use crate::config::Settings;
 use crate::edition::EditionId;
 use crate::render::{Person, Personalized, Variant};
@@ -64,13 +65,30 @@ pub struct MessageMeta<'a> {
     pub date: std::time::SystemTime,
 }
 
-/// The envelope of a subscriber's message: `Return-Path` = `delivery.return_path`, else From.
-pub fn envelope(settings: &Settings, subscriber: &Subscriber) -> Result<Envelope, BuildError> {
-    let return_path = settings
-        .delivery
-        .return_path
-        .clone()
-        .unwrap_or_else(|| settings.newsletter.from.email.clone());
+/// The envelope sender of a message: with VERP (`bounce.verp`), `delivery.return_path` with a
+/// tag naming the subscriber and the edition; else `delivery.return_path`, else From.
+pub fn sender(
+    settings: &Settings,
+    subscriber: &Subscriber,
+    verp: Option<(&VerpKey, &EditionId)>,
+) -> lettre::Address {
+    match verp {
+        Some((key, edition)) => key.sender(&subscriber.email.key(), edition),
+        None => settings
+            .delivery
+            .return_path
+            .clone()
+            .unwrap_or_else(|| settings.newsletter.from.email.clone()),
+    }
+}
+
+/// The envelope of a subscriber's message, from [`sender`] to the subscriber.
+pub fn envelope(
+    settings: &Settings,
+    subscriber: &Subscriber,
+    verp: Option<(&VerpKey, &EditionId)>,
+) -> Result<Envelope, BuildError> {
+    let return_path = sender(settings, subscriber, verp);
     Envelope::new(Some(return_path), vec![subscriber.email.address()]).map_err(|e| BuildError {
         email: subscriber.email.to_string(),
         reason: e.to_string(),
@@ -140,7 +158,7 @@ pub fn build(
     parts: &Personalized,
     meta: &MessageMeta<'_>,
 ) -> Result<(Envelope, Vec<u8>), BuildError> {
-    let envelope = envelope(settings, subscriber)?;
+    let envelope = envelope(settings, subscriber, None)?;
     let builder = builder(settings, edition, subscriber, meta);
     let message = match &parts.html {
         Some(html) => builder.multipart(

@@ -10,6 +10,7 @@
 //!
 //! - `preflight`: one connection and a MAIL FROM before anything is sent;
 //! - `workers`: the send loop, `delivery.concurrency` workers with in-run retries and pacing;
+//! - `refusals`: recipients a server refuses for good count as hard bounces;
 //! - [`message`]: building one message; [`transport`]: SMTP, outbox and sendmail;
 //! - [`notice`]: one-off messages outside an edition (the signup confirmation).
 
@@ -17,6 +18,7 @@ mod key;
 pub mod message;
 pub mod notice;
 mod preflight;
+mod refusals;
 pub mod transport;
 mod workers;
 
@@ -25,6 +27,7 @@ use std::time::{Duration, Instant};
 
 use tokio_util::sync::CancellationToken;
 
+use crate::bounce::verp::VerpKey;
 use crate::config::Settings;
 use crate::digest::Digest;
 use crate::edition::EditionId;
@@ -92,6 +95,8 @@ pub struct SendRequest {
     pub transport: TransportSpec,
     /// The key of the unsubscribe tokens.
     pub key: SigningKey,
+    /// With `bounce.verp`: the key that tags each message's envelope sender.
+    pub verp: Option<VerpKey>,
     /// Base of the in-run retry backoff.
     pub retry_base: Duration,
 }
@@ -164,8 +169,10 @@ pub async fn send(
     if request.dry_run {
         workers::dry_run(&prepared, &request, &subject, &queue, &mut report)?;
         log_variants(&report);
-    } else if !queue.is_empty() {
-        preflight::check(&prepared.settings, &request.transport).await?;
+    } else if let Some(&first) = queue.first() {
+        let verp = request.verp.as_ref().map(|key| (key, &request.edition));
+        let sender = message::sender(&prepared.settings, &prepared.subscribers[first], verp);
+        preflight::check(&request.transport, &sender).await?;
         let files = prepared.files.clone();
         let journaled = request.journaled();
         report = workers::run(prepared, request, subject, queue, report, stop, progress).await?;
@@ -230,6 +237,8 @@ fn plan(
         if !s.is_active() {
             let why = if s.unsubscribed_at.is_some() {
                 PassOver::Unsubscribed
+            } else if s.bounced_at.is_some() {
+                PassOver::Bounced
             } else {
                 PassOver::Paused
             };

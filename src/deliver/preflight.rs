@@ -7,12 +7,13 @@ use secrecy::ExposeSecret;
 
 use super::transport::{self, Failure, TransportSpec};
 use super::{DeliverError, io};
-use crate::config::Settings;
 
-/// Checks that `transport` can take messages.
+/// Checks that `transport` can take messages from `sender` (the first message's envelope
+/// sender: with VERP, a tagged one, so that a relay that refuses tagged senders stops the run
+/// here).
 pub(super) async fn check(
-    settings: &Settings,
     transport: &TransportSpec,
+    sender: &lettre::Address,
 ) -> Result<(), DeliverError> {
     match transport {
         TransportSpec::Smtp {
@@ -25,13 +26,10 @@ pub(super) async fn check(
             let mut c = match transport::connect(endpoint, tls, password, *timeout).await {
                 Ok(c) => c,
                 Err(Failure::Transient(e)) => return Err(DeliverError::unreachable(e)),
-                Err(Failure::Permanent(e)) => return Err(DeliverError::Setup(e)),
+                Err(Failure::Permanent(e) | Failure::Refused(e)) => {
+                    return Err(DeliverError::Setup(e));
+                }
             };
-            let sender = settings
-                .delivery
-                .return_path
-                .clone()
-                .unwrap_or_else(|| settings.newsletter.from.email.clone());
             let server = format!("{}:{}", endpoint.host, endpoint.port);
             let mail = c.command(Mail::new(Some(sender.clone()), vec![]));
             match tokio::time::timeout(*timeout, mail).await {

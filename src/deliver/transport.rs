@@ -3,10 +3,12 @@
 //! web PKI roots plus `delivery.tls_ca_file`), an outbox directory of `.eml` files named for
 //! whose message each is, or the local `sendmail` binary.
 //!
-//! Every failure is classified once, here: [`Failure::Permanent`] (a 5xx reply, or a wrong
-//! setting such as an untrusted certificate: never retried in this edition) or
-//! [`Failure::Transient`] (4xx, timeouts, dropped connections: retried,
-//! then deferred to the next run).
+//! Every failure is classified once, here: [`Failure::Refused`] (the server refused the
+//! recipient for good: a 5xx to RCPT TO, or an address or mailbox status after DATA — what
+//! counts as a hard bounce), [`Failure::Permanent`] (another 5xx reply, or a wrong setting such
+//! as an untrusted certificate: never retried in this edition either, but no fault of the
+//! address) or [`Failure::Transient`] (4xx, timeouts, dropped connections: retried, then
+//! deferred to the next run).
 
 use std::io;
 use std::pin::Pin;
@@ -19,7 +21,9 @@ use lettre::transport::smtp::authentication::{Credentials, Mechanism};
 use lettre::transport::smtp::client::{
     AsyncSmtpConnection, AsyncTokioStream, Certificate, CertificateStore, TlsParameters,
 };
-use lettre::transport::smtp::extension::ClientId;
+use lettre::transport::smtp::commands::{Data, Mail, Rcpt};
+use lettre::transport::smtp::extension::{ClientId, Extension, MailBodyParameter, MailParameter};
+use lettre::transport::smtp::response::Response;
 use rustls::pki_types::ServerName;
 use secrecy::{ExposeSecret, SecretString};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
@@ -32,12 +36,14 @@ use crate::config::{ExtraCas, SmtpEndpoint, TlsMode};
 pub enum Failure {
     Transient(String),
     Permanent(String),
+    /// The server refused this recipient for good: the address does not take mail.
+    Refused(String),
 }
 
 impl Failure {
     pub fn detail(&self) -> &str {
         match self {
-            Failure::Transient(s) | Failure::Permanent(s) => s,
+            Failure::Transient(s) | Failure::Permanent(s) | Failure::Refused(s) => s,
         }
     }
 }
@@ -249,8 +255,13 @@ impl Sendmail {
                 "`{}` exited before reading the whole message",
                 self.command
             ))),
-            // sysexits.h: EX_USAGE, EX_DATAERR, EX_NOUSER, EX_NOHOST, EX_NOPERM.
-            Some(code @ (64 | 65 | 67 | 68 | 77)) => Err(Failure::Permanent(format!(
+            // sysexits.h: EX_NOUSER, EX_NOHOST — the address does not take mail.
+            Some(code @ (67 | 68)) => Err(Failure::Refused(format!(
+                "`{}` refused the recipient (exit {code}){said}",
+                self.command
+            ))),
+            // sysexits.h: EX_USAGE, EX_DATAERR, EX_NOPERM.
+            Some(code @ (64 | 65 | 77)) => Err(Failure::Permanent(format!(
                 "`{}` refused the message (exit {code}){said}",
                 self.command
             ))),
@@ -294,16 +305,17 @@ impl SmtpWorker {
             tracing::info!("connected to {}", self.endpoint.authority());
         }
         let conn = self.conn.as_mut().expect("just connected");
-        match tokio::time::timeout(self.timeout * 2, conn.send(envelope, message)).await {
+        match tokio::time::timeout(self.timeout * 2, transaction(conn, envelope, message)).await {
             Ok(Ok(response)) => Ok(format!(
                 "{} {}",
                 response.code(),
                 response.message().collect::<Vec<_>>().join(" ")
             )),
-            Ok(Err(e)) => {
-                // lettre leaves the connection unusable after an error: start afresh.
+            Ok(Err((stage, e))) => {
+                // As lettre's own `send`: after an error the connection is given up.
+                conn.abort().await;
                 self.conn = None;
-                Err(classify(&e, &self.endpoint))
+                Err(classify_at(stage, &e, &self.endpoint))
             }
             Err(_) => {
                 self.conn = None;
@@ -315,6 +327,77 @@ impl SmtpWorker {
             }
         }
     }
+}
+
+/// The command of a mail transaction a reply answered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Stage {
+    Mail,
+    Rcpt,
+    /// DATA, or the end of the message.
+    Data,
+}
+
+/// lettre's `send`, one command at a time, so that a failure says which command it answered:
+/// a refusal of MAIL FROM is about the sender, of RCPT TO about the recipient.
+async fn transaction(
+    conn: &mut AsyncSmtpConnection,
+    envelope: &Envelope,
+    message: &[u8],
+) -> Result<Response, (Stage, lettre::transport::smtp::Error)> {
+    let mut options = Vec::new();
+    // paperwire's messages are 7-bit (quoted-printable bodies, encoded headers); should one
+    // not be, it is declared as lettre would.
+    if !message.is_ascii() && conn.server_info().supports_feature(Extension::EightBitMime) {
+        options.push(MailParameter::Body(MailBodyParameter::EightBitMime));
+    }
+    conn.command(Mail::new(envelope.from().cloned(), options))
+        .await
+        .map_err(|e| (Stage::Mail, e))?;
+    for to in envelope.to() {
+        conn.command(Rcpt::new(to.clone(), Vec::new()))
+            .await
+            .map_err(|e| (Stage::Rcpt, e))?;
+    }
+    conn.command(Data).await.map_err(|e| (Stage::Data, e))?;
+    conn.message(message).await.map_err(|e| (Stage::Data, e))
+}
+
+/// A failure of a transaction: a 5xx to RCPT TO refuses the recipient; so does one after
+/// DATA whose enhanced status is about the address or the mailbox (X.1.x, X.2.x — servers
+/// that check recipients late say so); anything else is classified as before.
+fn classify_at(
+    stage: Stage,
+    e: &lettre::transport::smtp::Error,
+    endpoint: &SmtpEndpoint,
+) -> Failure {
+    let about_the_address = match stage {
+        Stage::Mail => false,
+        Stage::Rcpt => true,
+        Stage::Data => enhanced_subject(&e.to_string()).is_some_and(|s| s == 1 || s == 2),
+    };
+    if e.is_permanent() && about_the_address {
+        Failure::Refused(e.to_string())
+    } else {
+        classify(e, endpoint)
+    }
+}
+
+/// The subject of an RFC 3463 enhanced status code (`5.1.1` → 1) in a reply's text.
+fn enhanced_subject(text: &str) -> Option<u8> {
+    text.split(|c: char| c.is_whitespace() || c == ':' || c == '(' || c == ')')
+        .find_map(|word| {
+            let mut parts = word.split('.');
+            let (class, subject, detail) = (parts.next()?, parts.next()?, parts.next()?);
+            let number =
+                |p: &str| (1..=3).contains(&p.len()) && p.bytes().all(|b| b.is_ascii_digit());
+            (parts.next().is_none()
+                && matches!(class, "2" | "4" | "5")
+                && number(subject)
+                && number(detail))
+            .then(|| subject.parse().ok())
+            .flatten()
+        })
 }
 
 fn classify(e: &lettre::transport::smtp::Error, endpoint: &SmtpEndpoint) -> Failure {
@@ -674,6 +757,24 @@ pub async fn connect(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn enhanced_status_codes_are_found_in_replies() {
+        assert_eq!(
+            enhanced_subject("permanent error (550): 5.1.1 <gone@example.org>: No such user"),
+            Some(1)
+        );
+        assert_eq!(enhanced_subject("552 5.2.2 Mailbox full"), Some(2));
+        assert_eq!(
+            enhanced_subject("554 5.7.1 Message rejected as spam"),
+            Some(7)
+        );
+        assert_eq!(
+            enhanced_subject("permanent error (554): Message rejected"),
+            None
+        );
+        assert_eq!(enhanced_subject("see 10.1.1.1 or v1.2.3"), None);
+    }
 
     #[test]
     fn outbox_names_say_whose_message_it_is_and_are_never_reused() {

@@ -1,7 +1,8 @@
 //! The send loop: `delivery.concurrency` workers take recipients from one queue, build each
 //! message from its variant (rendered and encoded once, shared), send it with in-run retries for
 //! transient failures at the pace of `delivery.max_per_second`, and journal each outcome right
-//! after the server's reply.
+//! after the server's reply; a recipient the server refuses for good also counts as a hard
+//! bounce (see [`super::refusals`]).
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -11,6 +12,7 @@ use std::time::{Duration, Instant};
 use lettre::address::Envelope;
 use tokio_util::sync::CancellationToken;
 
+use super::refusals::Refusals;
 use super::transport::{Failure, Label, Transport};
 use super::{DeliverError, Prepared, Progress, SendRequest, message, problem};
 use crate::paper::Paper;
@@ -34,6 +36,16 @@ struct Shared {
     unfrozen: Mutex<Option<Vec<Paper>>>,
     /// Whether `unfrozen` is done with (frozen now, or nothing to freeze): the fast path.
     frozen: AtomicBool,
+    /// Where refusals count as bounces (a journaled run only: not a proof, not a dry run).
+    refusals: Option<Refusals>,
+}
+
+/// How one message's delivery ended.
+struct Delivery {
+    outcome: Outcome,
+    detail: String,
+    /// The server refused the recipient for good.
+    refused: bool,
 }
 
 /// `delivery.max_per_second`: the next free send slot, shared by all workers.
@@ -109,6 +121,9 @@ pub(super) async fn run(
     let workers = delivery.concurrency.min(queue.len()).max(1);
     progress.start(queue.len());
     let unfrozen = Mutex::new(prepared.unfrozen.take());
+    let refusals = request
+        .journaled()
+        .then(|| Refusals::new(&prepared.settings));
     let shared = Arc::new(Shared {
         prepared,
         request,
@@ -120,6 +135,7 @@ pub(super) async fn run(
         pacer,
         unfrozen,
         frozen: AtomicBool::new(false),
+        refusals,
     });
     let queue = Arc::new(Mutex::new(queue.into_iter()));
     let mut tasks = tokio::task::JoinSet::new();
@@ -146,6 +162,9 @@ pub(super) async fn run(
         }
     }
     progress.finish();
+    if let Some(refusals) = &shared.refusals {
+        refusals.finish();
+    }
     if let Some(e) = first_error {
         return Err(e);
     }
@@ -200,12 +219,16 @@ async fn worker(
             address: test_to.as_deref().unwrap_or(s.email.as_str()),
             proof: test_to.is_some(),
         };
-        let (outcome, detail) = shared.deliver(&mut transport, label, &built).await?;
+        let delivery = shared.deliver(&mut transport, label, &built).await?;
         tally.sending += t1.elapsed();
-        if outcome == Outcome::Delivered {
+        if delivery.outcome == Outcome::Delivered {
             tally.message_bytes += built.bytes.len() as u64;
         }
-        shared.record(s, outcome, detail, built.message_id)?;
+        let refused = delivery.refused.then(|| delivery.detail.clone());
+        shared.record(s, delivery.outcome, delivery.detail, built.message_id)?;
+        if let Some(detail) = refused {
+            shared.count_refusal(s, &detail);
+        }
         progress.advance();
     }
     transport.close().await;
@@ -282,11 +305,13 @@ fn build(
         date: std::time::SystemTime::now(),
     };
     let bytes = variant.build(settings, &request.edition, s, &person, &meta)?;
-    let mut envelope = message::envelope(settings, s)?;
-    if let Some(to) = &request.test_to {
-        envelope = Envelope::new(envelope.from().cloned(), vec![to.clone()])
-            .map_err(|e| DeliverError::Setup(e.to_string()))?;
-    }
+    let verp = request.verp.as_ref().map(|key| (key, &request.edition));
+    let envelope = match &request.test_to {
+        // A proof's bounce must not count against the subscriber whose message it is: no tag.
+        Some(to) => Envelope::new(Some(message::sender(settings, s, None)), vec![to.clone()])
+            .map_err(|e| DeliverError::Setup(e.to_string()))?,
+        None => message::envelope(settings, s, verp)?,
+    };
     let message_id = message::message_id(settings, &request.edition, &s.email.key());
     Ok(Built {
         envelope,
@@ -331,7 +356,7 @@ impl Shared {
         transport: &mut Transport,
         label: Label<'_>,
         built: &Built,
-    ) -> Result<(Outcome, String), DeliverError> {
+    ) -> Result<Delivery, DeliverError> {
         let retries = self.prepared.settings.delivery.retries;
         let base = self.request.retry_base;
         let mut delays = backon::BackoffBuilder::build(
@@ -343,23 +368,31 @@ impl Shared {
         );
         let mut attempt = 0u32;
         let mut last = "not sent: the run was stopped first".to_owned();
+        let ended = |outcome, detail, refused| {
+            Ok(Delivery {
+                outcome,
+                detail,
+                refused,
+            })
+        };
         loop {
             self.wait_for_slot().await;
             if self.stop.is_cancelled() {
-                return Ok((Outcome::Deferred, last));
+                return ended(Outcome::Deferred, last, false);
             }
             self.freeze()?;
             attempt += 1;
             last = match transport.send(&built.envelope, &built.bytes, label).await {
                 Ok(reply) => {
                     tracing::debug!("{}: {reply}", label.address);
-                    return Ok((Outcome::Delivered, reply));
+                    return ended(Outcome::Delivered, reply, false);
                 }
-                Err(Failure::Permanent(e)) => return Ok((Outcome::Failed, e)),
+                Err(Failure::Permanent(e)) => return ended(Outcome::Failed, e, false),
+                Err(Failure::Refused(e)) => return ended(Outcome::Failed, e, true),
                 Err(Failure::Transient(e)) => e,
             };
             let Some(delay) = delays.next().filter(|_| !self.stop.is_cancelled()) else {
-                return Ok((Outcome::Deferred, last));
+                return ended(Outcome::Deferred, last, false);
             };
             tracing::info!(
                 "{}: {last}; retrying (attempt {attempt} of {retries})",
@@ -382,6 +415,18 @@ impl Shared {
             slot
         };
         tokio::time::sleep_until(slot).await;
+    }
+
+    /// Counts a refusal as a hard bounce; an address that reaches the threshold is named in
+    /// the report.
+    fn count_refusal(&self, s: &Subscriber, detail: &str) {
+        let Some(refusals) = &self.refusals else {
+            return;
+        };
+        let now = chrono::Utc::now();
+        if let Some(retired) = refusals.record(s, &self.request.edition, detail, now) {
+            lock(&self.report).retired.push(retired.to_string());
+        }
     }
 
     /// Journals one outcome (one unbuffered write) and counts it in the report.

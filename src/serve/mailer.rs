@@ -81,7 +81,8 @@ async fn run(spec: TransportSpec, mut receiver: mpsc::Receiver<Outgoing>) {
                     tracing::info!(to, "sent a signup confirmation: {reply}");
                     break;
                 }
-                Err(Failure::Permanent(e)) => {
+                // Not counted as a bounce: the address is not on the list until it confirms.
+                Err(Failure::Permanent(e) | Failure::Refused(e)) => {
                     tracing::warn!(to, "a signup confirmation was refused: {e}");
                     break;
                 }

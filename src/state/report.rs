@@ -24,6 +24,8 @@ pub struct RecipientReport {
 pub enum PassOver {
     Paused,
     Unsubscribed,
+    /// `bounced_at` is set: the address bounced too often.
+    Bounced,
     /// Their topics have no papers in this edition.
     NothingInTopics,
 }
@@ -84,6 +86,10 @@ pub struct Report {
     /// Failures and deferrals, per recipient: this run's, and every permanent failure of the
     /// edition's earlier runs among this run's recipients.
     pub problems: Vec<RecipientReport>,
+    /// Addresses whose refusals in this run made them reach `[bounce] threshold`: they get
+    /// `bounced_at` and no more mail (each line names the address and its score).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub retired: Vec<String>,
 }
 
 /// How a run ended, for the exit code and the scheduler.
@@ -154,11 +160,18 @@ impl Report {
                     p.email
                 ),
                 PassOver::Unsubscribed => "unsubscribed".to_owned(),
+                PassOver::Bounced => format!(
+                    "bounced (after checking the address, `paperwire subscribers resume {}` sends to them again)",
+                    p.email
+                ),
                 PassOver::NothingInTopics => {
                     "nothing in their topics today (no email without papers)".to_owned()
                 }
             };
             s.push_str(&format!("\n  not sent to {}: {why}", p.email));
+        }
+        for r in &self.retired {
+            s.push_str(&format!("\n  {r}"));
         }
         s
     }

@@ -251,7 +251,7 @@ fn split_topics<'c>(cell: &'c str, sections: &[&str]) -> Vec<&'c str> {
 }
 
 /// The list as an importable CSV (`email,name,topics,format,max_papers,paused`), leaving out
-/// addresses that unsubscribed so that re-importing the export cannot bring them back.
+/// addresses that unsubscribed or bounced so that re-importing the export cannot bring them back.
 pub fn export_csv(subscribers: &[Subscriber]) -> String {
     let mut writer = csv::Writer::from_writer(Vec::new());
     let mut write = |fields: [&str; 6]| {
@@ -260,7 +260,12 @@ pub fn export_csv(subscribers: &[Subscriber]) -> String {
             .expect("writing CSV into memory cannot fail");
     };
     write(["email", "name", "topics", "format", "max_papers", "paused"]);
-    for s in subscribers.iter().filter(|s| s.unsubscribed_at.is_none()) {
+    // Neither those who unsubscribed nor dead addresses: an import elsewhere would bring them
+    // back.
+    let kept = subscribers
+        .iter()
+        .filter(|s| s.unsubscribed_at.is_none() && s.bounced_at.is_none());
+    for s in kept {
         write([
             s.email.as_str(),
             s.name.as_deref().unwrap_or(""),
@@ -281,10 +286,11 @@ pub fn table(list: &[Subscriber]) -> String {
     let rows: Vec<[String; 4]> = list
         .iter()
         .map(|s| {
-            let status = match (s.unsubscribed_at, s.paused) {
-                (Some(at), _) => format!("unsubscribed {}", at.format("%Y-%m-%d")),
-                (None, true) => "paused".to_owned(),
-                (None, false) => "active".to_owned(),
+            let status = match (s.unsubscribed_at, s.bounced_at, s.paused) {
+                (Some(at), _, _) => format!("unsubscribed {}", at.format("%Y-%m-%d")),
+                (None, Some(at), _) => format!("bounced {}", at.format("%Y-%m-%d")),
+                (None, None, true) => "paused".to_owned(),
+                (None, None, false) => "active".to_owned(),
             };
             let topics = if s.topics.is_empty() {
                 "(all)".to_owned()

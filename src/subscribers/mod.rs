@@ -38,7 +38,8 @@ pub use folder::FoldPolicy;
 pub use log::{ChangeLog, ChangeWriter};
 pub use parse::{check_topic, parse};
 pub use store::{
-    AddOptions, AddOutcome, FoldSummary, ImportSummary, SubscriberStore, UnsubscribeOutcome,
+    AddOptions, AddOutcome, FoldSummary, ImportSummary, ResumeOutcome, SubscriberStore,
+    UnsubscribeOutcome,
 };
 
 /// Why a string is not a subscriber address.
@@ -297,6 +298,10 @@ pub enum SubscriberError {
         "{email} unsubscribed at {at}; they are not added back unless they ask to (pass --resubscribe)"
     )]
     Unsubscribed { email: SubscriberEmail, at: String },
+    #[error(
+        "{email} bounced at {at} (mail to it failed too often); after checking the address, pass --resubscribe, or run `paperwire subscribers resume {email}`"
+    )]
+    Bounced { email: SubscriberEmail, at: String },
     #[error(
         "{email} unsubscribed at {at}; the entry stays so that no import adds them back (pass --forget to erase it anyway)"
     )]

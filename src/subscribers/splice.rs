@@ -251,6 +251,11 @@ impl<'t> Roster<'t> {
         written(self.table(index).get("unsubscribed_at")?)
     }
 
+    /// The entry's `bounced_at` as written, if it has one.
+    pub(super) fn bounced_at(&mut self, index: usize) -> Option<String> {
+        written(self.table(index).get("bounced_at")?)
+    }
+
     /// The entry's state as the changes see it.
     pub(super) fn status(&mut self, index: usize) -> Status {
         let table = self.table(index);

@@ -37,7 +37,7 @@ use std::time::{Duration, Instant};
 
 use toml_edit::{Item, Table, Value};
 
-use super::changes::{Change, Effect, Field};
+use super::changes::{Change, ChangeKind, Effect, Field};
 use super::csv_import::read_import_rows;
 use super::fingerprint::{Fingerprint, Fingerprinting};
 use super::log::{ChangeLog, FileId, FoldRecord, Logged, sync_directory};
@@ -80,8 +80,36 @@ impl AddOptions {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum AddOutcome {
     Added,
-    /// The address had unsubscribed and `resubscribe` was given.
+    /// The address had unsubscribed or bounced and `resubscribe` was given.
     Resubscribed,
+}
+
+/// What `resume` found (and undid).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct ResumeOutcome {
+    pub was_paused: bool,
+    /// It had `bounced_at`, which is cleared.
+    pub was_bounced: bool,
+}
+
+impl ResumeOutcome {
+    pub fn changed(&self) -> bool {
+        self.was_paused || self.was_bounced
+    }
+}
+
+/// Why an entry on the list gets no mail for good.
+enum Gone {
+    Unsubscribed(String),
+    Bounced(String),
+}
+
+/// Whether the entry unsubscribed or bounced, with when (unsubscribing wins).
+fn gone(roster: &mut Roster<'_>, index: usize) -> Option<Gone> {
+    roster
+        .unsubscribed_at(index)
+        .map(Gone::Unsubscribed)
+        .or_else(|| roster.bounced_at(index).map(Gone::Bounced))
 }
 
 /// What `import` did.
@@ -228,7 +256,7 @@ impl SubscriberStore {
 
     /// Adds a subscriber at the end of the list with `since` = `options.today`; creates the
     /// file when it does not exist. An address already present (ignoring case) is an error; one
-    /// that unsubscribed is refused unless `options.resubscribe`.
+    /// that unsubscribed or bounced is refused unless `options.resubscribe`.
     pub fn add(
         &self,
         new: &NewSubscriber,
@@ -257,16 +285,24 @@ impl SubscriberStore {
                         .push(&new.email, new_entry(new, &topics, options.today));
                     Ok(AddOutcome::Added)
                 }
-                Some(index) => match editing.roster.unsubscribed_at(index) {
+                Some(index) => match gone(&mut editing.roster, index) {
                     None => Err(SubscriberError::AlreadySubscribed {
                         email: new.email.clone(),
                         path: self.path.clone(),
                         line: editing.roster.entry_line(index),
                     }),
-                    Some(at) if !options.resubscribe => Err(SubscriberError::Unsubscribed {
-                        email: new.email.clone(),
-                        at,
-                    }),
+                    Some(Gone::Unsubscribed(at)) if !options.resubscribe => {
+                        Err(SubscriberError::Unsubscribed {
+                            email: new.email.clone(),
+                            at,
+                        })
+                    }
+                    Some(Gone::Bounced(at)) if !options.resubscribe => {
+                        Err(SubscriberError::Bounced {
+                            email: new.email.clone(),
+                            at,
+                        })
+                    }
                     Some(_) => {
                         resubscribe(&mut editing.roster, index, new, &topics, options.today);
                         Ok(AddOutcome::Resubscribed)
@@ -293,8 +329,8 @@ impl SubscriberStore {
             let mut problems = csv_problems.clone();
             for row in &rows {
                 let email = &row.subscriber.email;
-                let unsubscribed = match editing.roster.find(email) {
-                    Some(index) => match editing.roster.unsubscribed_at(index) {
+                let left = match editing.roster.find(email) {
+                    Some(index) => match gone(&mut editing.roster, index) {
                         None => {
                             problems.push(Problem::new(
                                 row.location.clone(),
@@ -306,10 +342,11 @@ impl SubscriberStore {
                             ));
                             continue;
                         }
-                        Some(at) => at,
+                        Some(Gone::Unsubscribed(at)) => format!("unsubscribed at {at}"),
+                        Some(Gone::Bounced(at)) => format!("bounced at {at}"),
                     },
                     None => match editing.suppression(email) {
-                        Some(gone) => written_time(gone.at),
+                        Some(gone) => format!("unsubscribed at {}", written_time(gone.at)),
                         None => continue,
                     },
                 };
@@ -317,7 +354,7 @@ impl SubscriberStore {
                     problems.push(Problem::new(
                         row.location.clone(),
                         format!(
-                            "{email} unsubscribed at {unsubscribed}; an import does not add them back unless --resubscribe is given"
+                            "{email} {left}; an import does not add them back unless --resubscribe is given"
                         ),
                     ));
                 }
@@ -385,9 +422,28 @@ impl SubscriberStore {
         self.set_paused(email, true)
     }
 
-    /// Sets `paused = false` where it was true; returns whether it was paused.
-    pub fn resume(&self, email: &SubscriberEmail) -> Result<bool, SubscriberError> {
-        self.set_paused(email, false)
+    /// Sends to the address again: `paused = false` where it was true, and `bounced_at`
+    /// cleared (a person checked the address) — what a `resume` change does.
+    pub fn resume(&self, email: &SubscriberEmail) -> Result<ResumeOutcome, SubscriberError> {
+        let keys = [email.clone()];
+        let resume = Change::new(email.clone(), chrono::Utc::now(), ChangeKind::Resume);
+        self.edit(false, &keys, |editing| {
+            let index = editing
+                .roster
+                .find(email)
+                .ok_or_else(|| self.not_found(email))?;
+            let before = editing.roster.status(index);
+            if let Effect::Edit(ops) = resume.effect(Some(before)) {
+                for op in &ops {
+                    editing.roster.apply(index, op);
+                }
+            }
+            Ok(ResumeOutcome {
+                was_paused: before.paused,
+                was_bounced: before.bounced,
+            })
+        })
+        .map(|(outcome, _)| outcome)
     }
 
     fn set_paused(&self, email: &SubscriberEmail, paused: bool) -> Result<bool, SubscriberError> {

@@ -151,7 +151,7 @@ fn the_man_page_renders_with_man() {
     );
     let out = env.run(&["man", "sned"]);
     out.assert_code(2);
-    insta::assert_snapshot!(out.stderr, @"paperwire: error: `paperwire` has no subcommand `sned`; it has: init, preview, check, explain, run, fetch, status, subscribers, serve, send, archive, completions, man");
+    insta::assert_snapshot!(out.stderr, @"paperwire: error: `paperwire` has no subcommand `sned`; it has: init, preview, check, explain, run, fetch, status, subscribers, bounces, serve, send, archive, completions, man");
 }
 
 #[test]

@@ -19,6 +19,7 @@ use paperwire::diag::{Location, Problems};
 use paperwire::digest::KeywordError;
 use paperwire::edition::EditionIdError;
 use paperwire::exit::{Exit, Temporary};
+use paperwire::hygiene::HygieneError;
 use paperwire::paper::{HttpUrlError, PaperIdError};
 use paperwire::pipeline::RunError;
 use paperwire::render::RenderError;
@@ -178,6 +179,7 @@ fn subscriber_errors() -> Vec<(SubscriberError, Exit)> {
             | SubscriberError::KeptChanging { .. }
             | SubscriberError::AlreadySubscribed { .. }
             | SubscriberError::Unsubscribed { .. }
+            | SubscriberError::Bounced { .. }
             | SubscriberError::KeepUnsubscribed { .. }
             | SubscriberError::BadName(_)
             | SubscriberError::NotFound { .. }
@@ -242,6 +244,13 @@ fn subscriber_errors() -> Vec<(SubscriberError, Exit)> {
         ),
         (
             SubscriberError::Unsubscribed {
+                email: email(),
+                at: at(),
+            },
+            Exit::Usage,
+        ),
+        (
+            SubscriberError::Bounced {
                 email: email(),
                 at: at(),
             },
@@ -685,6 +694,72 @@ fn serve_errors() -> Vec<(Box<dyn std::error::Error + Send + Sync>, Exit)> {
     ]
 }
 
+/// `bounces import` and the other list-hygiene chores: an input or a config problem is the
+/// person's to fix; the logs follow the I/O rule (a full disk is temporary, so an MTA piping
+/// bounces in retries the message later).
+fn hygiene_errors() -> Vec<(HygieneError, Exit)> {
+    fn _all_listed(e: &HygieneError) {
+        match e {
+            HygieneError::Config(_)
+            | HygieneError::Subscribers(_)
+            | HygieneError::Read(_)
+            | HygieneError::StdinTwice
+            | HygieneError::Verp(_)
+            | HygieneError::Store { .. }
+            | HygieneError::Changes { .. } => {}
+        }
+    }
+    vec![
+        (
+            HygieneError::Config(ConfigError::MissingSecret {
+                name: "PAPERWIRE_SECRET",
+                why: "w".into(),
+            }),
+            Exit::Usage,
+        ),
+        (
+            HygieneError::Subscribers(SubscriberError::Missing { path: path() }),
+            Exit::Usage,
+        ),
+        (
+            HygieneError::Read(ReadError::Open {
+                path: path(),
+                source: io(ErrorKind::NotFound),
+            }),
+            Exit::Usage,
+        ),
+        (HygieneError::StdinTwice, Exit::Usage),
+        (
+            HygieneError::Verp(VerpError {
+                return_path: "b@example.org".into(),
+                len: 65,
+            }),
+            Exit::Usage,
+        ),
+        (
+            HygieneError::Store {
+                path: path(),
+                source: io(ErrorKind::StorageFull),
+            },
+            Exit::TryLater,
+        ),
+        (
+            HygieneError::Store {
+                path: path(),
+                source: io(ErrorKind::PermissionDenied),
+            },
+            Exit::Usage,
+        ),
+        (
+            HygieneError::Changes {
+                path: path(),
+                source: io(ErrorKind::StorageFull),
+            },
+            Exit::TryLater,
+        ),
+    ]
+}
+
 #[track_caller]
 fn check<E: std::error::Error + Send + Sync + 'static>(rows: Vec<(E, Exit)>) -> usize {
     let n = rows.len();
@@ -708,6 +783,7 @@ fn every_error_variant_has_its_exit_code() {
     rows += check(deliver_errors());
     rows += check(run_errors());
     rows += check(archive_errors());
+    rows += check(hygiene_errors());
     for (err, want) in input_errors()
         .into_iter()
         .chain(bounce_errors())

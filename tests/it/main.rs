@@ -8,6 +8,7 @@ mod cli;
 mod exit_codes;
 mod first_use;
 mod harness;
+mod hygiene;
 mod pipeline;
 mod readme;
 mod reruns;
