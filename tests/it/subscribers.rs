@@ -444,12 +444,18 @@ fn a_process_killed_between_temp_write_and_rename_leaves_the_original_intact() {
         .unwrap();
     fx.wait_for_temp_file();
     let temp = fx.temp_files().remove(0);
-    assert!(
-        fs::read_to_string(&temp)
-            .unwrap()
-            .contains("killed@example.org"),
-        "the new version was written to the temporary file"
-    );
+    // The file appears before its bytes are all written: wait for the pause before the rename.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !fs::read_to_string(&temp)
+        .unwrap()
+        .contains("killed@example.org")
+    {
+        assert!(
+            Instant::now() < deadline,
+            "the new version was written to the temporary file"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
     child.kill().unwrap(); // SIGKILL
     child.wait().unwrap();
     assert_eq!(fx.list(), EXAMPLE);
