@@ -274,6 +274,7 @@ impl Subscriber {
             since: None,
             unsubscribed_at: None,
             bounced_at: None,
+            profile: Default::default(),
         }
     }
 

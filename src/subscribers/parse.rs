@@ -12,6 +12,7 @@ use toml_edit::{Document, Item, TableLike, Value};
 
 use super::{MailFormat, Subscriber, SubscriberEmail};
 use crate::diag::{Location, Problem, Problems, line_col};
+use crate::digest::personal::Profile as PersonalProfile;
 
 /// The keys a `[[subscriber]]` table may have.
 pub(super) const KNOWN_KEYS: &[&str] = &[
@@ -24,6 +25,11 @@ pub(super) const KNOWN_KEYS: &[&str] = &[
     "since",
     "unsubscribed_at",
     "bounced_at",
+    "interests",
+    "authors",
+    "like",
+    "mute",
+    "for_you",
 ];
 
 /// Parses and checks the text of a subscriber list; `path` names it in messages and
@@ -235,6 +241,7 @@ impl Checker<'_> {
         let bounced_at = table
             .get("bounced_at")
             .and_then(|item| self.utc_time(item, "bounced_at"));
+        let profile = self.profile(table);
 
         if self.problems.len() > before {
             return None;
@@ -249,7 +256,59 @@ impl Checker<'_> {
             since,
             unsubscribed_at,
             bounced_at,
+            profile,
         })
+    }
+
+    /// The personal fields (see [`super::personal`]), each value checked where it is.
+    fn profile(&mut self, table: &dyn TableLike) -> PersonalProfile {
+        use super::personal as p;
+        PersonalProfile {
+            interests: self.values(table, "interests", |r| p::keyword("interests", r)),
+            authors: self.values(table, "authors", p::author),
+            like: self.values(table, "like", p::like),
+            mute: self.values(table, "mute", |r| p::keyword("mute", r)),
+            for_you: table
+                .get("for_you")
+                .and_then(|item| match item.as_integer() {
+                    Some(n) => p::for_you(n).map_err(|m| self.problem(item.span(), m)).ok(),
+                    None => {
+                        self.wrong_type(item, "for_you", "an integer");
+                        None
+                    }
+                }),
+        }
+    }
+
+    /// An array of strings under `key`, each checked by `parse` at its own position.
+    fn values<T>(
+        &mut self,
+        table: &dyn TableLike,
+        key: &str,
+        parse: impl Fn(&str) -> Result<T, String>,
+    ) -> Vec<T> {
+        let Some(item) = table.get(key) else {
+            return Vec::new();
+        };
+        let Some(array) = item.as_array() else {
+            self.wrong_type(item, key, "an array of strings");
+            return Vec::new();
+        };
+        let mut out = Vec::new();
+        for value in array.iter() {
+            match value.as_str().map(&parse) {
+                Some(Ok(v)) => out.push(v),
+                Some(Err(message)) => self.problem(value.span(), message),
+                None => self.problem(
+                    value.span(),
+                    format!(
+                        "`{key}` entries must be strings, found {}",
+                        value_kind(value)
+                    ),
+                ),
+            }
+        }
+        out
     }
 
     /// The entry's address, checked and not seen before on the list.
@@ -387,6 +446,8 @@ mod fast {
 
     use serde::Deserialize;
 
+    use crate::digest::personal::Profile as PersonalProfile;
+
     use super::super::{MailFormat, Subscriber, SubscriberEmail, Topics};
 
     #[derive(Deserialize)]
@@ -417,6 +478,16 @@ mod fast {
         unsubscribed_at: Option<toml::value::Datetime>,
         #[serde(default)]
         bounced_at: Option<toml::value::Datetime>,
+        #[serde(borrow, default)]
+        interests: Vec<Cow<'a, str>>,
+        #[serde(borrow, default)]
+        authors: Vec<Cow<'a, str>>,
+        #[serde(borrow, default)]
+        like: Vec<Cow<'a, str>>,
+        #[serde(borrow, default)]
+        mute: Vec<Cow<'a, str>>,
+        #[serde(default)]
+        for_you: Option<i64>,
     }
 
     /// The text cut before every line that is exactly `[[subscriber]]`: each piece is a TOML
@@ -705,6 +776,7 @@ mod fast {
             {
                 return None;
             }
+            let profile = profile(&e)?;
             out.push(Subscriber {
                 email,
                 name: e
@@ -720,9 +792,25 @@ mod fast {
                 since,
                 unsubscribed_at,
                 bounced_at,
+                profile,
             });
         }
         Some(())
+    }
+
+    /// The personal fields, `None` on any problem (the checker then reports it).
+    fn profile(e: &Entry<'_>) -> Option<PersonalProfile> {
+        use super::super::personal as p;
+        Some(PersonalProfile {
+            interests: p::list(&e.interests, |r| p::keyword("interests", r)).ok()?,
+            authors: p::list(&e.authors, p::author).ok()?,
+            like: p::list(&e.like, p::like).ok()?,
+            mute: p::list(&e.mute, |r| p::keyword("mute", r)).ok()?,
+            for_you: match e.for_you {
+                Some(n) => Some(p::for_you(n).ok()?),
+                None => None,
+            },
+        })
     }
 
     /// `Some(None)` when absent, `None` when it is not a full date-time with an offset.
