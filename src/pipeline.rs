@@ -19,6 +19,7 @@ use crate::config::{ConfigError, Settings, TransportKind};
 use crate::deliver::transport::{SmtpTls, TransportSpec};
 use crate::deliver::{DeliverError, Prepared, Progress, SendRequest, SigningKey};
 use crate::diag::{Location, Problems};
+use crate::digest::personal::EditionIndex;
 use crate::digest::{Digest, without_repeats};
 use crate::edition::EditionId;
 use crate::paper::Paper;
@@ -193,9 +194,15 @@ pub async fn run_edition(
         Some(dir) if writes_state => Some(Archive::new(settings, dir)?),
         _ => None,
     };
+    let lookup = crate::liked::Lookup::Online {
+        opts: crate::source::HttpOptions::default(),
+        save: writes_state,
+    };
+    let index = edition_index(settings, &digest, &subscribers, &lookup).await;
     let prepared = Prepared {
         settings: settings.clone(),
         edition: edition_info(settings, &request.edition, request.today),
+        index,
         digest,
         subscribers,
         renderer,
@@ -272,6 +279,33 @@ fn publish(files: &EditionFiles, archive: Option<&Archive<'_>>) -> Result<(), Ru
 }
 
 /// The subscriber list, checking that every `--only` address is on it.
+/// The edition indexed for the readers' own rankings, with the papers they liked (looked up as
+/// `lookup` allows; what cannot be found is a warning, never an error).
+pub async fn edition_index(
+    settings: &Settings,
+    digest: &Digest,
+    subscribers: &[Subscriber],
+    lookup: &crate::liked::Lookup,
+) -> EditionIndex {
+    let wanted = crate::liked::wanted(subscribers);
+    let liked = crate::liked::resolve(settings, &wanted, lookup).await;
+    for w in &liked.warnings {
+        tracing::warn!("{w}");
+    }
+    if !liked.unresolved.is_empty() {
+        tracing::warn!(
+            "liked papers not found (left out of the rankings; `paperwire check` lists who liked them): {}",
+            liked
+                .unresolved
+                .iter()
+                .map(|i| i.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+    }
+    EditionIndex::build(digest, &liked.papers)
+}
+
 fn load_subscribers(
     settings: &Settings,
     only: &[SubscriberEmail],
@@ -565,7 +599,24 @@ pub async fn preview(settings: &Settings, request: &PreviewRequest) -> Result<Pr
         ),
         None => VariantSpec::new(&[], &settings.section_names(), usize::MAX, text),
     };
-    let variant = renderer.render_variant(&digest, &spec, &edition, &settings.digest)?;
+    let variant = match subscriber.as_ref().filter(|s| s.profile.is_personal()) {
+        Some(s) => {
+            let list = std::slice::from_ref(s);
+            let index =
+                edition_index(settings, &digest, list, &crate::liked::Lookup::Offline).await;
+            let limit = spec.cap.min(settings.digest.max_papers);
+            let ranking = index.rank(&digest, &s.profile, limit);
+            renderer.render_personal(
+                &digest,
+                &spec,
+                &edition,
+                &settings.digest,
+                &ranking,
+                &s.profile.mute,
+            )?
+        }
+        None => renderer.render_variant(&digest, &spec, &edition, &settings.digest)?,
+    };
     let (unsubscribe_url, preferences_url) = match &subscriber {
         Some(s) => links_for_preview(settings, &s.email),
         None => (

@@ -248,6 +248,9 @@ fn variant_for(
         s.max_papers.unwrap_or(usize::MAX),
         s.format == MailFormat::Text,
     );
+    if s.profile.is_personal() {
+        return personal_variant(prepared, &spec, s);
+    }
     if let Some(v) = lock(cache).get(&spec) {
         return Ok(Arc::clone(v));
     }
@@ -272,6 +275,25 @@ fn variant_for(
     );
     lock(cache).insert(spec, Arc::clone(&v));
     Ok(v)
+}
+
+/// A reader's own email (their "For you" block, their mutes): rendered for them alone.
+fn personal_variant(
+    prepared: &Prepared,
+    spec: &VariantSpec,
+    s: &Subscriber,
+) -> Result<Arc<message::EncodedVariant>, DeliverError> {
+    let limit = spec.cap.min(prepared.settings.digest.max_papers);
+    let ranking = prepared.index.rank(&prepared.digest, &s.profile, limit);
+    let rendered = prepared.renderer.render_personal(
+        &prepared.digest,
+        spec,
+        &prepared.edition,
+        &prepared.settings.digest,
+        &ranking,
+        &s.profile.mute,
+    )?;
+    Ok(Arc::new(message::EncodedVariant::new(&rendered)))
 }
 
 /// Builds one subscriber's message from their variant.

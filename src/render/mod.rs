@@ -11,6 +11,7 @@
 mod anchor;
 mod model;
 pub mod pages;
+mod personal;
 mod web;
 
 use std::collections::BTreeMap;
@@ -22,6 +23,7 @@ use handlebars::{
 
 pub use anchor::{paper_anchor, section_anchors};
 pub use model::{Cap, EditionInfo, LeftOut, PaperModel, anchor};
+pub use personal::{Plan, muted_papers, plan};
 pub use web::{
     ContentSection, EditionContent, ListedEdition, ListedSection, Listing, PageLink, Site,
     WebRenderer,
@@ -442,24 +444,7 @@ impl Renderer {
             let view = digest.view(&spec.topics, cap);
             let left = left_out(&view, limit, whose, digest.unmatched_left_out);
             let model = model::build(digest, &view, edition, settings, &spec.topics, &left);
-            let text = self
-                .text
-                .render("digest", &model)
-                .map_err(|e| render_error(&BTreeMap::new(), "digest.txt.hbs", &e))?;
-            let text = normalize_text(&text);
-            let html = if spec.text_only {
-                None
-            } else {
-                let raw = self
-                    .html
-                    .render("digest", &model)
-                    .map_err(|e| render_error(&BTreeMap::new(), "digest.html.hbs", &e))?;
-                let inlined = self
-                    .css
-                    .inline(&raw)
-                    .map_err(|e| RenderError::Css(e.to_string()))?;
-                Some(normalize_html(&inlined))
-            };
+            let (text, html) = self.render_model(&model, spec.text_only)?;
             let size = html.as_ref().map_or(0, String::len);
             if size > HTML_BUDGET_BYTES && view.shown > 1 {
                 // Shrink in proportion, with a margin, and try again.
@@ -478,6 +463,35 @@ impl Renderer {
                     .collect(),
             });
         }
+    }
+}
+
+impl Renderer {
+    /// The text part and (unless `text_only`) the CSS-inlined HTML part of one model.
+    fn render_model(
+        &self,
+        model: &model::Model,
+        text_only: bool,
+    ) -> Result<(String, Option<String>), RenderError> {
+        let text = self
+            .text
+            .render("digest", model)
+            .map_err(|e| render_error(&BTreeMap::new(), "digest.txt.hbs", &e))?;
+        let text = normalize_text(&text);
+        let html = if text_only {
+            None
+        } else {
+            let raw = self
+                .html
+                .render("digest", model)
+                .map_err(|e| render_error(&BTreeMap::new(), "digest.html.hbs", &e))?;
+            let inlined = self
+                .css
+                .inline(&raw)
+                .map_err(|e| RenderError::Css(e.to_string()))?;
+            Some(normalize_html(&inlined))
+        };
+        Ok((text, html))
     }
 }
 

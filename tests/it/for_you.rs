@@ -59,16 +59,212 @@ fn send(env: &TestEnv) {
     .assert_code(0);
 }
 
+/// Readers with every personal field, on the same list as [`PLAIN_READERS`].
+const PERSONAL_READERS: &str = r#"
+[[subscriber]]
+email     = "tri@example.org"
+interests = ["federated", "pruning"]
+authors   = ["First Author"]
+like      = ["2405.10111"]
+mute      = ["benchmark*"]
+
+[[subscriber]]
+email   = "mute@example.org"
+mute    = ["loss*"]
+format  = "text"
+"#;
+
 #[test]
 fn readers_without_personal_fields_get_todays_email_byte_for_byte() {
     let server = SmtpServer::start();
     let env = TestEnv::new();
-    setup(&env, &server, PLAIN_READERS);
+    setup(&env, &server, &format!("{PLAIN_READERS}{PERSONAL_READERS}"));
     send(&env);
-    server.wait_for(4, Duration::from_secs(10));
+    server.wait_for(6, Duration::from_secs(10));
     let redactor = Redactor::default().keep_message_id();
     for who in ["ada", "grace", "alan", "edsger"] {
         let mail = &server.messages_to(&format!("{who}@example.org"))[0];
         insta::assert_snapshot!(format!("plain_reader_{who}"), redactor.redact(&mail.text()));
     }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The seed's 90 papers with arXiv ids and authors, and earlier editions to like papers from.
+
+const NAMES: &[&str] = &[
+    "Ada Lovelace",
+    "Grace Hopper",
+    "José García",
+    "Łukasz Nowak",
+    "Zoë Müller",
+    "Søren Øster",
+    "Hélène Dupont",
+    "Ngọc Trần",
+    "Alan Turing",
+    "Edsger Dijkstra",
+    "Barbara Liskov",
+];
+
+/// The seed with ids `2405.2NNNN` and two authors each; paper 42 is (also) by Tri Dao.
+fn seed_papers() -> Vec<paperwire::paper::Paper> {
+    let list = paperwire::source::parse_papers(
+        paperwire::source::BUNDLED_SAMPLE,
+        std::path::Path::new("seed"),
+    )
+    .unwrap();
+    list.papers
+        .into_iter()
+        .enumerate()
+        .map(|(i, mut p)| {
+            p.id = paperwire::paper::PaperId::parse(&format!("2405.{:05}", 20000 + i)).unwrap();
+            p.authors = vec![
+                NAMES[i % NAMES.len()].to_owned(),
+                NAMES[(i * 7 + 3) % NAMES.len()].to_owned(),
+            ];
+            if i == 42 {
+                p.authors.insert(1, "Tri Dao".to_owned());
+            }
+            p
+        })
+        .collect()
+}
+
+/// An edition with the seed as `papers.json`, and `earlier` frozen as edition 2026-11-27.
+fn seed_setup(
+    env: &TestEnv,
+    server: &SmtpServer,
+    subscribers: &str,
+    earlier: &[paperwire::paper::Paper],
+) {
+    let papers = seed_papers();
+    env.write(
+        "papers.json",
+        paperwire::source::to_normalized_json(&papers, None),
+    );
+    if !earlier.is_empty() {
+        env.write(
+            "state/editions/2026-11-27/papers.json",
+            paperwire::source::to_normalized_json(earlier, None),
+        );
+    }
+    env.subscribers(subscribers);
+    env.config_builder(Some(&server.url()))
+        .sources("[[source]]\nkind = \"file\"\npath = \"papers.json\"\n")
+        // Nothing may be asked of the real arXiv: an unknown liked id goes to a closed port.
+        .with_table("for_you", "arxiv_api = \"http://127.0.0.1:9/api/query\"")
+        .write();
+}
+
+/// The text part of the one message `who` got.
+fn text_part(server: &SmtpServer, who: &str) -> String {
+    let mail = &server.messages_to(who)[0];
+    let parsed = mail.parse();
+    parsed.body_text(0).unwrap().replace("\r\n", "\n")
+}
+
+/// The titles (first line of each `* ` item) of the text part's "For you" block.
+fn block_titles(text: &str) -> Vec<String> {
+    let Some(block) = text.split("== For you ==").nth(1) else {
+        return Vec::new();
+    };
+    let block = block.split("\n== ").next().unwrap();
+    block
+        .lines()
+        .filter_map(|l| l.strip_prefix("* "))
+        .map(str::to_owned)
+        .collect()
+}
+
+#[test]
+fn a_near_duplicate_of_a_liked_paper_ranks_first_and_is_not_repeated_below() {
+    let seed = seed_papers();
+    let target = &seed[17];
+    let mut liked = paperwire::paper::Paper::new(
+        paperwire::paper::PaperId::parse("2401.00017").unwrap(),
+        format!("Revisiting {}", target.title),
+        target
+            .abstract_text
+            .split_whitespace()
+            .enumerate()
+            .filter(|(i, _)| i % 9 != 4)
+            .map(|(_, w)| w)
+            .collect::<Vec<_>>()
+            .join(" "),
+    );
+    liked.authors = vec!["Someone Else".into()];
+    let server = SmtpServer::start();
+    let env = TestEnv::new();
+    let readers =
+        "[[subscriber]]\nemail = \"likes@example.org\"\nlike = [\"2401.00017\"]\nfor_you = 3\n";
+    seed_setup(&env, &server, readers, &[liked]);
+    send(&env);
+    server.wait_for(1, Duration::from_secs(10));
+    let text = text_part(&server, "likes@example.org");
+    let titles = block_titles(&text);
+    let start: String = target.title.chars().take(40).collect();
+    assert!(!titles.is_empty(), "{text}");
+    assert!(titles[0].starts_with(&start), "{titles:?}\n{text}");
+    assert!(text.contains("> like 2401.00017"), "{text}");
+    assert_eq!(text.matches(&start).count(), 1, "shown once, in the block");
+}
+
+#[test]
+fn a_followed_authors_paper_is_in_the_block_even_outside_the_readers_topics() {
+    let server = SmtpServer::start();
+    let env = TestEnv::new();
+    let readers = "[[subscriber]]\nemail = \"fan@example.org\"\nauthors = [\"T. Dao\"]\n\
+                   topics = [\"Federated Learning\"]\nformat = \"text\"\n";
+    seed_setup(&env, &server, readers, &[]);
+    send(&env);
+    server.wait_for(1, Duration::from_secs(10));
+    let text = text_part(&server, "fan@example.org");
+    let start: String = seed_papers()[42].title.chars().take(40).collect();
+    let titles = block_titles(&text);
+    assert_eq!(titles.len(), 1, "{text}");
+    assert!(titles[0].starts_with(&start), "{titles:?}");
+    assert!(text.contains("> by Tri Dao"), "{text}");
+}
+
+#[test]
+fn a_muted_keyword_appears_nowhere_in_that_email() {
+    let server = SmtpServer::start();
+    let env = TestEnv::new();
+    // "federated" is in many papers and in a section's name.
+    let readers = "[[subscriber]]\nemail = \"quiet@example.org\"\nname = \"Quiet\"\n\
+                   mute = [\"federated\", \"FL\"]\ninterests = [\"loss function*\"]\n";
+    seed_setup(&env, &server, readers, &[]);
+    send(&env);
+    server.wait_for(1, Duration::from_secs(10));
+    let mail = &server.messages_to("quiet@example.org")[0];
+    let parsed = mail.parse();
+    let raw = mail.text();
+    let headers = raw.split("\r\n\r\n").next().unwrap();
+    let text = parsed.body_text(0).unwrap();
+    let html = parsed.body_html(0).unwrap();
+    for (part, body) in [("headers", headers), ("text", &text), ("html", &html)] {
+        assert!(
+            !body.to_lowercase().contains("federated"),
+            "{part}:\n{body}"
+        );
+    }
+    assert!(text.contains("== For you =="), "{text}");
+    assert!(!text.contains("== Federated Learning =="));
+    // The counts leave the muted papers out: shown and "more" lines add up to the rest.
+    let muted = seed_papers()
+        .iter()
+        .filter(|p| {
+            let t = format!("{} {}", p.title, p.abstract_text).to_lowercase();
+            t.contains("federated") || t.split(|c: char| !c.is_alphanumeric()).any(|w| w == "fl")
+        })
+        .count();
+    let shown = text.lines().filter(|l| l.starts_with("* ")).count();
+    let more: usize = text
+        .lines()
+        .filter_map(|l| {
+            l.split_once(" more in ")
+                .map(|(n, _)| n.parse::<usize>().unwrap())
+        })
+        .sum();
+    assert!(muted > 0);
+    assert_eq!(shown + more, 90 - muted, "{text}");
 }
