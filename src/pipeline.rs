@@ -278,6 +278,59 @@ fn publish(files: &EditionFiles, archive: Option<&Archive<'_>>) -> Result<(), Ru
     Ok(())
 }
 
+/// One reader's view of an edition, for `paperwire explain --subscriber`.
+pub struct ReaderView {
+    pub subscriber: Subscriber,
+    pub digest: Digest,
+    pub index: EditionIndex,
+    /// The reader's ranking, as their email has it.
+    pub ranking: crate::digest::personal::Ranking,
+}
+
+/// The edition's papers as `send` takes them (its frozen list once it started, else the
+/// sources or `papers_file`), ranked for the subscriber `email` exactly as their email is.
+pub async fn reader_view(
+    settings: &Settings,
+    edition: &EditionId,
+    papers_file: Option<&Path>,
+    email: &str,
+) -> Result<Option<ReaderView>, RunError> {
+    let subscriber = find_subscriber(settings, email)?;
+    let papers = match edition_papers(
+        settings,
+        edition,
+        today(settings),
+        papers_file,
+        OnFrozen::KeepFrozen,
+    )
+    .await?
+    {
+        EditionPapers::Frozen(p) | EditionPapers::Fresh(p) => p,
+        EditionPapers::EmptyDay(_) => return Ok(None),
+    };
+    let digest = Digest::build(papers, &settings.rules);
+    let lookup = crate::liked::Lookup::Online {
+        opts: crate::source::HttpOptions::default(),
+        save: true,
+    };
+    let list = std::slice::from_ref(&subscriber);
+    let index = edition_index(settings, &digest, list, &lookup).await;
+    let spec = VariantSpec::new(
+        &subscriber.topics,
+        &settings.section_names(),
+        subscriber.max_papers.unwrap_or(usize::MAX),
+        subscriber.format == MailFormat::Text,
+    );
+    let limit = spec.cap.min(settings.digest.max_papers);
+    let ranking = index.rank(&digest, &subscriber.profile, limit);
+    Ok(Some(ReaderView {
+        subscriber,
+        digest,
+        index,
+        ranking,
+    }))
+}
+
 /// The subscriber list, checking that every `--only` address is on it.
 /// The edition indexed for the readers' own rankings, with the papers they liked (looked up as
 /// `lookup` allows; what cannot be found is a warning, never an error).

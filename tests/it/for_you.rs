@@ -268,3 +268,129 @@ fn a_muted_keyword_appears_nowhere_in_that_email() {
     assert!(muted > 0);
     assert_eq!(shown + more, 90 - muted, "{text}");
 }
+
+/// The block's papers in the text part: (arXiv id, "why" line), in order.
+fn block_reasons(text: &str) -> Vec<(String, String)> {
+    let block = text.split("== For you ==").nth(1).unwrap_or_default();
+    let block = block.split("\n== ").next().unwrap();
+    let mut out = Vec::new();
+    for item in block.split("\n* ").skip(1) {
+        let mut why = String::new();
+        let mut in_why = false;
+        for line in item.lines() {
+            if let Some(rest) = line.strip_prefix("  > ") {
+                why.push_str(rest);
+                in_why = true;
+            } else if in_why && line.starts_with("    ") {
+                why.push(' ');
+                why.push_str(line.trim());
+            } else {
+                in_why = false;
+            }
+        }
+        let id = item
+            .split("arxiv.org/abs/")
+            .nth(1)
+            .map(|r| r.split_whitespace().next().unwrap().to_owned())
+            .unwrap();
+        out.push((id, why));
+    }
+    out
+}
+
+#[test]
+fn the_why_line_in_the_email_is_the_one_explain_shows() {
+    let seed = seed_papers();
+    let liked = paperwire::paper::Paper::new(
+        paperwire::paper::PaperId::parse("2401.00005").unwrap(),
+        seed[5].title.clone(),
+        seed[5].abstract_text.clone(),
+    );
+    let server = SmtpServer::start();
+    let env = TestEnv::new();
+    let readers = "[[subscriber]]\nemail = \"why@example.org\"\ninterests = [\"loss function*\", \"pruning\"]\n\
+                   authors = [\"T. Dao\"]\nlike = [\"2401.00005\"]\nformat = \"text\"\n";
+    seed_setup(&env, &server, readers, &[liked]);
+    send(&env);
+    server.wait_for(1, Duration::from_secs(10));
+    let reasons = block_reasons(&text_part(&server, "why@example.org"));
+    assert_eq!(reasons.len(), 5, "{reasons:?}");
+    let kinds = ["matches", "by Tri Dao", "like 2401.00005"];
+    for kind in kinds {
+        assert!(
+            reasons.iter().any(|(_, w)| w.contains(kind)),
+            "{kind}: {reasons:?}"
+        );
+    }
+    for (n, (id, why)) in reasons.iter().enumerate() {
+        let out = env.run(&[
+            "explain",
+            id,
+            "--subscriber",
+            "why@example.org",
+            "--edition",
+            "2026-11-28",
+        ]);
+        out.assert_code(0);
+        assert!(
+            out.stdout.contains(&format!("\n    why: {why}\n")),
+            "{why}\n{}",
+            out.stdout
+        );
+        assert!(
+            out.stdout
+                .contains(&format!("in the For-you block, {} of 5", n + 1)),
+            "{}",
+            out.stdout
+        );
+    }
+}
+
+/// `check` looks liked papers up on the arXiv API (here a local server): the answer is cached
+/// in the state directory, the id arXiv does not know is reported, and a later send neither
+/// asks again nor fails.
+#[tokio::test(flavor = "multi_thread")]
+async fn check_reports_liked_ids_no_one_knows_and_caches_the_rest() {
+    use wiremock::matchers::{method, path, query_param};
+    use wiremock::{Mock, MockServer, ResponseTemplate};
+    let api = MockServer::start().await;
+    let fixture = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/arxiv-api.sample.xml");
+    Mock::given(method("GET"))
+        .and(path("/api/query"))
+        .and(query_param("id_list", "1205.1001,2411.99999"))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_string(std::fs::read_to_string(fixture).unwrap()),
+        )
+        .expect(1)
+        .mount(&api)
+        .await;
+    let server = SmtpServer::start();
+    let env = TestEnv::new();
+    let readers =
+        "[[subscriber]]\nemail = \"ada@example.org\"\nlike = [\"1205.1001\", \"2411.99999v2\"]\n";
+    seed_setup(&env, &server, readers, &[]);
+    let config = env.read("paperwire.toml").replace(
+        "http://127.0.0.1:9/api/query",
+        &format!("{}/api/query", api.uri()),
+    );
+    env.write("paperwire.toml", config);
+    let out = env.run(&["check"]);
+    out.assert_code(0);
+    assert!(
+        out.stderr.contains("liked paper 2411.99999 (ada@example.org) is in no earlier edition and arXiv does not know it; it is ignored"),
+        "{}",
+        out.stderr
+    );
+    assert!(!out.stderr.contains("1205.1001"), "{}", out.stderr);
+    let cache = env.read("state/liked-papers.json");
+    assert!(cache.contains("Membrane lateral structure"), "{cache}");
+    assert!(
+        !cache.contains("chromosphere"),
+        "only the ids asked for are kept"
+    );
+    // The send finds both answers in the cache: no request (the mock expects exactly one).
+    send(&env);
+    server.wait_for(1, Duration::from_secs(10));
+    api.verify().await;
+}
