@@ -13,6 +13,7 @@ mod model;
 pub mod pages;
 mod personal;
 mod web;
+mod splice;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -28,6 +29,7 @@ pub use web::{
     ContentSection, EditionContent, ListedEdition, ListedSection, Listing, PageLink, Site,
     WebRenderer,
 };
+pub use splice::{Catalog, Parts, Piece, Skeleton, Splicer};
 
 use crate::config::{DigestSettings, SubjectTemplate};
 use crate::digest::Digest;
@@ -249,6 +251,8 @@ pub struct Renderer {
     html: Handlebars<'static>,
     text: Handlebars<'static>,
     css: css_inline::CSSInliner<'static>,
+    /// The `paper` partials' sources (HTML, text), for the splices' catalog.
+    paper_partials: (String, String),
 }
 
 impl std::fmt::Debug for Renderer {
@@ -296,14 +300,25 @@ fn wrap_helper(
         .param(3)
         .and_then(|p| p.value().as_str())
         .unwrap_or(indent);
+    let wrapped = if text.contains(splice::VALUE_PREFIX) {
+        // A per-reader value: wrapped once it is known (see `splice`).
+        splice::wrap_later(&text, width, indent, first)
+    } else {
+        wrap_text(&text, width, indent, first)
+    };
+    out.write(&wrapped)?;
+    Ok(())
+}
+
+/// `text` word-wrapped at `width`, the first line after `first`, the others after `indent`.
+pub(crate) fn wrap_text(text: &str, width: usize, indent: &str, first: &str) -> String {
     let options = textwrap::Options::new(width)
         .initial_indent(first)
         .subsequent_indent(indent)
         .break_words(false)
         .word_separator(textwrap::WordSeparator::Custom(text_part_words))
         .word_splitter(textwrap::WordSplitter::NoHyphenation);
-    out.write(&textwrap::fill(&text, options))?;
-    Ok(())
+    textwrap::fill(text, options)
 }
 
 /// The words the text part wraps between: runs between ASCII spaces, as before (English keeps
@@ -389,7 +404,23 @@ impl Renderer {
             .keep_at_rules(true)
             .load_remote_stylesheets(false)
             .build();
-        let renderer = Self { html, text, css };
+        let source = |name: &str| {
+            templates
+                .files
+                .get(name)
+                .map(|(src, _)| src.clone())
+                .unwrap_or_default()
+        };
+        let paper_partials = (
+            source("partials/paper.html.hbs"),
+            source("partials/paper.txt.hbs"),
+        );
+        let renderer = Self {
+            html,
+            text,
+            css,
+            paper_partials,
+        };
         renderer.check_strict(templates)?;
         Ok(renderer)
     }

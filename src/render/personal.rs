@@ -148,6 +148,31 @@ pub fn plan(
     }
 }
 
+/// The reader's plan with the most papers whose HTML part fits [`super::HTML_BUDGET_BYTES`]
+/// (`size` says how big a plan renders): papers drop from the sections, never from the block.
+/// The last plan `size` was asked about is the one returned.
+pub(crate) fn fit(
+    digest: &Digest,
+    spec: &VariantSpec,
+    settings: &DigestSettings,
+    ranking: &Ranking,
+    mute: &[Keyword],
+    mut size: impl FnMut(&Plan) -> Result<usize, RenderError>,
+) -> Result<Plan, RenderError> {
+    let mut cap = usize::MAX;
+    loop {
+        let plan = plan(digest, spec, settings, ranking, mute, cap);
+        let bytes = size(&plan)?;
+        let below = plan.view.shown - plan.block.len();
+        if bytes > super::HTML_BUDGET_BYTES && below > 0 {
+            let next = (plan.view.shown * super::HTML_BUDGET_BYTES * 95 / 100 / bytes).max(1);
+            cap = next.min(plan.view.shown - 1).max(plan.block.len());
+            continue;
+        }
+        return Ok(plan);
+    }
+}
+
 impl Renderer {
     /// Renders one reader's email from their ranking and mutes (slots for the per-person
     /// strings, as for a shared variant). Papers drop from the sections (never from the block)
@@ -161,30 +186,26 @@ impl Renderer {
         ranking: &Ranking,
         mute: &[Keyword],
     ) -> Result<Variant, RenderError> {
-        let mut cap = usize::MAX;
-        loop {
-            let plan = plan(digest, spec, settings, ranking, mute, cap);
-            let (text, html) = self.render_plan(digest, spec, edition, settings, &plan)?;
+        let mut last: Option<(String, Option<String>)> = None;
+        let plan = fit(digest, spec, settings, ranking, mute, |plan| {
+            let (text, html) = self.render_plan(digest, spec, edition, settings, plan)?;
             let size = html.as_ref().map_or(0, String::len);
-            let below = plan.view.shown - plan.block.len();
-            if size > super::HTML_BUDGET_BYTES && below > 0 {
-                let next = (plan.view.shown * super::HTML_BUDGET_BYTES * 95 / 100 / size).max(1);
-                cap = next.min(plan.view.shown - 1).max(plan.block.len());
-                continue;
-            }
-            return Ok(Variant {
-                html,
-                text,
-                shown: plan.view.shown,
-                paper_ids: plan
-                    .block
-                    .iter()
-                    .map(|(i, _)| *i)
-                    .chain(plan.view.sections.iter().flat_map(|s| s.papers.clone()))
-                    .map(|i| digest.papers[i].id.clone())
-                    .collect(),
-            });
-        }
+            last = Some((text, html));
+            Ok(size)
+        })?;
+        let (text, html) = last.expect("fit renders at least once");
+        Ok(Variant {
+            html,
+            text,
+            shown: plan.view.shown,
+            paper_ids: plan
+                .block
+                .iter()
+                .map(|(i, _)| *i)
+                .chain(plan.view.sections.iter().flat_map(|s| s.papers.clone()))
+                .map(|i| digest.papers[i].id.clone())
+                .collect(),
+        })
     }
 
     /// The text and HTML parts of one plan.
