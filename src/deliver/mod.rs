@@ -17,6 +17,7 @@
 mod key;
 pub mod message;
 pub mod notice;
+mod personal;
 mod preflight;
 mod refusals;
 pub mod transport;

@@ -29,7 +29,7 @@ pub use web::{
     ContentSection, EditionContent, ListedEdition, ListedSection, Listing, PageLink, Site,
     WebRenderer,
 };
-pub use splice::{Catalog, Parts, Piece, Skeleton, Splicer};
+pub use splice::{Catalog, Piece, Reader, Skeleton, Splicer};
 
 use crate::config::{DigestSettings, SubjectTemplate};
 use crate::digest::Digest;

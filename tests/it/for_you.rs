@@ -394,3 +394,63 @@ async fn check_reports_liked_ids_no_one_knows_and_caches_the_rest() {
     server.wait_for(1, Duration::from_secs(10));
     api.verify().await;
 }
+
+/// A send splices personal emails from shared parts; `preview --eml` renders them whole (the
+/// reference): the two give the same message.
+#[test]
+fn a_spliced_message_is_the_reference_rendering_byte_for_byte() {
+    let server = SmtpServer::start();
+    let env = TestEnv::new();
+    let readers = r#"
+[[subscriber]]
+email     = "one@example.org"
+name      = "Seán O'Brien"
+interests = ["loss function*", "pruning"]
+authors   = ["T. Dao"]
+mute      = ["federated"]
+max_papers = 9
+
+[[subscriber]]
+email     = "two@example.org"
+topics    = ["Losses & Optimization"]
+interests = ["cross-entropy"]
+format    = "text"
+"#;
+    seed_setup(&env, &server, readers, &[]);
+    send(&env);
+    server.wait_for(2, Duration::from_secs(10));
+    let redactor = Redactor::default().keep_message_id();
+    for who in ["one@example.org", "two@example.org"] {
+        let out = env.run_with_env(
+            &[
+                "preview",
+                "--eml",
+                "--subscriber",
+                who,
+                "--edition",
+                "2026-11-28",
+            ],
+            &[SECRET],
+        );
+        out.assert_code(0);
+        let sent = redactor.redact(&server.messages_to(who)[0].text());
+        let preview = redactor.redact(&out.stdout);
+        let first = sent.lines().zip(preview.lines()).position(|(a, b)| a != b);
+        if let Some(n) = first {
+            let around = |t: &str| {
+                t.lines()
+                    .skip(n.saturating_sub(2))
+                    .take(5)
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            };
+            panic!(
+                "{who}: line {n} differs\n--- sent\n{}\n--- preview\n{}",
+                around(&sent),
+                around(&preview)
+            );
+        }
+        // SMTP ends the data with a line break of its own.
+        assert_eq!(sent.trim_end(), preview.trim_end(), "{who}");
+    }
+}

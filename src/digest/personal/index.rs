@@ -3,7 +3,7 @@
 //! their authors' family names, and tf-idf vectors from which each liked paper's most similar
 //! papers of the day are found once per edition, however many readers liked it.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
 use super::authors::Author;
 use crate::digest::{Digest, Keyword, Words};
@@ -212,7 +212,8 @@ fn postings(words: &[[Words; 3]]) -> Vec<(Box<str>, Vec<Posting>)> {
     vocab
 }
 
-/// tf-idf over title and abstract (title words count twice), cosine similarity.
+/// tf-idf over title and abstract (title words count twice), cosine similarity. Terms are
+/// visited in sorted order, so that sums (and ties) are the same in every process.
 struct TfIdf {
     /// Term → document frequency and index.
     terms: HashMap<String, (u32, usize)>,
@@ -224,7 +225,7 @@ struct TfIdf {
 
 impl TfIdf {
     fn new(words: &[[Words; 3]]) -> Self {
-        let counts: Vec<HashMap<String, u32>> =
+        let counts: Vec<BTreeMap<String, u32>> =
             words.iter().map(|w| term_counts(&w[0], &w[1])).collect();
         let mut terms: HashMap<String, (u32, usize)> = HashMap::new();
         for c in &counts {
@@ -294,8 +295,8 @@ fn weight(tf: u32, idf: f32) -> f32 {
     (1.0 + (tf as f32).ln()) * idf
 }
 
-fn term_counts(title: &Words, abstract_words: &Words) -> HashMap<String, u32> {
-    let mut counts: HashMap<String, u32> = HashMap::new();
+fn term_counts(title: &Words, abstract_words: &Words) -> BTreeMap<String, u32> {
+    let mut counts: BTreeMap<String, u32> = BTreeMap::new();
     let useful = |w: &&str| w.chars().count() >= 3 && !STOPWORDS.contains(w);
     for w in title.iter().filter(useful) {
         *counts.entry(w.to_owned()).or_default() += 2;

@@ -23,7 +23,6 @@ mod marks;
 mod tests;
 
 use std::collections::HashMap;
-use std::sync::Arc;
 
 use handlebars::Handlebars;
 use serde_json::{Value as Json, json};
@@ -102,6 +101,15 @@ pub enum Piece<'a> {
     Fixed { catalog: bool, index: usize },
     /// A line for this reader only, `\n`-terminated.
     Own(&'a str),
+}
+
+/// What a reader's plan depends on besides the edition: their topics, cap and format, their
+/// ranking, and their mutes.
+#[derive(Debug, Clone, Copy)]
+pub struct Reader<'a> {
+    pub spec: &'a VariantSpec,
+    pub ranking: &'a Ranking,
+    pub mute: &'a [Keyword],
 }
 
 /// The skeleton and catalog registries (see the module docs).
@@ -296,11 +304,14 @@ impl Splicer {
         skeleton: &Skeleton,
         catalog: &Catalog,
         digest: &Digest,
-        spec: &VariantSpec,
         settings: &DigestSettings,
-        ranking: &Ranking,
-        mute: &[Keyword],
+        reader: &Reader<'_>,
     ) -> Plan {
+        let Reader {
+            spec,
+            ranking,
+            mute,
+        } = *reader;
         let result: Result<Plan, RenderError> =
             fit(digest, spec, settings, ranking, mute, |plan| {
                 Ok(match &skeleton.html {
@@ -467,9 +478,12 @@ fn ops_of<'a>(lines: impl Iterator<Item = &'a str>, fixed: &mut Vec<String>) -> 
     ops
 }
 
+/// Lines with their guards and group, before they become a [`Run`].
+type Lines = (Vec<(String, bool)>, Option<String>, Vec<String>);
+
 /// A rendered skeleton part as runs of lines with the same guards and group.
 fn compile(part: &str, fixed: &mut Vec<String>) -> Part {
-    let mut runs: Vec<(Vec<(String, bool)>, Option<String>, Vec<String>)> = Vec::new();
+    let mut runs: Vec<Lines> = Vec::new();
     for line in part.split_inclusive('\n') {
         let (guards, group, body) = strip_tags(line);
         match runs.last_mut() {
@@ -738,13 +752,6 @@ fn escape_text(s: &str) -> String {
         }
     }
     out
-}
-
-/// A cache of what splices share within one send: the catalog and the skeletons.
-#[derive(Debug, Default)]
-pub struct Parts {
-    pub catalog: Option<Arc<Catalog>>,
-    pub skeletons: HashMap<(Vec<String>, bool), Arc<Skeleton>>,
 }
 
 mod tests_on_fixtures;

@@ -65,10 +65,12 @@ fn a_splice_holds_the_block_the_values_and_nothing_muted() {
         &skeleton,
         &catalog,
         &digest,
-        &spec,
         &settings(),
-        &ranking,
-        &mute,
+        &super::Reader {
+            spec: &spec,
+            ranking: &ranking,
+            mute: &mute,
+        },
     );
     let person = Person {
         name: Some("Ada"),
@@ -84,10 +86,12 @@ fn a_splice_holds_the_block_the_values_and_nothing_muted() {
         &skeleton,
         &catalog,
         &digest,
-        &spec,
         &settings(),
-        &ranking,
-        &[],
+        &super::Reader {
+            spec: &spec,
+            ranking: &ranking,
+            mute: &[],
+        },
     );
     let text = spliced(&skeleton, &catalog, &plan, &person, false);
     assert!(

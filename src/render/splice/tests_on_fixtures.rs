@@ -165,7 +165,15 @@ pub(super) fn splices_match(splicer: &Splicer, renderer: &Renderer) -> bool {
             return false;
         };
         let plan = splicer.plan(
-            &skeleton, &catalog, &digest, &spec, &settings, &ranking, &mute,
+            &skeleton,
+            &catalog,
+            &digest,
+            &settings,
+            &super::Reader {
+                spec: &spec,
+                ranking: &ranking,
+                mute: &mute,
+            },
         );
         let text = spliced(&skeleton, &catalog, &plan, &person, false);
         let html = (!text_only).then(|| spliced(&skeleton, &catalog, &plan, &person, true));
