@@ -5,6 +5,7 @@
 use std::io::Write;
 use std::num::NonZeroUsize;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use anyhow::Context;
 use paperwire::digest::Keyword;
@@ -111,16 +112,16 @@ pub struct PersonalArgs {
     /// Interest keywords for the "For you" block, comma-separated (section keyword syntax:
     /// `"speculative decoding,KV cache*"`).
     #[arg(long, value_delimiter = ',', value_parser = |r: &str| personal::keyword("interests", r))]
-    interests: Vec<Keyword>,
+    interests: Vec<Arc<Keyword>>,
     /// Followed authors, separated by `;` (`"Tri Dao;LeCun, Yann"`).
     #[arg(long, value_delimiter = ';', value_parser = personal::author)]
-    authors: Vec<Author>,
+    authors: Vec<Arc<Author>>,
     /// arXiv ids of papers this person liked, comma-separated.
     #[arg(long, value_delimiter = ',', value_parser = personal::like)]
     like: Vec<PaperId>,
     /// Keywords that keep a paper out of this person's email, comma-separated.
     #[arg(long, value_delimiter = ',', value_parser = |r: &str| personal::keyword("mute", r))]
-    mute: Vec<Keyword>,
+    mute: Vec<Arc<Keyword>>,
     /// Papers in the "For you" block (default 5 when interests, authors or likes are given;
     /// 0 = no block).
     #[arg(long)]

@@ -7,6 +7,7 @@
 //! (one full render per reader).
 
 use std::collections::BTreeSet;
+use std::sync::Arc;
 
 use super::model::{self, Cap, EditionInfo, LeftOut, Personal};
 use super::{RenderError, Renderer, Variant, VariantSpec};
@@ -30,8 +31,11 @@ pub struct Plan {
 
 /// Papers the reader's mutes remove: those `ranking` found, and every paper of a section whose
 /// name a mute keyword hits.
-pub fn muted_papers(digest: &Digest, ranking: &Ranking, mute: &[Keyword]) -> BTreeSet<usize> {
+pub fn muted_papers(digest: &Digest, ranking: &Ranking, mute: &[Arc<Keyword>]) -> BTreeSet<usize> {
     let mut muted: BTreeSet<usize> = ranking.muted.iter().copied().collect();
+    if mute.is_empty() {
+        return muted;
+    }
     for s in &digest.sections {
         if section_muted(&s.name, mute) {
             muted.extend(s.papers.iter().copied());
@@ -40,7 +44,10 @@ pub fn muted_papers(digest: &Digest, ranking: &Ranking, mute: &[Keyword]) -> BTr
     muted
 }
 
-fn section_muted(name: &str, mute: &[Keyword]) -> bool {
+fn section_muted(name: &str, mute: &[Arc<Keyword>]) -> bool {
+    if mute.is_empty() {
+        return false;
+    }
     let words = Words::new(name);
     mute.iter().any(|k| k.count_in(&words) > 0)
 }
@@ -51,7 +58,7 @@ pub fn plan(
     spec: &VariantSpec,
     settings: &DigestSettings,
     ranking: &Ranking,
-    mute: &[Keyword],
+    mute: &[Arc<Keyword>],
     cap: usize,
 ) -> Plan {
     let limit = spec.cap.min(settings.max_papers);
@@ -156,7 +163,7 @@ pub(crate) fn fit(
     spec: &VariantSpec,
     settings: &DigestSettings,
     ranking: &Ranking,
-    mute: &[Keyword],
+    mute: &[Arc<Keyword>],
     mut size: impl FnMut(&Plan) -> Result<usize, RenderError>,
 ) -> Result<Plan, RenderError> {
     let mut cap = usize::MAX;
@@ -184,7 +191,7 @@ impl Renderer {
         edition: &EditionInfo,
         settings: &DigestSettings,
         ranking: &Ranking,
-        mute: &[Keyword],
+        mute: &[Arc<Keyword>],
     ) -> Result<Variant, RenderError> {
         let mut last: Option<(String, Option<String>)> = None;
         let plan = fit(digest, spec, settings, ranking, mute, |plan| {

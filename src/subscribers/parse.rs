@@ -35,6 +35,10 @@ pub(super) const KNOWN_KEYS: &[&str] = &[
 /// Parses and checks the text of a subscriber list; `path` names it in messages and
 /// `sections` are the topics a subscriber may choose.
 pub fn parse(text: &str, path: &Path, sections: &[&str]) -> Result<Vec<Subscriber>, Problems> {
+    super::personal::sharing(|| parse_list(text, path, sections))
+}
+
+fn parse_list(text: &str, path: &Path, sections: &[&str]) -> Result<Vec<Subscriber>, Problems> {
     // A valid list (the usual case) loads through serde, which needs a fraction of the memory
     // of the spanned `toml_edit` document (350 MB for 100,000 subscribers); anything it does
     // not accept goes through the checker below, which finds and places every problem.

@@ -2,6 +2,10 @@
 //! `for_you` — checked one value at a time, for the list's loader, `subscribers add` and CSV
 //! imports alike, and written back as TOML values by edits.
 
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::sync::Arc;
+
 use toml_edit::Value;
 
 use crate::digest::Keyword;
@@ -11,14 +15,62 @@ use crate::paper::PaperId;
 /// The personal keys, in the order edits write them.
 pub(super) const KEYS: [&str; 5] = ["interests", "authors", "like", "mute", "for_you"];
 
+/// Keywords and authors already read in the list being loaded: readers who follow the same
+/// ones share them.
+#[derive(Default)]
+struct Interner {
+    keywords: HashMap<String, Arc<Keyword>>,
+    authors: HashMap<String, Arc<Author>>,
+}
+
+thread_local! {
+    static INTERNER: RefCell<Option<Interner>> = const { RefCell::new(None) };
+}
+
+/// Runs `f` with keywords and authors shared among the entries it reads.
+pub(super) fn sharing<R>(f: impl FnOnce() -> R) -> R {
+    INTERNER.with(|i| *i.borrow_mut() = Some(Interner::default()));
+    let out = f();
+    INTERNER.with(|i| *i.borrow_mut() = None);
+    out
+}
+
+/// `make(raw)`, or the one already made from the same text.
+fn shared<T>(
+    raw: &str,
+    table: fn(&mut Interner) -> &mut HashMap<String, Arc<T>>,
+    make: impl FnOnce() -> Result<T, String>,
+) -> Result<Arc<T>, String> {
+    INTERNER.with(|i| match i.borrow_mut().as_mut() {
+        Some(interner) => {
+            let map = table(interner);
+            if let Some(v) = map.get(raw) {
+                return Ok(Arc::clone(v));
+            }
+            let v = Arc::new(make()?);
+            map.insert(raw.to_owned(), Arc::clone(&v));
+            Ok(v)
+        }
+        None => make().map(Arc::new),
+    })
+}
+
 /// An `interests` or `mute` entry: the section keyword syntax.
-pub fn keyword(key: &str, raw: &str) -> Result<Keyword, String> {
-    Keyword::parse(raw).map_err(|e| format!("`{key}`: {e}"))
+pub fn keyword(key: &str, raw: &str) -> Result<Arc<Keyword>, String> {
+    shared(
+        raw,
+        |i| &mut i.keywords,
+        || Keyword::parse(raw).map_err(|e| format!("`{key}`: {e}")),
+    )
 }
 
 /// An `authors` entry: a name with letters.
-pub fn author(raw: &str) -> Result<Author, String> {
-    Author::parse(raw).map_err(|e| format!("`authors`: {e}"))
+pub fn author(raw: &str) -> Result<Arc<Author>, String> {
+    shared(
+        raw,
+        |i| &mut i.authors,
+        || Author::parse(raw).map_err(|e| format!("`authors`: {e}")),
+    )
 }
 
 /// A `like` entry: an arXiv id (`2411.01234`, `2411.01234v2`, `cs/0112017`).
@@ -90,10 +142,10 @@ pub(super) fn cell_items(cell: &str) -> Vec<&str> {
 pub(super) fn csv_cells(p: &Profile) -> [String; 5] {
     let join = |items: Vec<&str>| items.join("; ");
     [
-        join(p.interests.iter().map(Keyword::as_str).collect()),
-        join(p.authors.iter().map(Author::as_str).collect()),
+        join(p.interests.iter().map(|k| k.as_str()).collect()),
+        join(p.authors.iter().map(|a| a.as_str()).collect()),
         join(p.like.iter().map(PaperId::as_str).collect()),
-        join(p.mute.iter().map(Keyword::as_str).collect()),
+        join(p.mute.iter().map(|k| k.as_str()).collect()),
         p.for_you.map(|n| n.to_string()).unwrap_or_default(),
     ]
 }

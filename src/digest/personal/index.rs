@@ -111,16 +111,16 @@ impl EditionIndex {
         &self.words[paper][field as usize]
     }
 
-    /// Every (paper, field) where `keyword` occurs among `fields`, with how often.
+    /// Every (paper, field) where `keyword` occurs among `fields`, with how often, by paper.
     pub(crate) fn hits(&self, keyword: &Keyword, fields: &[Field]) -> Vec<(usize, Field, usize)> {
         let Some(first) = keyword.words().first() else {
             return Vec::new();
         };
         let start = self.vocab.partition_point(|(w, _)| &**w < first.as_str());
-        let single_prefix = keyword.is_prefix() && keyword.words().len() == 1;
-        let mut found: Vec<(usize, Field, usize)> = Vec::new();
+        let one_word = keyword.words().len() == 1;
+        let mut at: Vec<(u32, Field)> = Vec::new();
         for (word, postings) in &self.vocab[start..] {
-            let matches = if single_prefix {
+            let matches = if one_word && keyword.is_prefix() {
                 word.starts_with(first.as_str())
             } else {
                 **word == **first
@@ -128,17 +128,25 @@ impl EditionIndex {
             if !matches {
                 break;
             }
-            for p in postings.iter().filter(|p| fields.contains(&p.field)) {
-                let (paper, field) = (p.paper as usize, p.field);
-                if keyword.matches_at(self.words(paper, field), p.pos as usize) {
-                    match found
-                        .iter_mut()
-                        .find(|(q, f, _)| *q == paper && *f == field)
-                    {
-                        Some(hit) => hit.2 += 1,
-                        None => found.push((paper, field, 1)),
-                    }
-                }
+            // A posting of a one-word keyword is a hit; a phrase must go on from there.
+            at.extend(
+                postings
+                    .iter()
+                    .filter(|p| fields.contains(&p.field))
+                    .filter(|p| {
+                        one_word
+                            || keyword
+                                .matches_at(self.words(p.paper as usize, p.field), p.pos as usize)
+                    })
+                    .map(|p| (p.paper, p.field)),
+            );
+        }
+        at.sort_unstable();
+        let mut found: Vec<(usize, Field, usize)> = Vec::new();
+        for (paper, field) in at {
+            match found.last_mut() {
+                Some(last) if last.0 == paper as usize && last.1 == field => last.2 += 1,
+                _ => found.push((paper as usize, field, 1)),
             }
         }
         found

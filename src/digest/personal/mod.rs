@@ -18,6 +18,7 @@ mod authors;
 mod index;
 
 use std::cmp::Reverse;
+use std::sync::Arc;
 
 use serde::Serialize;
 
@@ -48,14 +49,16 @@ const WHY_MAX: usize = 2;
 /// A reader's personal fields, checked.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct Profile {
+    /// Keywords and authors are shared (`Arc`) so that a list whose readers follow the same
+    /// ones holds each once.
     #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub interests: Vec<Keyword>,
+    pub interests: Vec<Arc<Keyword>>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub authors: Vec<Author>,
+    pub authors: Vec<Arc<Author>>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub like: Vec<PaperId>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub mute: Vec<Keyword>,
+    pub mute: Vec<Arc<Keyword>>,
     /// The block's size as written (`None`: the default).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub for_you: Option<usize>,
@@ -164,6 +167,13 @@ impl Breakdown {
     }
 }
 
+/// A profile's scores for every paper, and the hits behind them.
+struct Scored {
+    scores: Vec<f64>,
+    /// Per interest (in profile order): (paper, in title, in abstract), by paper.
+    interests: Vec<Vec<(usize, usize, usize)>>,
+}
+
 impl EditionIndex {
     /// Ranks the edition for one reader: what their mutes remove, and their block — at most
     /// `min(profile.block_size(), limit)` papers of the digest's sections, each scoring at
@@ -177,7 +187,8 @@ impl EditionIndex {
                 block: Vec::new(),
             };
         }
-        let scores = self.scores(profile);
+        let scored = self.scores(profile);
+        let scores = &scored.scores;
         let mut best: Vec<usize> = (0..self.len())
             .filter(|&i| scores[i] >= FLOOR && self.in_section(i))
             .filter(|i| muted.binary_search(i).is_err())
@@ -192,7 +203,7 @@ impl EditionIndex {
             .take(size)
             .map(|paper| Pick {
                 paper,
-                why: self.explain(digest, profile, paper).why,
+                why: self.why(profile, paper, &scored),
             })
             .collect();
         Ranking { muted, block }
@@ -212,26 +223,26 @@ impl EditionIndex {
     }
 
     /// Every paper's score for `profile`, from the postings of the profile's own terms.
-    fn scores(&self, profile: &Profile) -> Vec<f64> {
+    fn scores(&self, profile: &Profile) -> Scored {
         let mut scores = vec![0.0; self.len()];
+        let mut interests = Vec::with_capacity(profile.interests.len());
         for k in &profile.interests {
+            // Hits come by paper, title before abstract.
             let mut per_paper: Vec<(usize, usize, usize)> = Vec::new();
             for (p, field, n) in self.hits(k, &[Field::Title, Field::Abstract]) {
-                let at = match per_paper.iter().position(|e| e.0 == p) {
-                    Some(at) => at,
-                    None => {
-                        per_paper.push((p, 0, 0));
-                        per_paper.len() - 1
-                    }
-                };
+                if per_paper.last().is_none_or(|last| last.0 != p) {
+                    per_paper.push((p, 0, 0));
+                }
+                let last = per_paper.last_mut().expect("pushed above");
                 match field {
-                    Field::Title => per_paper[at].1 += n,
-                    _ => per_paper[at].2 += n,
+                    Field::Title => last.1 += n,
+                    _ => last.2 += n,
                 }
             }
-            for (p, in_title, in_abstract) in per_paper {
-                scores[p] += interest_points(k, in_title, in_abstract);
+            for &(p, in_title, in_abstract) in &per_paper {
+                scores[p] += interest_points(in_title, in_abstract);
             }
+            interests.push(per_paper);
         }
         for followed in &profile.authors {
             let mut papers: Vec<usize> = self.papers_by(followed).map(|(p, _)| p).collect();
@@ -250,24 +261,32 @@ impl EditionIndex {
         for (s, like) in scores.iter_mut().zip(best_like) {
             *s += like_points(like);
         }
-        scores
+        Scored { scores, interests }
     }
 
     /// How `profile` scores paper `paper`, with the "why" line the block would show.
     pub fn explain(&self, digest: &Digest, profile: &Profile, paper: usize) -> Breakdown {
+        let scored = self.scores(profile);
+        self.breakdown(digest, profile, paper, &scored)
+    }
+
+    /// One paper's breakdown from the profile's scores.
+    fn breakdown(
+        &self,
+        digest: &Digest,
+        profile: &Profile,
+        paper: usize,
+        scored: &Scored,
+    ) -> Breakdown {
         let mut b = Breakdown::new(&digest.papers[paper].id);
-        let (title, abstract_words) = (
-            self.words(paper, Field::Title),
-            self.words(paper, Field::Abstract),
-        );
-        for k in &profile.interests {
-            let (in_title, in_abstract) = (k.count_in(title), k.count_in(abstract_words));
-            if in_title + in_abstract > 0 {
+        for (k, hits) in profile.interests.iter().zip(&scored.interests) {
+            if let Ok(at) = hits.binary_search_by_key(&paper, |h| h.0) {
+                let (_, in_title, in_abstract) = hits[at];
                 b.interests.push(InterestHit {
                     keyword: k.as_str().to_owned(),
                     in_title,
                     in_abstract,
-                    points: interest_points(k, in_title, in_abstract),
+                    points: interest_points(in_title, in_abstract),
                 });
             }
         }
@@ -280,24 +299,14 @@ impl EditionIndex {
                 });
             }
         }
-        let mut best: Option<(usize, f64)> = None;
-        for (n, id) in profile.like.iter().enumerate() {
-            let similarity = self.knows_liked(id).then(|| {
-                self.similar_to(id)
-                    .iter()
-                    .find(|(p, _)| *p as usize == paper)
-                    .map_or(0.0, |&(_, s)| f64::from(s))
-            });
-            if let Some(s) = similarity.filter(|&s| s >= LIKE_MIN_SIMILARITY)
-                && best.is_none_or(|(_, bs)| s > bs)
-            {
-                best = Some((n, s));
-            }
+        for id in &profile.like {
+            let similarity = self.knows_liked(id).then(|| self.similarity(id, paper));
             b.likes.push(LikeSimilarity {
                 like: id.to_string(),
                 similarity,
             });
         }
+        let best = self.best_like(profile, paper);
         b.like_points = best.map_or(0.0, |(_, s)| like_points(s));
         let all = [Field::Title, Field::Abstract, Field::Other];
         b.muted_by = profile
@@ -306,16 +315,75 @@ impl EditionIndex {
             .filter(|k| all.iter().any(|&f| k.count_in(self.words(paper, f)) > 0))
             .map(|k| k.as_str().to_owned())
             .collect();
-        b.score = b.interests.iter().map(|h| h.points).sum::<f64>()
-            + b.authors.iter().map(|h| h.points).sum::<f64>()
-            + b.like_points;
-        b.why = why_line(&b, best.map(|(n, _)| &profile.like[n]));
+        b.score = scored.scores[paper];
+        b.why = self.why(profile, paper, scored);
         b
+    }
+
+    /// The similarity of today's `paper` to the liked paper `id` (0 below what is kept).
+    fn similarity(&self, id: &PaperId, paper: usize) -> f64 {
+        self.similar_to(id)
+            .iter()
+            .find(|(p, _)| *p as usize == paper)
+            .map_or(0.0, |&(_, s)| f64::from(s))
+    }
+
+    /// The liked paper `paper` is most like, when that counts: (its place in `like`, the
+    /// similarity); the first of equals.
+    fn best_like(&self, profile: &Profile, paper: usize) -> Option<(usize, f64)> {
+        let mut best: Option<(usize, f64)> = None;
+        for (n, id) in profile.like.iter().enumerate() {
+            let s = self.similarity(id, paper);
+            if s >= LIKE_MIN_SIMILARITY && best.is_none_or(|(_, bs)| s > bs) {
+                best = Some((n, s));
+            }
+        }
+        best
+    }
+
+    /// "matches speculative decoding · by Tri Dao · like 2411.01234": the interests that hit
+    /// (most points first), the followed authors as the paper lists them, and the liked paper
+    /// it is most like.
+    fn why(&self, profile: &Profile, paper: usize, scored: &Scored) -> String {
+        let mut parts = Vec::new();
+        let mut interests: Vec<(&str, f64)> = profile
+            .interests
+            .iter()
+            .zip(&scored.interests)
+            .filter_map(|(k, hits)| {
+                let at = hits.binary_search_by_key(&paper, |h| h.0).ok()?;
+                Some((k.as_str(), interest_points(hits[at].1, hits[at].2)))
+            })
+            .collect();
+        interests.sort_by_key(|&(_, points)| Reverse((points * 10.0) as i64));
+        if !interests.is_empty() {
+            let names: Vec<&str> = interests
+                .iter()
+                .take(WHY_MAX)
+                .map(|(k, _)| k.trim_end_matches('*'))
+                .collect();
+            parts.push(format!("matches {}", names.join(", ")));
+        }
+        let mut authors: Vec<&str> = profile
+            .authors
+            .iter()
+            .filter_map(|f| self.papers_by(f).find(|(p, _)| *p == paper))
+            .map(|(_, a)| a.as_str())
+            .collect();
+        authors.dedup();
+        authors.truncate(WHY_MAX);
+        if !authors.is_empty() {
+            parts.push(format!("by {}", authors.join(", ")));
+        }
+        if let Some((n, _)) = self.best_like(profile, paper) {
+            parts.push(format!("like {}", profile.like[n]));
+        }
+        parts.join(" · ")
     }
 
     /// The reader's papers of the day in score order (those scoring anything), for `explain`.
     pub fn ranked(&self, digest: &Digest, profile: &Profile) -> Vec<(usize, f64)> {
-        let scores = self.scores(profile);
+        let scores = self.scores(profile).scores;
         let mut ranked: Vec<(usize, f64)> = scores
             .iter()
             .enumerate()
@@ -330,7 +398,7 @@ impl EditionIndex {
     }
 }
 
-fn interest_points(_k: &Keyword, in_title: usize, in_abstract: usize) -> f64 {
+fn interest_points(in_title: usize, in_abstract: usize) -> f64 {
     let hit = KeywordHit {
         keyword: String::new(),
         in_title,
@@ -345,32 +413,6 @@ fn like_points(similarity: f64) -> f64 {
     } else {
         0.0
     }
-}
-
-/// "matches speculative decoding · by Tri Dao · like 2411.01234": the interests that hit (best
-/// first), the followed authors as the paper lists them, and the liked paper it is most like.
-fn why_line(b: &Breakdown, like: Option<&PaperId>) -> String {
-    let mut parts = Vec::new();
-    let mut interests: Vec<&InterestHit> = b.interests.iter().collect();
-    interests.sort_by_key(|h| Reverse((h.points * 10.0) as i64));
-    if !interests.is_empty() {
-        let names: Vec<&str> = interests
-            .iter()
-            .take(WHY_MAX)
-            .map(|h| h.keyword.trim_end_matches('*'))
-            .collect();
-        parts.push(format!("matches {}", names.join(", ")));
-    }
-    if !b.authors.is_empty() {
-        let mut names: Vec<&str> = b.authors.iter().map(|a| a.on_paper.as_str()).collect();
-        names.dedup();
-        names.truncate(WHY_MAX);
-        parts.push(format!("by {}", names.join(", ")));
-    }
-    if let Some(id) = like {
-        parts.push(format!("like {id}"));
-    }
-    parts.join(" · ")
 }
 
 #[cfg(test)]

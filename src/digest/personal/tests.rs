@@ -39,11 +39,17 @@ fn profile(interests: &[&str], authors: &[&str], like: &[&str], mute: &[&str]) -
     Profile {
         interests: interests
             .iter()
-            .map(|k| Keyword::parse(k).unwrap())
+            .map(|k| Arc::new(Keyword::parse(k).unwrap()))
             .collect(),
-        authors: authors.iter().map(|a| Author::parse(a).unwrap()).collect(),
+        authors: authors
+            .iter()
+            .map(|a| Arc::new(Author::parse(a).unwrap()))
+            .collect(),
         like: like.iter().map(|i| PaperId::parse(i).unwrap()).collect(),
-        mute: mute.iter().map(|k| Keyword::parse(k).unwrap()).collect(),
+        mute: mute
+            .iter()
+            .map(|k| Arc::new(Keyword::parse(k).unwrap()))
+            .collect(),
         for_you: None,
     }
 }

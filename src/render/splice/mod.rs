@@ -22,6 +22,7 @@ mod marks;
 #[cfg(test)]
 mod tests;
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 
 use handlebars::Handlebars;
@@ -109,7 +110,7 @@ pub enum Piece<'a> {
 pub struct Reader<'a> {
     pub spec: &'a VariantSpec,
     pub ranking: &'a Ranking,
-    pub mute: &'a [Keyword],
+    pub mute: &'a [std::sync::Arc<Keyword>],
 }
 
 /// The skeleton and catalog registries (see the module docs).
@@ -563,14 +564,14 @@ impl<'a> Values<'a> {
     }
 
     /// The value as a template prints it.
-    fn get(&self, key: &str) -> String {
+    fn get(&self, key: &str) -> Cow<'_, str> {
         let p = self.plan;
         let n = match key {
-            "PRE" => return self.preheader.clone(),
-            "CONTENTS" => return self.contents.clone(),
-            "NOTES" => return self.notes.clone(),
-            "TOPICS" => return self.topics.clone(),
-            "ONE" => return (p.view.shown == 1).to_string(),
+            "PRE" => return Cow::Borrowed(&self.preheader),
+            "CONTENTS" => return Cow::Borrowed(&self.contents),
+            "NOTES" => return Cow::Borrowed(&self.notes),
+            "TOPICS" => return Cow::Borrowed(&self.topics),
+            "ONE" => return Cow::Borrowed(if p.view.shown == 1 { "true" } else { "false" }),
             "SHOWN" => p.view.shown,
             "TOTAL" => p.total,
             "LEFTOUT" => p.view.left_out,
@@ -585,11 +586,11 @@ impl<'a> Values<'a> {
                 } else if let Some(s) = self.section(key, "T") {
                     s.map_or(0, |s| s.left_out + s.papers.len())
                 } else {
-                    return String::new();
+                    return Cow::Borrowed("");
                 }
             }
         };
-        n.to_string()
+        Cow::Owned(n.to_string())
     }
 
     /// Whether the value is set (as Handlebars' `if` sees it).
@@ -624,21 +625,25 @@ fn walk(
     visit: &mut dyn FnMut(Piece<'_>),
 ) {
     let values = Values::new(skeleton, plan);
-    let mut line = String::new();
+    let (mut line, mut filled) = (String::new(), String::new());
     let mut emit_fill = |raw: &str, why: Option<&str>, visit: &mut dyn FnMut(Piece<'_>)| {
         line.clear();
         fill(raw, &values, why, html, &mut line);
-        let filled = match person {
-            Some(p) => super::fill_slots(&line, p, html),
-            None => line.clone(),
+        let done = match person {
+            Some(p) => {
+                filled.clear();
+                super::fill_slots_into(&line, p, html, &mut filled);
+                &mut filled
+            }
+            None => &mut line,
         };
-        let trimmed = filled.trim_end();
-        if html && trimmed.is_empty() {
+        let end = done.trim_end().len();
+        if html && end == 0 {
             return;
         }
-        let mut own = trimmed.to_owned();
-        own.push('\n');
-        visit(Piece::Own(&own));
+        done.truncate(end);
+        done.push('\n');
+        visit(Piece::Own(done));
     };
     for run in &part.runs {
         if !run.guards.iter().all(|(k, set)| values.is_set(k) == *set) {
@@ -689,17 +694,24 @@ fn walk(
 /// inline conditionals, and wraps.
 fn fill(raw: &str, values: &Values<'_>, why: Option<&str>, html: bool, out: &mut String) {
     let mut rest = raw;
-    while let Some(at) = rest.find("PWSLOT0") {
+    while let Some(at) = memchr::memmem::find(rest.as_bytes(), b"PWSLOT0") {
         out.push_str(&rest[..at]);
         let tail = &rest[at..];
         if let Some(r) = tail.strip_prefix(marks::VALUE)
             && let Some((key, after)) = marks::split_key(r)
         {
             let value = match key {
-                "WHY" => model::defuse(why.unwrap_or_default().to_owned()),
+                "WHY" => match why.unwrap_or_default() {
+                    w if super::has_slot(w) => Cow::Owned(model::defuse(w.to_owned())),
+                    w => Cow::Borrowed(w),
+                },
                 _ => values.get(key),
             };
-            out.push_str(&if html { escape_text(&value) } else { value });
+            if html {
+                escape_text(&value, out);
+            } else {
+                out.push_str(&value);
+            }
             rest = after;
         } else if let Some(r) = tail.strip_prefix(marks::IF)
             && let Some((key, after)) = marks::split_key(r)
@@ -739,9 +751,9 @@ fn unwrap_later(spec: &str, values: &Values<'_>, why: Option<&str>) -> Option<St
     ))
 }
 
-/// Text as the CSS inliner writes a text node: `&`, `<`, `>` and no-break spaces escaped.
-fn escape_text(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
+/// Text as the CSS inliner writes a text node (`&`, `<`, `>` and no-break spaces escaped),
+/// appended to `out`.
+fn escape_text(s: &str, out: &mut String) {
     for c in s.chars() {
         match c {
             '&' => out.push_str("&amp;"),
@@ -751,7 +763,6 @@ fn escape_text(s: &str) -> String {
             c => out.push(c),
         }
     }
-    out
 }
 
 mod tests_on_fixtures;

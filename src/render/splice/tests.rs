@@ -60,7 +60,7 @@ fn a_splice_holds_the_block_the_values_and_nothing_muted() {
             why: "by Tri Dao".into(),
         }],
     };
-    let mute = [Keyword::parse("graphs").unwrap()];
+    let mute = [std::sync::Arc::new(Keyword::parse("graphs").unwrap())];
     let plan = splicer.plan(
         &skeleton,
         &catalog,

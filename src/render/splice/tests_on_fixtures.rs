@@ -95,7 +95,7 @@ const CASES: &[Case] = &[
     (&[], 2, false, &[], &["pruning", "graph*"]),
 ];
 
-fn ranking(digest: &Digest, block: &[usize], mute: &[Keyword]) -> Ranking {
+fn ranking(digest: &Digest, block: &[usize], mute: &[std::sync::Arc<Keyword>]) -> Ranking {
     let index = crate::digest::personal::EditionIndex::build(digest, &[]);
     let profile = crate::digest::personal::Profile {
         mute: mute.to_vec(),
@@ -153,7 +153,10 @@ pub(super) fn splices_match(splicer: &Splicer, renderer: &Renderer) -> bool {
     CASES.iter().all(|&(topics, cap, text_only, block, mute)| {
         let topics: Vec<String> = topics.iter().map(|t| (*t).to_owned()).collect();
         let spec = VariantSpec::new(&topics, &names, cap, text_only);
-        let mute: Vec<Keyword> = mute.iter().map(|k| Keyword::parse(k).unwrap()).collect();
+        let mute: Vec<std::sync::Arc<Keyword>> = mute
+            .iter()
+            .map(|k| std::sync::Arc::new(Keyword::parse(k).unwrap()))
+            .collect();
         let ranking = ranking(&digest, block, &mute);
         let Ok(reference) =
             renderer.render_personal(&digest, &spec, &edition, &settings, &ranking, &mute)
