@@ -18,6 +18,19 @@ use crate::subscribers::Subscriber;
 /// How long an id arXiv did not know stays unknown before it is asked again.
 const ASK_AGAIN_AFTER_DAYS: i64 = 7;
 
+/// HTTP settings for looking liked papers up: one retry and short timeouts, since a reader's
+/// likes are worth a few seconds of a send at most (an id not found now is asked again next
+/// time).
+pub fn lookup_options() -> HttpOptions {
+    HttpOptions {
+        retries: 1,
+        timeout: std::time::Duration::from_secs(20),
+        connect_timeout: std::time::Duration::from_secs(5),
+        retry_after_max: std::time::Duration::from_secs(10),
+        ..HttpOptions::default()
+    }
+}
+
 /// Whether to ask the arXiv API for what the state directory does not have.
 #[derive(Debug, Clone)]
 pub enum Lookup {

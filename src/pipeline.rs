@@ -195,7 +195,7 @@ pub async fn run_edition(
         _ => None,
     };
     let lookup = crate::liked::Lookup::Online {
-        opts: crate::source::HttpOptions::default(),
+        opts: crate::liked::lookup_options(),
         save: writes_state,
     };
     let index = edition_index(settings, &digest, &subscribers, &lookup).await;
@@ -310,7 +310,7 @@ pub async fn reader_view(
     };
     let digest = Digest::build(papers, &settings.rules);
     let lookup = crate::liked::Lookup::Online {
-        opts: crate::source::HttpOptions::default(),
+        opts: crate::liked::lookup_options(),
         save: true,
     };
     let list = std::slice::from_ref(&subscriber);

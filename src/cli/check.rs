@@ -253,7 +253,7 @@ fn check_subscribers(salvage: &Salvage, found: &mut Found) -> (String, Vec<Subsc
 async fn check_likes(settings: &Settings, list: &[Subscriber]) -> Vec<String> {
     let wanted = paperwire::liked::wanted(list);
     let lookup = paperwire::liked::Lookup::Online {
-        opts: paperwire::source::HttpOptions::default(),
+        opts: paperwire::liked::lookup_options(),
         save: true,
     };
     let liked = paperwire::liked::resolve(settings, &wanted, &lookup).await;

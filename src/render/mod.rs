@@ -12,8 +12,8 @@ mod anchor;
 mod model;
 pub mod pages;
 mod personal;
-mod web;
 mod splice;
+mod web;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -25,11 +25,11 @@ use handlebars::{
 pub use anchor::{paper_anchor, section_anchors};
 pub use model::{Cap, EditionInfo, LeftOut, PaperModel, anchor};
 pub use personal::{Plan, muted_papers, plan};
+pub use splice::{Catalog, Piece, Reader, Skeleton, Splicer};
 pub use web::{
     ContentSection, EditionContent, ListedEdition, ListedSection, Listing, PageLink, Site,
     WebRenderer,
 };
-pub use splice::{Catalog, Piece, Reader, Skeleton, Splicer};
 
 use crate::config::{DigestSettings, SubjectTemplate};
 use crate::digest::Digest;

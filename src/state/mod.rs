@@ -20,8 +20,8 @@
 pub mod bounces;
 mod edition;
 pub mod journal;
-mod published;
 pub mod liked;
+mod published;
 pub mod report;
 
 use std::collections::HashSet;
@@ -34,8 +34,8 @@ use crate::paper::PaperId;
 pub use bounces::BounceLog;
 pub use edition::{EditionFiles, EditionSummary};
 pub use journal::{Entry, Journal, JournalState, Outcome};
-pub use published::{EditionSections, SectionRecord};
 pub use liked::{LikedCache, LikedCacheFile};
+pub use published::{EditionSections, SectionRecord};
 pub use report::{PassOver, PassedOver, Proof, RecipientReport, Report, RunEnd};
 
 /// Why the state directory could not be used.

@@ -11,8 +11,8 @@ use std::path::Path;
 
 use super::parse::check_topic;
 use super::{NewSubscriber, Subscriber, SubscriberEmail};
-use crate::digest::personal::Profile as PersonalProfile;
 use crate::diag::{Location, Problem, Problems};
+use crate::digest::personal::Profile as PersonalProfile;
 
 const COLUMNS: &[&str] = &[
     "email",
@@ -315,23 +315,26 @@ fn split_topics<'c>(cell: &'c str, sections: &[&str]) -> Vec<&'c str> {
 /// personal columns `interests,authors,like,mute,for_you`), leaving out addresses that
 /// unsubscribed or bounced so that re-importing the export cannot bring them back.
 pub fn export_csv(subscribers: &[Subscriber]) -> String {
-    let mut writer = csv::Writer::from_writer(Vec::new());
-    let mut write = |fields: [&str; 11]| {
-        writer
-            .write_record(fields)
-            .expect("writing CSV into memory cannot fail");
-    };
-    let mut header = [""; 11];
-    header.copy_from_slice(COLUMNS);
-    write(header);
     // Neither those who unsubscribed nor dead addresses: an import elsewhere would bring them
     // back.
-    let kept = subscribers
+    let exported: Vec<&Subscriber> = subscribers
         .iter()
-        .filter(|s| s.unsubscribed_at.is_none() && s.bounced_at.is_none());
-    for s in kept {
+        .filter(|s| s.unsubscribed_at.is_none() && s.bounced_at.is_none())
+        .collect();
+    // The personal columns only when someone has personal fields: a list without them
+    // exports as it always did.
+    let personal = exported.iter().any(|s| !s.profile.is_empty());
+    let columns = if personal { COLUMNS.len() } else { 6 };
+    let mut writer = csv::Writer::from_writer(Vec::new());
+    let mut write = |fields: &[&str]| {
+        writer
+            .write_record(&fields[..columns])
+            .expect("writing CSV into memory cannot fail");
+    };
+    write(COLUMNS);
+    for s in exported {
         let [interests, authors, like, mute, for_you] = super::personal::csv_cells(&s.profile);
-        write([
+        write(&[
             s.email.as_str(),
             s.name.as_deref().unwrap_or(""),
             &s.topics.join("; "),

@@ -123,7 +123,8 @@ pub(super) fn parse_file(
         path: path.to_owned(),
         source,
     };
-    if let Some(list) = fast::parse_stream(&mut *file, len, sections).map_err(read_error)? {
+    let lean = super::personal::sharing(|| fast::parse_stream(&mut *file, len, sections));
+    if let Some(list) = lean.map_err(read_error)? {
         return Ok(list);
     }
     let mut bytes = Vec::new();

@@ -454,3 +454,59 @@ format    = "text"
         assert_eq!(sent.trim_end(), preview.trim_end(), "{who}");
     }
 }
+
+#[test]
+fn subscribers_add_and_csv_carry_the_personal_fields() {
+    let server = SmtpServer::start();
+    let env = TestEnv::new();
+    setup(&env, &server, "");
+    env.run(&[
+        "subscribers",
+        "add",
+        "tri@example.org",
+        "--interests",
+        "speculative decoding,KV cache*",
+        "--authors",
+        "Tri Dao;LeCun, Yann",
+        "--like",
+        "2411.01234v2",
+        "--mute",
+        "benchmark*",
+        "--for-you",
+        "3",
+    ])
+    .assert_code(0);
+    let list = env.read("subscribers.toml");
+    for line in [
+        r#"interests = ["speculative decoding", "KV cache*"]"#,
+        r#"authors = ["Tri Dao", "LeCun, Yann"]"#,
+        r#"like = ["2411.01234"]"#,
+        r#"mute = ["benchmark*"]"#,
+        "for_you = 3",
+    ] {
+        assert!(list.contains(line), "{line}\n{list}");
+    }
+    let bad = env.run(&[
+        "subscribers",
+        "add",
+        "x@example.org",
+        "--like",
+        "t-0123456789abcdef",
+    ]);
+    bad.assert_code(2);
+    assert!(bad.stderr.contains("is not an arXiv id"), "{}", bad.stderr);
+    // Exported, then imported into another list: the same fields.
+    let csv = env.run(&["subscribers", "export", "--csv"]);
+    csv.assert_code(0);
+    env.write("export.csv", &csv.stdout);
+    env.subscribers("");
+    env.run(&["subscribers", "import", "export.csv"])
+        .assert_code(0);
+    let again = env.run(&["subscribers", "export", "--csv"]);
+    assert_eq!(again.stdout, csv.stdout);
+    assert!(
+        csv.stdout.contains("2411.01234,benchmark*,3"),
+        "{}",
+        csv.stdout
+    );
+}
