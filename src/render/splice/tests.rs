@@ -76,6 +76,7 @@ fn a_splice_holds_the_block_the_values_and_nothing_muted() {
         name: Some("Ada"),
         email: "ada@example.org",
         unsubscribe_url: "https://u.example.org/x",
+        preferences_url: "https://u.example.org/preferences?token=p.q",
     };
     let text = spliced(&skeleton, &catalog, &plan, &person, false);
     // Paper 3 is about graphs, which this reader mutes: no block, no Graphs section.

@@ -146,6 +146,7 @@ pub(super) fn splices_match(splicer: &Splicer, renderer: &Renderer) -> bool {
         name: Some("Ada <&> O'Brien"),
         email: "ada@example.org",
         unsubscribe_url: "https://f.example.org/unsubscribe?token=a.b",
+        preferences_url: "https://f.example.org/preferences?token=p.q",
     };
     let Ok(catalog) = splicer.catalog(renderer, &digest, &edition, &settings) else {
         return false;
