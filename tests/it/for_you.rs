@@ -395,6 +395,45 @@ async fn check_reports_liked_ids_no_one_knows_and_caches_the_rest() {
     api.verify().await;
 }
 
+#[test]
+fn a_liked_id_no_one_can_resolve_never_fails_a_send() {
+    // The config's arXiv API is a closed port on 127.0.0.1: the lookup fails at once.
+    let server = SmtpServer::start();
+    let env = TestEnv::new();
+    let readers = "[[subscriber]]\nemail = \"ada@example.org\"\nlike = [\"2411.99999\"]\n\
+                   interests = [\"federated\"]\nformat = \"text\"\n";
+    seed_setup(&env, &server, readers, &[]);
+    let out = env.run_with_env(
+        &[
+            "send",
+            "--config",
+            "paperwire.toml",
+            "--edition",
+            "2026-11-28",
+        ],
+        &[SECRET],
+    );
+    out.assert_code(0);
+    assert!(
+        out.stderr
+            .contains("liked papers: could not look up 1 id(s) on arXiv"),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stderr.contains("liked papers not found"),
+        "{}",
+        out.stderr
+    );
+    server.wait_for(1, Duration::from_secs(10));
+    let text = text_part(&server, "ada@example.org");
+    assert!(
+        !block_titles(&text).is_empty(),
+        "the interests still rank: {text}"
+    );
+    assert!(!text.contains("2411.99999"), "{text}");
+}
+
 /// A send splices personal emails from shared parts; `preview --eml` renders them whole (the
 /// reference): the two give the same message.
 #[test]
