@@ -192,6 +192,7 @@ impl Page {
                 "email": email, "topics": topics, "html": html, "max_papers": max_papers,
                 "paused": paused, "personal": personal, "notice": notice, "error": error,
                 "max_for_you": MAX_FOR_YOU,
+                "default_for_you": crate::digest::personal::DEFAULT_FOR_YOU,
             }),
             Self::Unsubscribe { email } => serde_json::json!({
                 "heading": "Unsubscribe",
@@ -496,6 +497,7 @@ mod tests {
             "{html}"
         );
         assert!(html.contains("value=\"3\""), "{html}");
+        assert!(html.contains("empty for 5 when"), "{html}");
         assert!(html.contains("value=\"Graphs\">Graphs"), "{html}");
         assert!(html.contains("value=\"Vision\" checked>Vision"));
         assert!(html.contains("value=\"text\" checked>"));
