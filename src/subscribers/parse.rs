@@ -598,6 +598,9 @@ mod fast {
     struct Interner<'s> {
         choices: std::collections::HashMap<Vec<&'s str>, Topics>,
         chosen: Vec<&'s str>,
+        /// Interests, mutes and followed authors, each once per thread (a list's readers
+        /// follow the same few: unshared, they would cost about a kilobyte a reader).
+        personal: super::super::personal::Shared,
     }
 
     impl<'s> Lean<'s> {
@@ -694,6 +697,22 @@ mod fast {
     /// The subscribers of a run of whole pieces; `first`: it starts the file; `more`: text
     /// follows it.
     fn read_run<'s>(
+        text: &str,
+        sections: &'s [&'s str],
+        interner: &mut Interner<'s>,
+        first: bool,
+        more: bool,
+    ) -> Option<Vec<Subscriber>> {
+        let mut shared = std::mem::take(&mut interner.personal);
+        let out = super::super::personal::sharing_in(&mut shared, || {
+            read_pieces(text, sections, interner, first, more)
+        });
+        interner.personal = shared;
+        out
+    }
+
+    /// [`read_run`], with the personal fields' sharing in place.
+    fn read_pieces<'s>(
         text: &str,
         sections: &'s [&'s str],
         interner: &mut Interner<'s>,
@@ -1073,6 +1092,29 @@ name = \"nobody\"
                 );
             }
         }
+    }
+
+    #[test]
+    fn readers_who_follow_the_same_keywords_and_authors_share_them_across_blocks() {
+        let entry = |i: usize| {
+            format!(
+                "[[subscriber]]\nemail = \"r{i}@example.org\"\ninterests = [\"KV cache*\"]\n\
+                 authors = [\"Tri Dao\"]\nmute = [\"survey\"]\n\n"
+            )
+        };
+        let text: String = (0..50).map(entry).collect();
+        let list = fast::parse_blocks(text.as_bytes(), text.len() as u64, SECTIONS, 300)
+            .unwrap()
+            .expect("valid");
+        assert_eq!(list.len(), 50);
+        let (first, last) = (&list[0].profile, &list[49].profile);
+        assert!(std::sync::Arc::ptr_eq(
+            &first.interests[0],
+            &last.interests[0]
+        ));
+        assert!(std::sync::Arc::ptr_eq(&first.authors[0], &last.authors[0]));
+        assert!(std::sync::Arc::ptr_eq(&first.mute[0], &last.mute[0]));
+        assert_eq!(last.interests[0].as_str(), "KV cache*");
     }
 
     #[test]

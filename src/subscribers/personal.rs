@@ -29,9 +29,23 @@ thread_local! {
 
 /// Runs `f` with keywords and authors shared among the entries it reads.
 pub(super) fn sharing<R>(f: impl FnOnce() -> R) -> R {
-    INTERNER.with(|i| *i.borrow_mut() = Some(Interner::default()));
+    let mut shared = Shared::default();
+    sharing_in(&mut shared, f)
+}
+
+/// Keywords and authors kept between runs of [`sharing_in`] (one per thread that reads).
+#[derive(Default)]
+pub(super) struct Shared(Interner);
+
+/// Runs `f` with the keywords and authors of `shared` (and those it reads added to them), on
+/// this thread: threads that read parts of a list each keep their own, across blocks.
+pub(super) fn sharing_in<R>(shared: &mut Shared, f: impl FnOnce() -> R) -> R {
+    let mine = std::mem::take(&mut shared.0);
+    let before = INTERNER.with(|i| i.borrow_mut().replace(mine));
     let out = f();
-    INTERNER.with(|i| *i.borrow_mut() = None);
+    shared.0 = INTERNER
+        .with(|i| std::mem::replace(&mut *i.borrow_mut(), before))
+        .unwrap_or_default();
     out
 }
 
