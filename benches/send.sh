@@ -2,11 +2,14 @@
 # Throughput benchmark: paperwire send vs Postfix's smtp-source into smtp-sink.
 #
 #   benches/send.sh            # 10,000 and 100,000 subscribers, 16 connections
-#   SIZES="1000" CONCURRENCY=8 PORT=2600 benches/send.sh
+#   SIZES="1000" CONCURRENCY=8 PORT=2600 REPEAT=2 benches/send.sh
 #
 # One run, one machine: installs Postfix (for smtp-sink/smtp-source, no daemon) and GNU time if
 # missing, builds the release binary, measures the ceiling with smtp-source, then sends the
-# edition to generated subscriber lists and prints a Markdown table.
+# edition to generated subscriber lists and prints a Markdown table. Then the personalized
+# mix: the same lists with every subscriber given interests, followed authors and liked papers
+# (one in ten a mute), sent after the same list without them; the second table gives both
+# rates, their ratio and peak RSS (REPEAT=n: the best of n runs of each).
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -14,6 +17,7 @@ PORT=${PORT:-2525}
 CONCURRENCY=${CONCURRENCY:-16}
 SIZES=${SIZES:-"10000 100000"}
 CEILING_MSGS=${CEILING_MSGS:-20000}
+REPEAT=${REPEAT:-1}
 
 need_apt=()
 command -v smtp-sink >/dev/null 2>&1 || [ -x /usr/sbin/smtp-sink ] || need_apt+=(postfix)
@@ -49,14 +53,28 @@ trap cleanup EXIT
 
 mkdir -p "$WORK/samples"
 cp "$ROOT/samples/daily-papers.txt" "$WORK/samples/"
-# The example config, pointed at the generated subscribers, SMTP, and our concurrency.
+# The example config, pointed at the generated subscribers, SMTP, and our concurrency; its
+# papers are the seed with arXiv ids and authors (written below), so that likes and followed
+# authors have something to find.
 sed -e 's|^path = "subscribers.example.toml"|path = "subscribers.toml"|' \
+    -e 's|^path = "samples/daily-papers.txt"|path = "papers.json"|' \
     -e 's|^transport      = "outbox"|transport      = "smtp"|' \
     -e "s|^concurrency    = 8 |concurrency    = $CONCURRENCY |" \
     "$ROOT/paperwire.example.toml" >"$WORK/paperwire.toml"
 grep -q "^concurrency    = $CONCURRENCY " "$WORK/paperwire.toml" || { echo "config edit failed" >&2; exit 2; }
 export PAPERWIRE_SMTP_URL="smtp://127.0.0.1:$PORT" PAPERWIRE_SECRET=bench-secret
 unset PAPERWIRE_CONFIG
+
+# The seed as paperwire JSON, then with ids and authors, and an earlier edition to like from.
+sed -e 's|^path = "papers.json"|path = "samples/daily-papers.txt"|' "$WORK/paperwire.toml" >"$WORK/seed.toml"
+"$PW" fetch --config "$WORK/seed.toml" --out "$WORK/raw.json" 2>/dev/null
+python3 "$ROOT/benches/gen_subscribers.py" 1 "$WORK/unused.toml" --personal \
+    "$WORK/raw.json" "$WORK/papers.json" "$WORK/earlier.json"
+fresh_state() {
+    rm -rf "$WORK/.paperwire"
+    mkdir -p "$WORK/.paperwire/editions/2000-01-01"
+    cp "$WORK/earlier.json" "$WORK/.paperwire/editions/2000-01-01/papers.json"
+}
 
 "$SINK" -u nobody "127.0.0.1:$PORT" 1024 &
 SINK_PID=$!
@@ -99,12 +117,12 @@ print(f"{best*1000:.1f}")
 PY
 )
 
-RAW=()
-for N in $SIZES; do
-    python3 "$ROOT/benches/gen_subscribers.py" "$N" "$WORK/subscribers.toml"
-    rm -rf "$WORK/.paperwire"
+# One send of the list in subscribers.toml; sets DELIVERED SEND_SECONDS WALL RSS_MB BUILD
+# SENDT VARIANTS BYTES.
+send_once() {
+    fresh_state
     /usr/bin/time -v -o "$WORK/time.txt" \
-        "$PW" send --config "$WORK/paperwire.toml" --edition "bench-$N" --json >"$WORK/report.json"
+        "$PW" send --config "$WORK/paperwire.toml" --edition "bench-$1" --json >"$WORK/report.json"
     read -r DELIVERED SEND_SECONDS WALL RSS_MB BUILD SENDT VARIANTS BYTES < <(python3 - "$WORK" <<'PY'
 import json, re, sys
 w = sys.argv[1]
@@ -117,8 +135,31 @@ print(r["delivered"], r["seconds"], wall, f"{rss:.0f}", r.get("build_seconds", -
       r.get("send_seconds", -1), r["variants"], r.get("message_bytes", 0))
 PY
 )
-    if [ "$DELIVERED" != "$N" ]; then echo "only $DELIVERED of $N delivered" >&2; cat "$WORK/report.json" >&2; exit 1; fi
-    RAW+=("$N $DELIVERED $WALL $SEND_SECONDS $RSS_MB $BUILD $SENDT $VARIANTS $BYTES")
+    if [ "$DELIVERED" != "$2" ]; then echo "only $DELIVERED of $2 delivered" >&2; cat "$WORK/report.json" >&2; exit 1; fi
+}
+
+RAW=()
+PERSONAL=()
+for N in $SIZES; do
+    python3 "$ROOT/benches/gen_subscribers.py" "$N" "$WORK/plain.toml"
+    python3 "$ROOT/benches/gen_subscribers.py" "$N" "$WORK/personal.toml" --personal \
+        "$WORK/raw.json" "$WORK/papers.json" "$WORK/earlier.json"
+    BEST_PLAIN=""
+    BEST_PERSONAL=""
+    for r in $(seq "$REPEAT"); do
+        cp "$WORK/plain.toml" "$WORK/subscribers.toml"
+        send_once "$N" "$N"
+        if [ -z "$BEST_PLAIN" ] || python3 -c "import sys; sys.exit(0 if $WALL < ${BEST_PLAIN%% *} else 1)"; then
+            BEST_PLAIN="$WALL $RSS_MB"
+            [ "$r" = 1 ] && RAW+=("$N $DELIVERED $WALL $SEND_SECONDS $RSS_MB $BUILD $SENDT $VARIANTS $BYTES")
+        fi
+        cp "$WORK/personal.toml" "$WORK/subscribers.toml"
+        send_once "$N-personal" "$N"
+        if [ -z "$BEST_PERSONAL" ] || python3 -c "import sys; sys.exit(0 if $WALL < ${BEST_PERSONAL%% *} else 1)"; then
+            BEST_PERSONAL="$WALL $RSS_MB $BUILD $BYTES"
+        fi
+    done
+    PERSONAL+=("$N $BEST_PLAIN $BEST_PERSONAL")
 done
 
 C_FULL2=$(ceiling "$FULL_EML")
@@ -142,5 +183,20 @@ rate = d / wall
 split = "n/a" if build < 0 else f"{build/d*1e6:.0f} µs / {sendt/d*1e3:.2f} ms (per worker, {conc} in parallel)"
 mean = f"{nbytes/d/1000:.1f} KB" if nbytes else "n/a"
 print(f"| {n:,} | {var} | {mean} | {wall:.2f} s | {rate:,.0f} | {rate/cmed:.0%} | {rate/cfull:.0%} | {rss:.0f} MB | {wall/d*1e3:.3f} | {split} |")
+PY
+done
+
+echo
+echo "Personalized mix (every subscriber with interests, followed authors and likes; one in ten a mute), against the same list without them, sent right before it (best of $REPEAT):"
+echo
+echo "| subscribers | without: msgs/s | with: msgs/s | ratio (goal ≥ 0.8) | peak RSS without | peak RSS with (goal ≤ 200 MB) | mean size with | build per message with |"
+echo "|---:|---:|---:|---:|---:|---:|---:|---|"
+for row in "${PERSONAL[@]}"; do
+    python3 - $row "$CONCURRENCY" <<'PY'
+import sys
+n, wall_a, rss_a, wall_b, rss_b, build_b, bytes_b, conc = sys.argv[1:]
+n, wall_a, wall_b, build_b, bytes_b = int(n), float(wall_a), float(wall_b), float(build_b), int(bytes_b)
+a, b = n / wall_a, n / wall_b
+print(f"| {n:,} | {a:,.0f} | {b:,.0f} | {b/a:.2f} | {float(rss_a):.0f} MB | {float(rss_b):.0f} MB | {bytes_b/n/1000:.1f} KB | {build_b/n*1e6:.0f} µs (per worker, {conc} in parallel) |")
 PY
 done

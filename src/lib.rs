@@ -16,6 +16,7 @@ pub mod edition;
 pub mod exit;
 pub mod fsutil;
 pub mod hygiene;
+pub mod liked;
 pub mod paper;
 pub mod pipeline;
 pub mod render;

@@ -19,6 +19,7 @@ use crate::config::{ConfigError, Settings, TransportKind};
 use crate::deliver::transport::{SmtpTls, TransportSpec};
 use crate::deliver::{DeliverError, Prepared, Progress, SendRequest, SigningKey};
 use crate::diag::{Location, Problems};
+use crate::digest::personal::EditionIndex;
 use crate::digest::{Digest, without_repeats};
 use crate::edition::EditionId;
 use crate::paper::Paper;
@@ -193,9 +194,15 @@ pub async fn run_edition(
         Some(dir) if writes_state => Some(Archive::new(settings, dir)?),
         _ => None,
     };
+    let lookup = crate::liked::Lookup::Online {
+        opts: crate::liked::lookup_options(),
+        save: writes_state,
+    };
+    let index = edition_index(settings, &digest, &subscribers, &lookup).await;
     let prepared = Prepared {
         settings: settings.clone(),
         edition: edition_info(settings, &request.edition, request.today),
+        index,
         digest,
         subscribers,
         renderer,
@@ -271,7 +278,87 @@ fn publish(files: &EditionFiles, archive: Option<&Archive<'_>>) -> Result<(), Ru
     Ok(())
 }
 
+/// One reader's view of an edition, for `paperwire explain --subscriber`.
+pub struct ReaderView {
+    pub subscriber: Subscriber,
+    pub digest: Digest,
+    pub index: EditionIndex,
+    /// The reader's ranking, as their email has it.
+    pub ranking: crate::digest::personal::Ranking,
+}
+
+/// The edition's papers as `send` takes them (its frozen list once it started, else the
+/// sources or `papers_file`), ranked for the subscriber `email` exactly as their email is.
+pub async fn reader_view(
+    settings: &Settings,
+    edition: &EditionId,
+    papers_file: Option<&Path>,
+    email: &str,
+) -> Result<Option<ReaderView>, RunError> {
+    let subscriber = find_subscriber(settings, email)?;
+    let papers = match edition_papers(
+        settings,
+        edition,
+        today(settings),
+        papers_file,
+        OnFrozen::KeepFrozen,
+    )
+    .await?
+    {
+        EditionPapers::Frozen(p) | EditionPapers::Fresh(p) => p,
+        EditionPapers::EmptyDay(_) => return Ok(None),
+    };
+    let digest = Digest::build(papers, &settings.rules);
+    let lookup = crate::liked::Lookup::Online {
+        opts: crate::liked::lookup_options(),
+        save: true,
+    };
+    let list = std::slice::from_ref(&subscriber);
+    let index = edition_index(settings, &digest, list, &lookup).await;
+    let spec = VariantSpec::new(
+        &subscriber.topics,
+        &settings.section_names(),
+        subscriber.max_papers.unwrap_or(usize::MAX),
+        subscriber.format == MailFormat::Text,
+    );
+    let limit = spec.cap.min(settings.digest.max_papers);
+    let ranking = index.rank(&digest, &subscriber.profile, limit);
+    Ok(Some(ReaderView {
+        subscriber,
+        digest,
+        index,
+        ranking,
+    }))
+}
+
 /// The subscriber list, checking that every `--only` address is on it.
+/// The edition indexed for the readers' own rankings, with the papers they liked (looked up as
+/// `lookup` allows; what cannot be found is a warning, never an error).
+pub async fn edition_index(
+    settings: &Settings,
+    digest: &Digest,
+    subscribers: &[Subscriber],
+    lookup: &crate::liked::Lookup,
+) -> EditionIndex {
+    let wanted = crate::liked::wanted(subscribers);
+    let liked = crate::liked::resolve(settings, &wanted, lookup).await;
+    for w in &liked.warnings {
+        tracing::warn!("{w}");
+    }
+    if !liked.unresolved.is_empty() {
+        tracing::warn!(
+            "liked papers not found (left out of the rankings; `paperwire check` lists who liked them): {}",
+            liked
+                .unresolved
+                .iter()
+                .map(|i| i.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+    }
+    EditionIndex::build(digest, &liked.papers)
+}
+
 fn load_subscribers(
     settings: &Settings,
     only: &[SubscriberEmail],
@@ -565,7 +652,24 @@ pub async fn preview(settings: &Settings, request: &PreviewRequest) -> Result<Pr
         ),
         None => VariantSpec::new(&[], &settings.section_names(), usize::MAX, text),
     };
-    let variant = renderer.render_variant(&digest, &spec, &edition, &settings.digest)?;
+    let variant = match subscriber.as_ref().filter(|s| s.profile.is_personal()) {
+        Some(s) => {
+            let list = std::slice::from_ref(s);
+            let index =
+                edition_index(settings, &digest, list, &crate::liked::Lookup::Offline).await;
+            let limit = spec.cap.min(settings.digest.max_papers);
+            let ranking = index.rank(&digest, &s.profile, limit);
+            renderer.render_personal(
+                &digest,
+                &spec,
+                &edition,
+                &settings.digest,
+                &ranking,
+                &s.profile.mute,
+            )?
+        }
+        None => renderer.render_variant(&digest, &spec, &edition, &settings.digest)?,
+    };
     let (unsubscribe_url, preferences_url) = match &subscriber {
         Some(s) => links_for_preview(settings, &s.email),
         None => (

@@ -22,6 +22,7 @@
 //! is handled, and over a connection's whole life.
 
 pub mod changes;
+mod for_you_form;
 pub mod limits;
 mod mailer;
 mod preferences;

@@ -155,6 +155,7 @@ mod tests {
             since: None,
             unsubscribed_at: None,
             bounced_at: None,
+            profile: Default::default(),
         }
     }
 

@@ -11,7 +11,7 @@ use paperwire::exit::{Exit, describe};
 use paperwire::pipeline;
 use paperwire::render::pages::Pages;
 use paperwire::render::{EditionInfo, Renderer, Templates, WebRenderer, render_subject};
-use paperwire::subscribers::SubscriberError;
+use paperwire::subscribers::{Subscriber, SubscriberError};
 
 #[derive(Debug, clap::Args)]
 pub struct CheckArgs {}
@@ -23,7 +23,7 @@ struct Found {
     warnings: Vec<String>,
 }
 
-pub fn run(config: Option<&Path>, _args: CheckArgs) -> anyhow::Result<Exit> {
+pub async fn run(config: Option<&Path>, _args: CheckArgs) -> anyhow::Result<Exit> {
     let origin = config::locate(config, true)?;
     let mut found = Found::default();
     let (settings, salvage) = match config::load_salvaging(&origin) {
@@ -54,7 +54,11 @@ pub fn run(config: Option<&Path>, _args: CheckArgs) -> anyhow::Result<Exit> {
         Some(salvage) => {
             check_templates(salvage, &mut found);
             check_file_sources(salvage, &mut found);
-            check_subscribers(salvage, &mut found)
+            let (note, list) = check_subscribers(salvage, &mut found);
+            if let Some(settings) = &settings {
+                found.warnings.extend(check_likes(settings, &list).await);
+            }
+            note
         }
         None => {
             found.warnings.push(
@@ -191,17 +195,17 @@ fn check_file_sources(salvage: &Salvage, found: &mut Found) {
 
 /// The subscriber list's problems, checked against the sections that could be read; its
 /// change log's skipped lines and suppressions as warnings; and a note on who is on it.
-fn check_subscribers(salvage: &Salvage, found: &mut Found) -> String {
+fn check_subscribers(salvage: &Salvage, found: &mut Found) -> (String, Vec<Subscriber>) {
     let path = &salvage.subscribers_path;
     if !path.exists() {
         if salvage.is_bundled() {
-            return "no subscriber list (bundled sample)".to_owned();
+            return ("no subscriber list (bundled sample)".to_owned(), Vec::new());
         }
         found.problems.push(format!(
             "{}: the subscriber list does not exist (subscribers.path)",
             path.display()
         ));
-        return String::new();
+        return (String::new(), Vec::new());
     }
     let sections: Vec<&str> = salvage.section_names.iter().map(String::as_str).collect();
     let view = match paperwire::subscribers::read(path, &sections) {
@@ -210,11 +214,11 @@ fn check_subscribers(salvage: &Salvage, found: &mut Found) -> String {
             found
                 .problems
                 .extend(list.0.iter().map(ToString::to_string));
-            return String::new();
+            return (String::new(), Vec::new());
         }
         Err(e) => {
             found.problems.push(describe(&e));
-            return String::new();
+            return (String::new(), Vec::new());
         }
     };
     found
@@ -236,9 +240,35 @@ fn check_subscribers(salvage: &Salvage, found: &mut Found) -> String {
     } else {
         String::new()
     };
-    format!(
+    let note = format!(
         "{} ({} active){pending}",
         plural(list.len(), "subscriber"),
         list.iter().filter(|s| s.is_active()).count()
-    )
+    );
+    (note, view.subscribers)
+}
+
+/// Liked papers that neither an earlier edition nor arXiv knows (looked up now, and cached):
+/// warnings naming who liked them. They are ignored by sends.
+async fn check_likes(settings: &Settings, list: &[Subscriber]) -> Vec<String> {
+    let wanted = paperwire::liked::wanted(list);
+    let lookup = paperwire::liked::Lookup::Online {
+        opts: paperwire::liked::lookup_options(),
+        save: true,
+    };
+    let liked = paperwire::liked::resolve(settings, &wanted, &lookup).await;
+    let mut out = liked.warnings;
+    for id in &liked.unresolved {
+        let who: Vec<&str> = list
+            .iter()
+            .filter(|s| s.is_active() && s.profile.like.contains(id))
+            .map(|s| s.email.as_str())
+            .collect();
+        out.push(format!(
+            "{}: liked paper {id} ({}) is in no earlier edition and arXiv does not know it; it is ignored",
+            settings.subscribers_path.display(),
+            who.join(", ")
+        ));
+    }
+    out
 }

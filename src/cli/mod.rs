@@ -56,7 +56,8 @@ pub enum Command {
     Preview(preview::PreviewArgs),
     /// Validate the config, the templates and the subscriber list; list every problem.
     Check(check::CheckArgs),
-    /// Show how each section scores a paper, and which keywords hit.
+    /// Show how each section scores a paper, and which keywords hit (with --subscriber, how
+    /// that reader's own fields score it).
     Explain(explain::ExplainArgs),
     /// Run as a daemon: send each edition at the [schedule] cron time, retry deferred
     /// recipients, catch up after downtime (--once: do the due run and exit).
@@ -99,7 +100,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<Exit> {
     match cli.command {
         Command::Init(a) => init::run(config, a),
         Command::Preview(a) => preview::run(config, a).await,
-        Command::Check(a) => check::run(config, a),
+        Command::Check(a) => check::run(config, a).await,
         Command::Explain(a) => explain::run(config, a).await,
         Command::Send(a) => send::run(config, a).await,
         Command::Run(a) => run::run(config, a).await,

@@ -5,13 +5,17 @@
 use std::io::Write;
 use std::num::NonZeroUsize;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use anyhow::Context;
+use paperwire::digest::Keyword;
+use paperwire::digest::personal::{Author, Profile};
 use paperwire::exit::Exit;
 use paperwire::hygiene::{self, BouncedEntry};
+use paperwire::paper::PaperId;
 use paperwire::subscribers::{
     self, AddOptions, AddOutcome, ImportSummary, MailFormat, NewSubscriber, SubscriberEmail,
-    SubscriberStore,
+    SubscriberStore, personal,
 };
 
 #[derive(Debug, clap::Args)]
@@ -53,6 +57,8 @@ pub enum SubscribersCmd {
         /// bounced (only after checking that it takes mail again).
         #[arg(long)]
         resubscribe: bool,
+        #[command(flatten)]
+        personal: PersonalArgs,
     },
     /// Remove a subscriber's entry.
     Remove {
@@ -98,6 +104,40 @@ pub enum SubscribersCmd {
         #[arg(long)]
         csv: bool,
     },
+}
+
+/// The personal fields of `subscribers add` (see `subscribers.example.toml`).
+#[derive(Debug, clap::Args)]
+pub struct PersonalArgs {
+    /// Interest keywords for the "For you" block, comma-separated (section keyword syntax:
+    /// `"speculative decoding,KV cache*"`).
+    #[arg(long, value_delimiter = ',', value_parser = |r: &str| personal::keyword("interests", r))]
+    interests: Vec<Arc<Keyword>>,
+    /// Followed authors, separated by `;` (`"Tri Dao;LeCun, Yann"`).
+    #[arg(long, value_delimiter = ';', value_parser = personal::author)]
+    authors: Vec<Arc<Author>>,
+    /// arXiv ids of papers this person liked, comma-separated.
+    #[arg(long, value_delimiter = ',', value_parser = personal::like)]
+    like: Vec<PaperId>,
+    /// Keywords that keep a paper out of this person's email, comma-separated.
+    #[arg(long, value_delimiter = ',', value_parser = |r: &str| personal::keyword("mute", r))]
+    mute: Vec<Arc<Keyword>>,
+    /// Papers in the "For you" block (default 5 when interests, authors or likes are given;
+    /// 0 = no block).
+    #[arg(long)]
+    for_you: Option<usize>,
+}
+
+impl PersonalArgs {
+    fn into_profile(self) -> Profile {
+        Profile {
+            interests: self.interests,
+            authors: self.authors,
+            like: self.like,
+            mute: self.mute,
+            for_you: self.for_you,
+        }
+    }
 }
 
 fn parse_email(raw: &str) -> Result<SubscriberEmail, String> {
@@ -150,6 +190,7 @@ pub fn run(config: Option<&Path>, args: SubscribersArgs) -> anyhow::Result<Exit>
             format,
             max_papers,
             resubscribe,
+            personal,
         } => {
             let new = NewSubscriber {
                 email,
@@ -162,6 +203,7 @@ pub fn run(config: Option<&Path>, args: SubscribersArgs) -> anyhow::Result<Exit>
                 format,
                 max_papers,
                 paused: false,
+                profile: personal.into_profile(),
             };
             let options = AddOptions {
                 resubscribe,

@@ -69,6 +69,8 @@ impl Settings {
         let templates_dir = raw.templates.dir.as_ref().map(|d| base_dir.join(d));
         let subscribers_path = base_dir.join(&raw.subscribers.path);
         let serve = super::serve::check(&raw.serve, &mut |offset, message| ck.bad(offset, message));
+        let for_you =
+            super::for_you::check(&raw.for_you, &mut |offset, message| ck.bad(offset, message));
         if !ck.problems.is_empty() {
             let salvage = Salvage {
                 path: path.to_owned(),
@@ -86,8 +88,8 @@ impl Settings {
             };
             return Err((Problems(ck.problems), Some(Box::new(salvage))));
         }
-        let (Some(newsletter), Some(delivery), Some(bounce), Some(serve)) =
-            (newsletter, delivery, bounce, serve)
+        let (Some(newsletter), Some(delivery), Some(bounce), Some(serve), Some(for_you)) =
+            (newsletter, delivery, bounce, serve, for_you)
         else {
             unreachable!("every None above recorded a problem");
         };
@@ -107,6 +109,7 @@ impl Settings {
             bounce,
             archive: archive.flatten(),
             serve,
+            for_you,
             secrets: Secrets::default(),
         })
     }

@@ -13,10 +13,12 @@
 //! - `smtp`: the SMTP endpoint and extra CA certificates;
 //! - `secrets`: `PAPERWIRE_SECRET` and `PAPERWIRE_SMTP_PASSWORD`;
 //! - `bounce`: the `[bounce]` table;
-//! - `serve`: the `[serve]` table.
+//! - `serve`: the `[serve]` table;
+//! - `for_you`: the `[for_you]` table.
 
 mod bounce;
 mod check;
+mod for_you;
 mod raw;
 mod secrets;
 mod serve;
@@ -32,6 +34,7 @@ use crate::digest::Rules;
 use crate::schedule::Schedule;
 
 pub use bounce::{BounceSettings, VERP_TAG_CHARS};
+pub use for_you::ForYouSettings;
 pub use secrets::{Secrets, secret_from_env};
 pub use serve::{DEFAULT_LISTEN, ServeSettings};
 pub use smtp::{ExtraCas, SmtpEndpoint, TlsMode};
@@ -346,6 +349,8 @@ pub struct Settings {
     pub archive: Option<ArchiveSettings>,
     /// `[serve]`: where `paperwire serve` listens, signup, and its limits.
     pub serve: ServeSettings,
+    /// `[for_you]`: where liked papers are looked up.
+    pub for_you: ForYouSettings,
     /// From the environment (set by [`load`]; empty when parsed from text alone).
     pub secrets: Secrets,
 }

@@ -36,6 +36,8 @@ pub(super) struct RawConfig {
     pub(super) archive: Option<RawArchive>,
     #[serde(default)]
     pub(super) serve: super::serve::RawServe,
+    #[serde(default)]
+    pub(super) for_you: super::for_you::RawForYou,
 }
 
 #[derive(Debug, Deserialize)]

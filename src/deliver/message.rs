@@ -206,7 +206,7 @@ enum Segment {
 }
 
 /// Quoted-printable with lettre's own encoder (CRLF line endings first, as lettre does).
-fn qp(raw: String) -> Vec<u8> {
+pub(crate) fn qp(raw: String) -> Vec<u8> {
     lettre::message::Body::new_with_encoding(raw, header::ContentTransferEncoding::QuotedPrintable)
         .map(lettre::message::Body::into_vec)
         .unwrap_or_else(|raw| raw)
@@ -274,50 +274,76 @@ impl EncodedVariant {
         person: &Person<'_>,
         meta: &MessageMeta<'_>,
     ) -> Result<Vec<u8>, BuildError> {
-        let mark = |m: &[u8]| {
-            lettre::message::Body::dangerous_pre_encoded(
-                m.to_vec(),
-                header::ContentTransferEncoding::QuotedPrintable,
-            )
-        };
-        let builder = builder(settings, edition, subscriber, meta);
-        let message = match &self.html {
-            Some(_) => builder.multipart(
-                MultiPart::alternative()
-                    .singlepart(part(header::ContentType::TEXT_PLAIN, mark(TEXT_MARK)))
-                    .singlepart(part(header::ContentType::TEXT_HTML, mark(HTML_MARK))),
-            ),
-            None => builder.singlepart(part(header::ContentType::TEXT_PLAIN, mark(TEXT_MARK))),
-        }
-        .map_err(|e| BuildError {
-            email: subscriber.email.to_string(),
-            reason: e.to_string(),
-        })?;
-        let skeleton = message.formatted();
-        let capacity = skeleton.len()
-            + self.text.fixed_len
-            + self.html.as_ref().map_or(0, |h| h.fixed_len)
-            + 1024;
-        let mut out = Vec::with_capacity(capacity);
-        // The marks are the last lines of their parts: search from the end, so that nothing in
-        // a header (a name, a subject) can be taken for one.
-        let (head, html_tail) = match &self.html {
-            Some(_) => {
-                let at = rfind(&skeleton, HTML_MARK).expect("the HTML mark is in the skeleton");
-                (&skeleton[..at], Some(&skeleton[at + HTML_MARK.len()..]))
-            }
-            None => (&skeleton[..], None),
-        };
-        let at = rfind(head, TEXT_MARK).expect("the text mark is in the skeleton");
-        out.extend_from_slice(&head[..at]);
-        self.text.write(person, false, &mut out);
-        out.extend_from_slice(&head[at + TEXT_MARK.len()..]);
-        if let (Some(html), Some(tail)) = (&self.html, html_tail) {
-            html.write(person, true, &mut out);
-            out.extend_from_slice(tail);
-        }
-        Ok(out)
+        let capacity = self.text.fixed_len + self.html.as_ref().map_or(0, |h| h.fixed_len);
+        assemble(
+            settings,
+            edition,
+            subscriber,
+            meta,
+            capacity,
+            &mut |out| self.text.write(person, false, out),
+            self.html
+                .as_ref()
+                .map(|h| move |out: &mut Vec<u8>| h.write(person, true, out))
+                .as_mut()
+                .map(|f| f as &mut dyn FnMut(&mut Vec<u8>)),
+        )
     }
+}
+
+/// Writes one encoded body.
+pub type BodyWriter<'a> = &'a mut dyn FnMut(&mut Vec<u8>);
+
+/// A message: headers and MIME skeleton from lettre's builder with placeholder bodies, then
+/// the bodies as `text` and `html` write them (already encoded); `capacity` hints their size.
+pub fn assemble(
+    settings: &Settings,
+    edition: &EditionId,
+    subscriber: &Subscriber,
+    meta: &MessageMeta<'_>,
+    capacity: usize,
+    text: BodyWriter<'_>,
+    html: Option<BodyWriter<'_>>,
+) -> Result<Vec<u8>, BuildError> {
+    let mark = |m: &[u8]| {
+        lettre::message::Body::dangerous_pre_encoded(
+            m.to_vec(),
+            header::ContentTransferEncoding::QuotedPrintable,
+        )
+    };
+    let builder = builder(settings, edition, subscriber, meta);
+    let message = match &html {
+        Some(_) => builder.multipart(
+            MultiPart::alternative()
+                .singlepart(part(header::ContentType::TEXT_PLAIN, mark(TEXT_MARK)))
+                .singlepart(part(header::ContentType::TEXT_HTML, mark(HTML_MARK))),
+        ),
+        None => builder.singlepart(part(header::ContentType::TEXT_PLAIN, mark(TEXT_MARK))),
+    }
+    .map_err(|e| BuildError {
+        email: subscriber.email.to_string(),
+        reason: e.to_string(),
+    })?;
+    let skeleton = message.formatted();
+    let mut out = Vec::with_capacity(skeleton.len() + capacity + 1024);
+    // The marks are the last lines of their parts: search from the end, so that nothing in
+    // a header (a name, a subject) can be taken for one.
+    let (head, html_tail) = match &html {
+        Some(_) => {
+            let at = rfind(&skeleton, HTML_MARK).expect("the HTML mark is in the skeleton");
+            (&skeleton[..at], Some(&skeleton[at + HTML_MARK.len()..]))
+        }
+        None => (&skeleton[..], None),
+    };
+    let at = rfind(head, TEXT_MARK).expect("the text mark is in the skeleton");
+    out.extend_from_slice(&head[..at]);
+    text(&mut out);
+    out.extend_from_slice(&head[at + TEXT_MARK.len()..]);
+    if let (Some(html), Some(tail)) = (html, html_tail) {
+        html(&mut out);
+        out.extend_from_slice(tail);
+    }
+    Ok(out)
 }
 
 fn rfind(hay: &[u8], needle: &[u8]) -> Option<usize> {
@@ -341,6 +367,7 @@ mod tests {
             since: None,
             unsubscribed_at: None,
             bounced_at: None,
+            profile: Default::default(),
         }
     }
 

@@ -17,6 +17,7 @@
 mod key;
 pub mod message;
 pub mod notice;
+mod personal;
 mod preflight;
 mod refusals;
 pub mod transport;
@@ -30,6 +31,7 @@ use tokio_util::sync::CancellationToken;
 use crate::bounce::verp::VerpKey;
 use crate::config::Settings;
 use crate::digest::Digest;
+use crate::digest::personal::EditionIndex;
 use crate::edition::EditionId;
 use crate::exit::Temporary;
 use crate::paper::Paper;
@@ -115,6 +117,8 @@ pub struct Prepared {
     pub digest: Digest,
     pub subscribers: Vec<Subscriber>,
     pub renderer: Renderer,
+    /// The edition indexed for the readers' own rankings (the "For you" block, mutes).
+    pub index: EditionIndex,
     /// Where the edition's journal and report live.
     pub files: EditionFiles,
     /// The edition's paper list, to freeze right before the first message is handed to the

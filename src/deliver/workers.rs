@@ -26,7 +26,7 @@ struct Shared {
     request: SendRequest,
     subject: String,
     /// Each variant rendered and encoded once, shared by every subscriber who gets it.
-    variants: Mutex<HashMap<VariantSpec, Arc<message::EncodedVariant>>>,
+    caches: Caches,
     journal: Option<Journal>,
     /// Cancelled on a stop from outside, or when a worker hits an error that ends the run.
     stop: CancellationToken,
@@ -78,11 +78,10 @@ pub(super) fn dry_run(
     queue: &[usize],
     report: &mut Report,
 ) -> Result<(), DeliverError> {
-    let variants = Mutex::new(HashMap::new());
+    let caches = Caches::new();
     for &i in queue {
         let s = &prepared.subscribers[i];
-        let built = variant_for(prepared, &variants, s)
-            .and_then(|v| build(prepared, request, subject, &v, s));
+        let built = build(prepared, &caches, request, subject, s);
         match built {
             Ok(_) => report.would_send += 1,
             Err(DeliverError::Build(e)) => {
@@ -92,7 +91,7 @@ pub(super) fn dry_run(
             Err(e) => return Err(e),
         }
     }
-    report.variants = lock(&variants).len();
+    report.variants = lock(&caches.variants).len();
     Ok(())
 }
 
@@ -128,7 +127,7 @@ pub(super) async fn run(
         prepared,
         request,
         subject,
-        variants: Mutex::new(HashMap::new()),
+        caches: Caches::new(),
         journal,
         stop: stop.child_token(),
         report: Mutex::new(report),
@@ -172,7 +171,7 @@ pub(super) async fn run(
     let left = lock(&queue).len();
     report.interrupted = shared.stop.is_cancelled() && left > 0;
     report.not_tried = left;
-    report.variants = lock(&shared.variants).len();
+    report.variants = lock(&shared.caches.variants).len();
     report.build_seconds = total.building.as_secs_f64();
     report.send_seconds = total.sending.as_secs_f64();
     report.message_bytes = total.message_bytes;
@@ -191,8 +190,13 @@ async fn worker(
         let Some(i) = lock(queue).next() else { break };
         let s = &shared.prepared.subscribers[i];
         let t0 = Instant::now();
-        let built = variant_for(&shared.prepared, &shared.variants, s)
-            .and_then(|v| build(&shared.prepared, &shared.request, &shared.subject, &v, s));
+        let built = build(
+            &shared.prepared,
+            &shared.caches,
+            &shared.request,
+            &shared.subject,
+            s,
+        );
         let built = match built {
             Ok(built) => built,
             // A message that cannot be built fails that recipient for good (it would fail the
@@ -235,25 +239,34 @@ async fn worker(
     Ok(tally)
 }
 
+/// The variants and personal parts a send shares.
+pub(super) struct Caches {
+    variants: Mutex<HashMap<VariantSpec, Arc<message::EncodedVariant>>>,
+    personal: super::personal::Shared,
+}
+
+impl Caches {
+    pub(super) fn new() -> Self {
+        Self {
+            variants: Mutex::new(HashMap::new()),
+            personal: super::personal::Shared::default(),
+        }
+    }
+}
+
 /// The subscriber's variant, rendered and encoded on first use (outside the cache's lock, so
 /// that workers build in parallel; two may render the same new variant once each).
 fn variant_for(
     prepared: &Prepared,
     cache: &Mutex<HashMap<VariantSpec, Arc<message::EncodedVariant>>>,
-    s: &Subscriber,
+    spec: &VariantSpec,
 ) -> Result<Arc<message::EncodedVariant>, DeliverError> {
-    let spec = VariantSpec::new(
-        &s.topics,
-        &prepared.settings.section_names(),
-        s.max_papers.unwrap_or(usize::MAX),
-        s.format == MailFormat::Text,
-    );
-    if let Some(v) = lock(cache).get(&spec) {
+    if let Some(v) = lock(cache).get(spec) {
         return Ok(Arc::clone(v));
     }
     let rendered = prepared.renderer.render_variant(
         &prepared.digest,
-        &spec,
+        spec,
         &prepared.edition,
         &prepared.settings.digest,
     )?;
@@ -270,19 +283,26 @@ fn variant_for(
         },
         if spec.text_only { "text" } else { "html" }
     );
-    lock(cache).insert(spec, Arc::clone(&v));
+    lock(cache).insert(spec.clone(), Arc::clone(&v));
     Ok(v)
 }
 
-/// Builds one subscriber's message from their variant.
+/// Builds one subscriber's message: from their variant, or spliced for them when they have
+/// personal fields.
 fn build(
     prepared: &Prepared,
+    caches: &Caches,
     request: &SendRequest,
     subject: &str,
-    variant: &message::EncodedVariant,
     s: &Subscriber,
 ) -> Result<Built, DeliverError> {
     let settings = &prepared.settings;
+    let spec = VariantSpec::new(
+        &s.topics,
+        &settings.section_names(),
+        s.max_papers.unwrap_or(usize::MAX),
+        s.format == MailFormat::Text,
+    );
     let url = request.key.unsubscribe_url(
         &settings.newsletter.base_url,
         &settings.newsletter.list_id,
@@ -304,7 +324,13 @@ fn build(
         unsubscribe_url: &url,
         date: std::time::SystemTime::now(),
     };
-    let bytes = variant.build(settings, &request.edition, s, &person, &meta)?;
+    let bytes = if s.profile.is_personal() {
+        let shared = &caches.personal;
+        super::personal::build(prepared, shared, &spec, s, &person, &meta, &request.edition)?
+    } else {
+        let variant = variant_for(prepared, &caches.variants, &spec)?;
+        variant.build(settings, &request.edition, s, &person, &meta)?
+    };
     let verp = request.verp.as_ref().map(|key| (key, &request.edition));
     let envelope = match &request.test_to {
         // A proof's bounce must not count against the subscriber whose message it is: no tag.
@@ -474,6 +500,6 @@ impl Shared {
 }
 
 /// Locks a mutex, taking over a poisoned one (a panicked worker must not stop the others).
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+pub(super) fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }

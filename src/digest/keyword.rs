@@ -61,7 +61,21 @@ impl Keyword {
             .count()
     }
 
-    fn matches_at(&self, text: &Words, start: usize) -> bool {
+    /// The keyword's lowercase words.
+    pub(crate) fn words(&self) -> &[String] {
+        &self.words
+    }
+
+    /// Whether the last word is a prefix (`prun*`).
+    pub(crate) fn is_prefix(&self) -> bool {
+        self.prefix
+    }
+
+    /// Whether the keyword occurs in `text` starting at word `start`.
+    pub(crate) fn matches_at(&self, text: &Words, start: usize) -> bool {
+        if start + self.words.len() > text.words.len() {
+            return false;
+        }
         let last = self.words.len() - 1;
         self.words.iter().enumerate().all(|(i, kw)| {
             let word = &text.words[start + i];
@@ -74,6 +88,12 @@ impl Keyword {
                 word.text == *kw
             }
         })
+    }
+}
+
+impl serde::Serialize for Keyword {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.source)
     }
 }
 
@@ -97,6 +117,11 @@ pub struct Words {
 }
 
 impl Words {
+    /// The lowercase words, in order.
+    pub(crate) fn iter(&self) -> impl Iterator<Item = &str> {
+        self.words.iter().map(|w| w.text.as_str())
+    }
+
     pub fn new(text: &str) -> Self {
         Self {
             words: split_words(text)

@@ -8,6 +8,7 @@
 //! the send path render once per distinct view rather than once per person.
 
 mod keyword;
+pub mod personal;
 
 use std::cmp::Reverse;
 use std::collections::HashSet;

@@ -11,6 +11,8 @@
 mod anchor;
 mod model;
 pub mod pages;
+mod personal;
+mod splice;
 mod web;
 
 use std::collections::BTreeMap;
@@ -22,6 +24,8 @@ use handlebars::{
 
 pub use anchor::{paper_anchor, section_anchors};
 pub use model::{Cap, EditionInfo, LeftOut, PaperModel, anchor};
+pub use personal::{Plan, muted_papers, plan};
+pub use splice::{Catalog, Piece, Reader, Skeleton, Splicer};
 pub use web::{
     ContentSection, EditionContent, ListedEdition, ListedSection, Listing, PageLink, Site,
     WebRenderer,
@@ -247,6 +251,8 @@ pub struct Renderer {
     html: Handlebars<'static>,
     text: Handlebars<'static>,
     css: css_inline::CSSInliner<'static>,
+    /// The `paper` partials' sources (HTML, text), for the splices' catalog.
+    paper_partials: (String, String),
 }
 
 impl std::fmt::Debug for Renderer {
@@ -294,14 +300,25 @@ fn wrap_helper(
         .param(3)
         .and_then(|p| p.value().as_str())
         .unwrap_or(indent);
+    let wrapped = if text.contains(splice::VALUE_PREFIX) {
+        // A per-reader value: wrapped once it is known (see `splice`).
+        splice::wrap_later(&text, width, indent, first)
+    } else {
+        wrap_text(&text, width, indent, first)
+    };
+    out.write(&wrapped)?;
+    Ok(())
+}
+
+/// `text` word-wrapped at `width`, the first line after `first`, the others after `indent`.
+pub(crate) fn wrap_text(text: &str, width: usize, indent: &str, first: &str) -> String {
     let options = textwrap::Options::new(width)
         .initial_indent(first)
         .subsequent_indent(indent)
         .break_words(false)
         .word_separator(textwrap::WordSeparator::Custom(text_part_words))
         .word_splitter(textwrap::WordSplitter::NoHyphenation);
-    out.write(&textwrap::fill(&text, options))?;
-    Ok(())
+    textwrap::fill(text, options)
 }
 
 /// The words the text part wraps between: runs between ASCII spaces, as before (English keeps
@@ -387,7 +404,23 @@ impl Renderer {
             .keep_at_rules(true)
             .load_remote_stylesheets(false)
             .build();
-        let renderer = Self { html, text, css };
+        let source = |name: &str| {
+            templates
+                .files
+                .get(name)
+                .map(|(src, _)| src.clone())
+                .unwrap_or_default()
+        };
+        let paper_partials = (
+            source("partials/paper.html.hbs"),
+            source("partials/paper.txt.hbs"),
+        );
+        let renderer = Self {
+            html,
+            text,
+            css,
+            paper_partials,
+        };
         renderer.check_strict(templates)?;
         Ok(renderer)
     }
@@ -442,24 +475,7 @@ impl Renderer {
             let view = digest.view(&spec.topics, cap);
             let left = left_out(&view, limit, whose, digest.unmatched_left_out);
             let model = model::build(digest, &view, edition, settings, &spec.topics, &left);
-            let text = self
-                .text
-                .render("digest", &model)
-                .map_err(|e| render_error(&BTreeMap::new(), "digest.txt.hbs", &e))?;
-            let text = normalize_text(&text);
-            let html = if spec.text_only {
-                None
-            } else {
-                let raw = self
-                    .html
-                    .render("digest", &model)
-                    .map_err(|e| render_error(&BTreeMap::new(), "digest.html.hbs", &e))?;
-                let inlined = self
-                    .css
-                    .inline(&raw)
-                    .map_err(|e| RenderError::Css(e.to_string()))?;
-                Some(normalize_html(&inlined))
-            };
+            let (text, html) = self.render_model(&model, spec.text_only)?;
             let size = html.as_ref().map_or(0, String::len);
             if size > HTML_BUDGET_BYTES && view.shown > 1 {
                 // Shrink in proportion, with a margin, and try again.
@@ -478,6 +494,35 @@ impl Renderer {
                     .collect(),
             });
         }
+    }
+}
+
+impl Renderer {
+    /// The text part and (unless `text_only`) the CSS-inlined HTML part of one model.
+    fn render_model(
+        &self,
+        model: &model::Model,
+        text_only: bool,
+    ) -> Result<(String, Option<String>), RenderError> {
+        let text = self
+            .text
+            .render("digest", model)
+            .map_err(|e| render_error(&BTreeMap::new(), "digest.txt.hbs", &e))?;
+        let text = normalize_text(&text);
+        let html = if text_only {
+            None
+        } else {
+            let raw = self
+                .html
+                .render("digest", model)
+                .map_err(|e| render_error(&BTreeMap::new(), "digest.html.hbs", &e))?;
+            let inlined = self
+                .css
+                .inline(&raw)
+                .map_err(|e| RenderError::Css(e.to_string()))?;
+            Some(normalize_html(&inlined))
+        };
+        Ok((text, html))
     }
 }
 

@@ -179,13 +179,15 @@ pub fn anchor(name: &str) -> String {
 }
 
 #[derive(Debug, Serialize)]
-pub(crate) struct Model {
+pub struct Model {
     newsletter: NewsletterModel,
     edition: EditionModel,
     preheader: String,
     /// "Federated Learning (8) · Graphs (6)": the sections shown, with their paper counts.
     contents: String,
     count: CountModel,
+    /// The reader's "For you" block: papers with a `why` line; empty for shared variants.
+    for_you: Vec<PaperModel>,
     sections: Vec<SectionModel>,
     notes: Vec<String>,
     subscriber: SubscriberModel,
@@ -262,6 +264,8 @@ pub struct PaperModel {
     pub short_url: String,
     /// `links` without `short_url`, for the text part's lines after it.
     pub text_links: Vec<LinkModel>,
+    /// Why the paper is in the reader's "For you" block; empty elsewhere.
+    pub why: String,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -280,6 +284,16 @@ struct SubscriberModel {
     topics: String,
 }
 
+/// What a personalized email adds to a view: the block, and the edition's size for this
+/// reader (without the papers their mutes remove).
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Personal<'a> {
+    /// Block papers (indices into the digest) and their "why" lines.
+    pub for_you: &'a [(usize, String)],
+    /// Papers in any section today, for this reader; `None`: the digest's count.
+    pub total: Option<usize>,
+}
+
 pub(crate) fn build(
     digest: &Digest,
     view: &DigestView,
@@ -287,6 +301,27 @@ pub(crate) fn build(
     settings: &DigestSettings,
     topics: &[String],
     left: &LeftOut,
+) -> Model {
+    build_personal(
+        digest,
+        view,
+        edition,
+        settings,
+        topics,
+        left,
+        &Personal::default(),
+    )
+}
+
+/// [`build`] for a reader with a block: `view.shown` counts the block's papers too.
+pub(crate) fn build_personal(
+    digest: &Digest,
+    view: &DigestView,
+    edition: &EditionInfo,
+    settings: &DigestSettings,
+    topics: &[String],
+    left: &LeftOut,
+    personal: &Personal<'_>,
 ) -> Model {
     // Anchors over all of the digest's sections, as the edition's archive page numbers them
     // (a reader's view may leave some out).
@@ -323,37 +358,17 @@ pub(crate) fn build(
             }
         })
         .collect();
-    let preheader = {
-        let parts: Vec<String> = view
-            .sections
-            .iter()
-            .filter(|s| !s.papers.is_empty())
-            .map(|s| format!("{} ({})", s.name, s.papers.len()))
-            .collect();
-        format!(
-            "{} {} today: {}",
-            view.shown,
-            plural(view.shown, "paper", "papers"),
-            parts.join(", ")
-        )
-    };
-    let contents = view
-        .sections
+    let block = personal.for_you.len();
+    let preheader = preheader(view, block);
+    let contents = contents(view, block);
+    let for_you = personal
+        .for_you
         .iter()
-        .map(|s| {
-            if s.left_out == 0 {
-                format!("{} ({})", s.name, s.papers.len())
-            } else {
-                format!(
-                    "{} ({} of {})",
-                    s.name,
-                    s.papers.len(),
-                    s.papers.len() + s.left_out
-                )
-            }
+        .map(|(i, why)| PaperModel {
+            why: defuse(why.clone()),
+            ..paper_model(&digest.papers[*i], settings)
         })
-        .collect::<Vec<_>>()
-        .join(" · ");
+        .collect();
     Model {
         newsletter: NewsletterModel {
             title: edition.title.clone(),
@@ -374,7 +389,7 @@ pub(crate) fn build(
         count: CountModel {
             shown: view.shown,
             one: view.shown == 1,
-            total: digest.paper_count(),
+            total: personal.total.unwrap_or_else(|| digest.paper_count()),
             left_out: view.left_out,
             over_cap: left.over_cap,
             over_size: left.over_size,
@@ -382,6 +397,7 @@ pub(crate) fn build(
             unmatched: left.no_section,
             left_out_total: left.total(),
         },
+        for_you,
         sections,
         notes: left.sentence().into_iter().collect(),
         subscriber: SubscriberModel {
@@ -392,6 +408,47 @@ pub(crate) fn build(
             topics: topics.join(", "),
         },
     }
+}
+
+/// "12 papers today: For you (5), Graphs (4), …": the papers shown, by part.
+pub(crate) fn preheader(view: &DigestView, block: usize) -> String {
+    let parts: Vec<String> = (block > 0)
+        .then(|| format!("For you ({block})"))
+        .into_iter()
+        .chain(
+            view.sections
+                .iter()
+                .filter(|s| !s.papers.is_empty())
+                .map(|s| format!("{} ({})", s.name, s.papers.len())),
+        )
+        .collect();
+    format!(
+        "{} {} today: {}",
+        view.shown,
+        plural(view.shown, "paper", "papers"),
+        parts.join(", ")
+    )
+}
+
+/// "For you (5) · Federated Learning (8) · Graphs (3 of 6)": each part with its papers.
+pub(crate) fn contents(view: &DigestView, block: usize) -> String {
+    (block > 0)
+        .then(|| format!("For you ({block})"))
+        .into_iter()
+        .chain(view.sections.iter().map(|s| {
+            if s.left_out == 0 {
+                format!("{} ({})", s.name, s.papers.len())
+            } else {
+                format!(
+                    "{} ({} of {})",
+                    s.name,
+                    s.papers.len(),
+                    s.papers.len() + s.left_out
+                )
+            }
+        }))
+        .collect::<Vec<_>>()
+        .join(" · ")
 }
 
 fn plural<'a>(n: usize, one: &'a str, many: &'a str) -> &'a str {
@@ -451,6 +508,7 @@ pub fn paper_model(paper: &Paper, settings: &DigestSettings) -> PaperModel {
         meta: defuse(meta_parts.join(" · ")),
         teaser: defuse(teaser(paper, settings.teaser_chars)),
         links: link_models,
+        why: String::new(),
     }
 }
 
@@ -465,7 +523,7 @@ fn one_line(s: &str) -> String {
 
 /// Text from a source can never contain a per-person slot marker: otherwise a paper could
 /// make each subscriber's email carry their address or unsubscribe link wherever it likes.
-fn defuse(s: String) -> String {
+pub(crate) fn defuse(s: String) -> String {
     if s.contains(super::SLOT_PREFIX) {
         s.replace(super::SLOT_PREFIX, "PWSLOT\u{2060}0")
     } else {
@@ -551,6 +609,11 @@ pub(crate) fn fixture() -> Model {
             label: "PDF".into(),
             url: "https://arxiv.org/pdf/2405.10000".into(),
         }],
+        why: String::new(),
+    };
+    let for_you = PaperModel {
+        why: "matches speculative decoding · by Tri Dao · like 2411.01234".into(),
+        ..paper.clone()
     };
     Model {
         newsletter: NewsletterModel {
@@ -580,6 +643,7 @@ pub(crate) fn fixture() -> Model {
             unmatched: 1,
             left_out_total: 3,
         },
+        for_you: vec![for_you],
         sections: vec![SectionModel {
             name: "Fixture section".into(),
             anchor: "fixture-section".into(),

@@ -105,6 +105,8 @@ pub enum Page {
         /// Empty: no cap.
         max_papers: String,
         paused: bool,
+        /// The "For you" fields, as the form shows them.
+        personal: PersonalFields,
         notice: String,
         error: String,
     },
@@ -182,12 +184,15 @@ impl Page {
                 html,
                 max_papers,
                 paused,
+                personal,
                 notice,
                 error,
             } => serde_json::json!({
                 "heading": "Your subscription",
                 "email": email, "topics": topics, "html": html, "max_papers": max_papers,
-                "paused": paused, "notice": notice, "error": error,
+                "paused": paused, "personal": personal, "notice": notice, "error": error,
+                "max_for_you": MAX_FOR_YOU,
+                "default_for_you": crate::digest::personal::DEFAULT_FOR_YOU,
             }),
             Self::Unsubscribe { email } => serde_json::json!({
                 "heading": "Unsubscribe",
@@ -207,6 +212,20 @@ impl Page {
         model["newsletter"] = serde_json::json!({ "title": title });
         model
     }
+}
+
+/// The most papers a reader may ask for in their "For you" block.
+pub const MAX_FOR_YOU: usize = 50;
+
+/// The preference page's "For you" fields as text: one entry a line (liked ids may also be
+/// separated by spaces or commas); `for_you` empty for the default.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct PersonalFields {
+    pub interests: String,
+    pub authors: String,
+    pub like: String,
+    pub mute: String,
+    pub for_you: String,
 }
 
 /// What the confirmation message says.
@@ -339,6 +358,13 @@ impl Pages {
                 html: false,
                 max_papers: "5".into(),
                 paused: true,
+                personal: PersonalFields {
+                    interests: "speculative decoding\nKV cache*".into(),
+                    authors: "Tri Dao".into(),
+                    like: "2411.01234".into(),
+                    mute: "benchmark*".into(),
+                    for_you: "5".into(),
+                },
                 notice: "Saved.".into(),
                 error: "An error.".into(),
             },
@@ -449,11 +475,29 @@ mod tests {
                     html: false,
                     max_papers: "7".into(),
                     paused: true,
+                    personal: PersonalFields {
+                        interests: "speculative decoding\nKV cache*".into(),
+                        authors: "Tri Dao".into(),
+                        like: String::new(),
+                        mute: "<b>ench*".into(),
+                        for_you: "3".into(),
+                    },
                     notice: String::new(),
                     error: String::new(),
                 },
             )
             .unwrap();
+        assert!(
+            html.contains(">speculative decoding\nKV cache*</textarea>"),
+            "{html}"
+        );
+        assert!(html.contains(">&lt;b&gt;ench*</textarea>"), "{html}");
+        assert!(
+            html.contains("name=\"for_you\" min=\"0\" max=\"50\""),
+            "{html}"
+        );
+        assert!(html.contains("value=\"3\""), "{html}");
+        assert!(html.contains("empty for 5 when"), "{html}");
         assert!(html.contains("value=\"Graphs\">Graphs"), "{html}");
         assert!(html.contains("value=\"Vision\" checked>Vision"));
         assert!(html.contains("value=\"text\" checked>"));

@@ -605,3 +605,111 @@ fn the_text_part_leads_with_the_short_canonical_link() {
         v.text
     );
 }
+
+/// The accounting test for readers with a "For you" block and mutes: the block's papers count
+/// as shown (once), muted papers are in no count at all, and the rest adds up as before.
+#[test]
+fn what_is_left_out_adds_up_for_personal_readers() {
+    use crate::digest::personal::{Pick, Ranking};
+    use std::sync::Arc;
+    let r = Renderer::new(&Templates::builtin()).unwrap();
+    let names = ["Pruning", "Graphs", "Federated Learning", "Everything else"];
+    // (papers per kind, catch-all, reader's topics, cap, text only, block, mutes)
+    type Personal = (
+        usize,
+        bool,
+        &'static [&'static str],
+        usize,
+        bool,
+        &'static [usize],
+        &'static [&'static str],
+    );
+    let cases: &[Personal] = &[
+        (5, true, &[], usize::MAX, false, &[1, 6, 11], &[]),
+        (10, true, &["Graphs"], 6, true, &[0, 2, 5], &[]),
+        (10, false, &["Pruning"], 4, false, &[3, 1], &["graph*"]),
+        (
+            30,
+            true,
+            &[],
+            5,
+            false,
+            &[4, 8, 12, 16, 20, 24],
+            &["cooking"],
+        ),
+        (
+            8,
+            true,
+            &["Pruning", "Graphs"],
+            2,
+            true,
+            &[9],
+            &["federated"],
+        ),
+        (120, true, &[], 1000, false, &[7, 3], &[]),
+    ];
+    for &(n, catch_all, topics, cap, text_only, block, mute) in cases {
+        let what = format!("{n} {topics:?} cap {cap} block {block:?} mute {mute:?}");
+        let papers = mixed_papers(n);
+        let total = papers.len();
+        let d = Digest::build(papers, &three_sections(catch_all));
+        let settings = DigestSettings {
+            max_papers: 1000,
+            ..settings()
+        };
+        let topics: Vec<String> = topics.iter().map(|t| (*t).to_owned()).collect();
+        let spec = VariantSpec::new(&topics, &names, cap, text_only);
+        let mute: Vec<Arc<Keyword>> = mute
+            .iter()
+            .map(|k| Arc::new(Keyword::parse(k).unwrap()))
+            .collect();
+        let index = crate::digest::personal::EditionIndex::build(&d, &[]);
+        let profile = crate::digest::personal::Profile {
+            mute: mute.clone(),
+            ..Default::default()
+        };
+        let ranking = Ranking {
+            muted: index.rank(&d, &profile, 60).muted,
+            block: block
+                .iter()
+                .map(|&paper| Pick {
+                    paper,
+                    why: "by Tri Dao".into(),
+                })
+                .collect(),
+        };
+        let v = r
+            .render_personal(&d, &spec, &edition(), &settings, &ranking, &mute)
+            .unwrap();
+        let a = accounting(&v.text);
+        assert_eq!(a.shown, v.shown, "{what}");
+        let muted = super::muted_papers(&d, &ranking, &mute).len();
+        let shown_block = v.text.matches("  > by Tri Dao").count();
+        let expected_block = block
+            .iter()
+            .filter(|&&b| !super::muted_papers(&d, &ranking, &mute).contains(&b))
+            .count()
+            .min(cap);
+        assert_eq!(shown_block, expected_block, "{what}");
+        let in_sections: usize = a.per_section.iter().map(|(n, _)| n).sum();
+        match &a.closing {
+            None => assert_eq!(a.shown + muted, total, "{what}:\n{}", v.text),
+            Some((closing, line)) => {
+                assert_eq!(*closing, total - muted - a.shown, "{what}: {line}");
+                let numbers = cause_numbers(line);
+                if numbers.len() > 1 {
+                    assert_eq!(numbers.iter().sum::<usize>(), *closing, "{what}: {line}");
+                }
+                assert!(in_sections <= *closing, "{what}: {line}");
+            }
+        }
+        for m in mute {
+            let word = m.as_str().trim_end_matches('*');
+            assert!(
+                !v.text.to_lowercase().contains(word),
+                "{what}: {word}\n{}",
+                v.text
+            );
+        }
+    }
+}

@@ -68,6 +68,45 @@ pub struct Preferences {
     /// `None`: no cap of their own.
     pub max_papers: Option<NonZeroUsize>,
     pub paused: bool,
+    /// The "For you" fields.
+    pub personal: PersonalChoice,
+}
+
+/// The personal fields a reader sets on their preference page, checked, each entry as it is
+/// written to the list (a liked id without its version or `arXiv:`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PersonalChoice {
+    pub interests: Vec<String>,
+    pub authors: Vec<String>,
+    pub like: Vec<String>,
+    pub mute: Vec<String>,
+    /// `None`: the default block size.
+    pub for_you: Option<usize>,
+}
+
+impl PersonalChoice {
+    /// What `subscriber` has now, in the same form.
+    pub fn of(subscriber: &Subscriber) -> Self {
+        let p = &subscriber.profile;
+        Self {
+            interests: p.interests.iter().map(|k| k.as_str().to_owned()).collect(),
+            authors: p.authors.iter().map(|a| a.as_str().to_owned()).collect(),
+            like: p.like.iter().map(|i| i.as_str().to_owned()).collect(),
+            mute: p.mute.iter().map(|k| k.as_str().to_owned()).collect(),
+            for_you: p.for_you,
+        }
+    }
+
+    /// Sets on `profile` the fields that differ from `current`.
+    fn differences(&self, current: &Self, profile: &mut Profile) {
+        let differs =
+            |now: &Vec<String>, chosen: &Vec<String>| (now != chosen).then(|| chosen.clone());
+        profile.interests = differs(&current.interests, &self.interests);
+        profile.authors = differs(&current.authors, &self.authors);
+        profile.like = differs(&current.like, &self.like);
+        profile.mute = differs(&current.mute, &self.mute);
+        profile.for_you = (current.for_you != self.for_you).then_some(self.for_you);
+    }
 }
 
 /// What an unsubscribe from the preference page did.
@@ -237,7 +276,7 @@ fn confirmation(view: &ListView, request: &SignupRequest, sections: &[&str]) -> 
         name: request.name().map(str::to_owned),
         topics: Some(topics.clone()),
         format: Some(request.format()),
-        max_papers: None,
+        ..Profile::default()
     };
     let outcome = match current {
         None if view.suppressed.iter().any(|c| c.email.key() == key) => Confirmed::Resubscribed,
@@ -271,6 +310,9 @@ fn preference_changes(current: &Subscriber, choice: &Preferences) -> Vec<ChangeK
         // 0 removes the cap.
         profile.max_papers = Some(cap.unwrap_or(0));
     }
+    choice
+        .personal
+        .differences(&PersonalChoice::of(current), &mut profile);
     let mut kinds = Vec::new();
     if profile != Profile::default() {
         kinds.push(ChangeKind::Update(profile));
@@ -306,6 +348,7 @@ mod tests {
             since: None,
             unsubscribed_at: None,
             bounced_at: None,
+            profile: Default::default(),
         }
     }
 
@@ -406,6 +449,7 @@ mod tests {
             format: MailFormat::Html,
             max_papers: None,
             paused: false,
+            personal: PersonalChoice::default(),
         };
         assert!(preference_changes(&ada, &same).is_empty());
         let changed = Preferences {
@@ -413,6 +457,7 @@ mod tests {
             format: MailFormat::Text,
             max_papers: NonZeroUsize::new(5),
             paused: true,
+            personal: PersonalChoice::default(),
         };
         assert_eq!(
             preference_changes(&ada, &changed),
@@ -422,9 +467,27 @@ mod tests {
                     topics: Some(Vec::new()),
                     format: Some(MailFormat::Text),
                     max_papers: Some(5),
+                    ..Profile::default()
                 }),
                 ChangeKind::Pause,
             ]
+        );
+        let personal = Preferences {
+            personal: PersonalChoice {
+                interests: vec!["KV cache*".into()],
+                for_you: Some(0),
+                ..PersonalChoice::default()
+            },
+            ..same.clone()
+        };
+        assert_eq!(
+            preference_changes(&ada, &personal),
+            [ChangeKind::Update(Profile {
+                interests: Some(vec!["KV cache*".into()]),
+                for_you: Some(Some(0)),
+                ..Profile::default()
+            })],
+            "only what differs"
         );
         let paused = Subscriber {
             paused: true,

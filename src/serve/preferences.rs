@@ -1,6 +1,7 @@
 //! The preference page every digest links to: `GET /preferences` shows a reader's topics,
-//! format, cap and pause; `POST /preferences` applies them, or with `action=unsubscribe`
-//! unsubscribes.
+//! format, cap, pause and "For you" fields (interests, followed authors, liked papers, mutes,
+//! the block's size — see [`super::for_you_form`]); `POST /preferences` applies them, or with
+//! `action=unsubscribe` unsubscribes.
 //!
 //! The link is signed for this page only ([`crate::subscribers::links::sign_preferences`]) and
 //! does not expire, like the unsubscribe link beside it. The page shows and changes only the
@@ -14,11 +15,11 @@ use axum::extract::{RawQuery, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 
-use super::changes::{Preferences, Unsubscribed};
-use super::respond;
+use super::changes::{PersonalChoice, Preferences, Unsubscribed};
 use super::self_service::{
     ClientIp, SelfService, checked_format, checked_topics, field, fields, form_fields, token,
 };
+use super::{for_you_form, respond};
 use crate::render::pages::{Page, TopicChoice};
 use crate::subscribers::links::{self, Purpose};
 use crate::subscribers::{MailFormat, Subscriber, SubscriberEmail};
@@ -47,6 +48,17 @@ fn verified(service: &SelfService, query: Option<&str>) -> Result<SubscriberEmai
 
 /// The page for `subscriber` as the list has it.
 fn page_for(subscriber: &Subscriber, sections: &[&str], notice: &str) -> Page {
+    let personal = for_you_form::shown(&PersonalChoice::of(subscriber));
+    page_with(subscriber, personal, sections, notice)
+}
+
+/// The page for `subscriber`, with these "For you" fields.
+fn page_with(
+    subscriber: &Subscriber,
+    personal: crate::render::pages::PersonalFields,
+    sections: &[&str],
+    notice: &str,
+) -> Page {
     Page::Preferences {
         email: subscriber.email.to_string(),
         topics: TopicChoice::all(sections, &subscriber.topics),
@@ -56,6 +68,7 @@ fn page_for(subscriber: &Subscriber, sections: &[&str], notice: &str) -> Page {
             .map(|n| n.to_string())
             .unwrap_or_default(),
         paused: subscriber.paused,
+        personal,
         notice: notice.to_owned(),
         error: String::new(),
     }
@@ -128,11 +141,13 @@ fn check(pairs: &[(String, String)], sections: &[&str]) -> Result<Preferences, S
         "1" | "on" | "true" => true,
         _ => return Err("Unexpected value for the pause box.".into()),
     };
+    let personal = for_you_form::check(&for_you_form::typed(pairs))?;
     Ok(Preferences {
         topics,
         format,
         max_papers,
         paused,
+        personal,
     })
 }
 
@@ -191,6 +206,7 @@ async fn apply(
                 html: field(pairs, "format") != "text",
                 max_papers: field(pairs, "max_papers").to_owned(),
                 paused: !field(pairs, "paused").is_empty(),
+                personal: for_you_form::typed(pairs),
                 notice: String::new(),
                 error,
             };
@@ -206,6 +222,7 @@ async fn apply(
             if changed {
                 tracing::info!(%email, "preferences changed");
             }
+            let personal = for_you_form::shown(&choice.personal);
             let updated = Subscriber {
                 topics: choice.topics.into(),
                 format: choice.format,
@@ -221,7 +238,7 @@ async fn apply(
             respond::page(
                 service,
                 StatusCode::OK,
-                &page_for(&updated, &sections, notice),
+                &page_with(&updated, personal, &sections, notice),
             )
         }
         Err(e) => {
@@ -293,6 +310,7 @@ mod tests {
                 format: MailFormat::Text,
                 max_papers: NonZeroUsize::new(12),
                 paused: true,
+                personal: PersonalChoice::default(),
             }
         );
         let everything = check(&pairs(&[("max_papers", "")]), &sections).unwrap();

@@ -11,6 +11,7 @@
 //! merging the configured sources, leaving out stale listings).
 
 mod arxiv_api;
+mod arxiv_ids;
 mod atom;
 mod feed_text;
 mod hf_json;
@@ -29,6 +30,7 @@ use crate::diag::{Location, Problems};
 use crate::exit::Temporary;
 use crate::paper::Paper;
 
+pub use arxiv_ids::{Lookup, lookup_ids};
 pub use http::{HttpOptions, USER_AGENT};
 pub use live::{Fetched, LOOKBACK_DAYS, edition_candidates, fetch_all, fetch_all_with};
 pub use normalized::{NORMALIZED_VERSION, to_normalized_json};

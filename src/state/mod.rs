@@ -11,6 +11,7 @@
 //!   editions/<id>/sections.json the sections the edition's email had (for the archive)
 //!   editions/<id>/published.json when the edition was first complete (for the archive)
 //!   bounces.jsonl              what bounce and complaint reports said, one event a line
+//!   liked-papers.json          liked papers looked up on the arXiv API (see [`liked`])
 //! ```
 //!
 //! [`StateDir`] is the directory; [`EditionFiles`] one edition's files; [`journal`] and
@@ -19,6 +20,7 @@
 pub mod bounces;
 mod edition;
 pub mod journal;
+pub mod liked;
 mod published;
 pub mod report;
 
@@ -32,6 +34,7 @@ use crate::paper::PaperId;
 pub use bounces::BounceLog;
 pub use edition::{EditionFiles, EditionSummary};
 pub use journal::{Entry, Journal, JournalState, Outcome};
+pub use liked::{LikedCache, LikedCacheFile};
 pub use published::{EditionSections, SectionRecord};
 pub use report::{PassOver, PassedOver, Proof, RecipientReport, Report, RunEnd};
 
@@ -85,6 +88,34 @@ impl StateDir {
     /// `bounces.jsonl`: the bounce and complaint events (see [`bounces`]).
     pub fn bounce_log(&self) -> BounceLog {
         BounceLog::new(self.root.join(bounces::FILE_NAME))
+    }
+
+    /// `liked-papers.json`: liked papers looked up on the arXiv API (see [`liked`]).
+    pub fn liked_cache(&self) -> LikedCacheFile {
+        LikedCacheFile::new(self.root.join(liked::FILE_NAME))
+    }
+
+    /// The papers with these ids found in editions' frozen lists, newest edition first (an
+    /// unreadable list is skipped); stops reading once every id is found.
+    pub fn papers_from_editions(
+        &self,
+        ids: &std::collections::BTreeSet<PaperId>,
+    ) -> std::collections::HashMap<PaperId, crate::paper::Paper> {
+        let mut found = std::collections::HashMap::new();
+        for id in self.editions().iter().rev() {
+            if found.len() == ids.len() {
+                break;
+            }
+            let Ok(Some(list)) = self.edition(id).frozen_papers() else {
+                continue;
+            };
+            for p in list {
+                if ids.contains(&p.id) {
+                    found.entry(p.id.clone()).or_insert(p);
+                }
+            }
+        }
+        found
     }
 
     /// The editions that have a directory, oldest first (ids sort by date).

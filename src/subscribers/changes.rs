@@ -61,6 +61,33 @@ pub struct Profile {
     /// `Some(0)` removes the cap.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_papers: Option<usize>,
+    /// The personal fields (see [`super::personal`]), as the reader typed them and checked
+    /// before they are recorded; `Some(vec![])` removes the key. An entry that no longer reads
+    /// (the syntax changed) is left out when applied, like a topic that is no longer a section.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub interests: Option<Vec<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub authors: Option<Vec<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub like: Option<Vec<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mute: Option<Vec<String>>,
+    /// `Some(None)` (`null` in the log) removes the key: the default block size again.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "present"
+    )]
+    pub for_you: Option<Option<usize>>,
+}
+
+/// A key that is there, even as `null`, is `Some`: `null` removes, a missing key keeps.
+fn present<'de, D, T>(d: D) -> Result<Option<Option<T>>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    Option::<T>::deserialize(d).map(Some)
 }
 
 impl Change {
@@ -153,7 +180,77 @@ impl Profile {
             Some(None) => ops.push(FieldOp::Unset("max_papers")),
             None => {}
         }
+        let lists = [
+            (PersonalList::Interests, &self.interests),
+            (PersonalList::Authors, &self.authors),
+            (PersonalList::Like, &self.like),
+            (PersonalList::Mute, &self.mute),
+        ];
+        for (list, items) in lists {
+            match items {
+                Some(items) if items.is_empty() => ops.push(FieldOp::Unset(list.key())),
+                Some(items) => ops.push(FieldOp::Set(Field::Personal(list, items.clone()))),
+                None => {}
+            }
+        }
+        match self.for_you {
+            Some(Some(n)) => ops.push(FieldOp::Set(Field::ForYou(n))),
+            Some(None) => ops.push(FieldOp::Unset("for_you")),
+            None => {}
+        }
         ops
+    }
+}
+
+/// The personal fields that are lists of strings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum PersonalList {
+    Interests,
+    Authors,
+    Like,
+    Mute,
+}
+
+impl PersonalList {
+    pub(super) fn key(self) -> &'static str {
+        match self {
+            Self::Interests => "interests",
+            Self::Authors => "authors",
+            Self::Like => "like",
+            Self::Mute => "mute",
+        }
+    }
+
+    /// Sets this list of `profile` from the entries as written; entries that do not read are
+    /// left out.
+    fn set(self, profile: &mut crate::digest::personal::Profile, items: &[String]) {
+        use super::personal;
+        match self {
+            Self::Interests => {
+                profile.interests = items
+                    .iter()
+                    .filter_map(|i| personal::keyword("interests", i).ok())
+                    .collect();
+            }
+            Self::Authors => {
+                profile.authors = items
+                    .iter()
+                    .filter_map(|i| personal::author(i).ok())
+                    .collect();
+            }
+            Self::Like => {
+                profile.like = items
+                    .iter()
+                    .filter_map(|i| personal::like(i).ok())
+                    .collect();
+            }
+            Self::Mute => {
+                profile.mute = items
+                    .iter()
+                    .filter_map(|i| personal::keyword("mute", i).ok())
+                    .collect();
+            }
+        }
     }
 }
 
@@ -197,6 +294,9 @@ pub(super) enum Field {
     Since(chrono::NaiveDate),
     UnsubscribedAt(chrono::DateTime<chrono::Utc>),
     BouncedAt(chrono::DateTime<chrono::Utc>),
+    /// `interests`, `authors`, `like` or `mute`, as written.
+    Personal(PersonalList, Vec<String>),
+    ForYou(usize),
 }
 
 impl Field {
@@ -211,6 +311,8 @@ impl Field {
             Self::Since(_) => "since",
             Self::UnsubscribedAt(_) => "unsubscribed_at",
             Self::BouncedAt(_) => "bounced_at",
+            Self::Personal(list, _) => list.key(),
+            Self::ForYou(_) => "for_you",
         }
     }
 }
@@ -274,6 +376,7 @@ impl Subscriber {
             since: None,
             unsubscribed_at: None,
             bounced_at: None,
+            profile: Default::default(),
         }
     }
 
@@ -302,6 +405,8 @@ impl Subscriber {
             FieldOp::Set(Field::Since(date)) => self.since = Some(*date),
             FieldOp::Set(Field::UnsubscribedAt(at)) => self.unsubscribed_at = Some(*at),
             FieldOp::Set(Field::BouncedAt(at)) => self.bounced_at = Some(*at),
+            FieldOp::Set(Field::Personal(list, items)) => list.set(&mut self.profile, items),
+            FieldOp::Set(Field::ForYou(n)) => self.profile.for_you = Some(*n),
             FieldOp::Unset("name") => self.name = None,
             FieldOp::Unset("topics") => self.topics = Topics::default(),
             FieldOp::Unset("format") => self.format = MailFormat::default(),
@@ -310,6 +415,11 @@ impl Subscriber {
             FieldOp::Unset("since") => self.since = None,
             FieldOp::Unset("unsubscribed_at") => self.unsubscribed_at = None,
             FieldOp::Unset("bounced_at") => self.bounced_at = None,
+            FieldOp::Unset("interests") => self.profile.interests = Vec::new(),
+            FieldOp::Unset("authors") => self.profile.authors = Vec::new(),
+            FieldOp::Unset("like") => self.profile.like = Vec::new(),
+            FieldOp::Unset("mute") => self.profile.mute = Vec::new(),
+            FieldOp::Unset("for_you") => self.profile.for_you = None,
             FieldOp::Unset(_) => {}
         }
     }
@@ -349,6 +459,64 @@ mod tests {
             line,
             r#"{"at":"2026-12-01T08:00:00Z","email":"a@example.org","op":"unsubscribe"}"#
         );
+    }
+
+    #[test]
+    fn personal_fields_travel_in_the_log_and_null_removes_the_block_size() {
+        let c = change(ChangeKind::Update(Profile {
+            interests: Some(vec!["KV cache*".into()]),
+            like: Some(Vec::new()),
+            for_you: Some(None),
+            ..Profile::default()
+        }));
+        let line = serde_json::to_string(&c).unwrap();
+        assert_eq!(
+            line,
+            r#"{"at":"2026-12-01T08:00:00Z","email":"a@example.org","op":"update","interests":["KV cache*"],"like":[],"for_you":null}"#
+        );
+        assert_eq!(serde_json::from_str::<Change>(&line).unwrap(), c);
+        let kept = r#"{"at":"2026-12-01T08:00:00Z","email":"a@example.org","op":"update"}"#;
+        let Change {
+            kind: ChangeKind::Update(p),
+            ..
+        } = serde_json::from_str(kept).unwrap()
+        else {
+            panic!("an update")
+        };
+        assert_eq!(p.for_you, None, "a missing key keeps the field");
+        assert_eq!(
+            c.effect(Some(Status::default())),
+            Effect::Edit(vec![
+                FieldOp::Set(Field::Personal(
+                    PersonalList::Interests,
+                    vec!["KV cache*".into()]
+                )),
+                FieldOp::Unset("like"),
+                FieldOp::Unset("for_you"),
+            ])
+        );
+        let mut s = Subscriber::new(c.email.clone());
+        s.profile.for_you = Some(3);
+        for op in [
+            FieldOp::Set(Field::Personal(
+                PersonalList::Authors,
+                vec!["Tri Dao".into(), "  ".into()],
+            )),
+            FieldOp::Set(Field::Personal(
+                PersonalList::Like,
+                vec!["2411.01234v2".into()],
+            )),
+            FieldOp::Unset("for_you"),
+        ] {
+            s.apply(&op, &[]);
+        }
+        assert_eq!(
+            s.profile.authors.len(),
+            1,
+            "an entry that does not read is left out"
+        );
+        assert_eq!(s.profile.like[0].as_str(), "2411.01234");
+        assert_eq!(s.profile.for_you, None);
     }
 
     #[test]

@@ -12,8 +12,21 @@ use std::path::Path;
 use super::parse::check_topic;
 use super::{NewSubscriber, Subscriber, SubscriberEmail};
 use crate::diag::{Location, Problem, Problems};
+use crate::digest::personal::Profile as PersonalProfile;
 
-const COLUMNS: &[&str] = &["email", "name", "topics", "format", "max_papers", "paused"];
+const COLUMNS: &[&str] = &[
+    "email",
+    "name",
+    "topics",
+    "format",
+    "max_papers",
+    "paused",
+    "interests",
+    "authors",
+    "like",
+    "mute",
+    "for_you",
+];
 
 /// One checked row of an import, with where it came from.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -120,6 +133,8 @@ struct Columns {
     format: Option<usize>,
     max_papers: Option<usize>,
     paused: Option<usize>,
+    /// `interests`, `authors`, `like`, `mute`, `for_you`.
+    personal: [Option<usize>; 5],
 }
 
 impl Columns {
@@ -150,6 +165,7 @@ impl Columns {
             format: column("format"),
             max_papers: column("max_papers"),
             paused: column("paused"),
+            personal: super::personal::KEYS.map(column),
         })
     }
 
@@ -222,6 +238,7 @@ impl Columns {
                 })
                 .ok(),
         };
+        let profile = self.profile(record, &mut bad);
         let email = email.filter(|_| ok)?;
         Some(NewSubscriber {
             name,
@@ -229,8 +246,52 @@ impl Columns {
             format,
             max_papers,
             paused,
+            profile,
             ..NewSubscriber::new(email)
         })
+    }
+
+    /// The personal cells (entries separated by `;` or `|`), each problem reported.
+    fn profile(&self, record: &csv::StringRecord, bad: &mut dyn FnMut(String)) -> PersonalProfile {
+        use super::personal as p;
+        let cell = |i: usize| {
+            self.personal[i]
+                .and_then(|c| record.get(c))
+                .unwrap_or("")
+                .trim()
+        };
+        let mut items = |i: usize, parse: &dyn Fn(&str) -> Result<_, String>| {
+            p::list(&p::cell_items(cell(i)), parse).unwrap_or_else(|m| {
+                bad(m);
+                Vec::new()
+            })
+        };
+        let interests = items(0, &|r| p::keyword("interests", r));
+        let mute = items(3, &|r| p::keyword("mute", r));
+        let authors = p::list(&p::cell_items(cell(1)), p::author).unwrap_or_else(|m| {
+            bad(m);
+            Vec::new()
+        });
+        let like = p::list(&p::cell_items(cell(2)), p::like).unwrap_or_else(|m| {
+            bad(m);
+            Vec::new()
+        });
+        let for_you = match cell(4) {
+            "" => None,
+            raw => raw
+                .parse::<i64>()
+                .map_err(|_| format!("for_you `{raw}` is not a whole number"))
+                .and_then(p::for_you)
+                .map_err(&mut *bad)
+                .ok(),
+        };
+        PersonalProfile {
+            interests,
+            authors,
+            like,
+            mute,
+            for_you,
+        }
     }
 }
 
@@ -250,29 +311,41 @@ fn split_topics<'c>(cell: &'c str, sections: &[&str]) -> Vec<&'c str> {
     topics
 }
 
-/// The list as an importable CSV (`email,name,topics,format,max_papers,paused`), leaving out
-/// addresses that unsubscribed or bounced so that re-importing the export cannot bring them back.
+/// The list as an importable CSV (`email,name,topics,format,max_papers,paused`, then the
+/// personal columns `interests,authors,like,mute,for_you`), leaving out addresses that
+/// unsubscribed or bounced so that re-importing the export cannot bring them back.
 pub fn export_csv(subscribers: &[Subscriber]) -> String {
-    let mut writer = csv::Writer::from_writer(Vec::new());
-    let mut write = |fields: [&str; 6]| {
-        writer
-            .write_record(fields)
-            .expect("writing CSV into memory cannot fail");
-    };
-    write(["email", "name", "topics", "format", "max_papers", "paused"]);
     // Neither those who unsubscribed nor dead addresses: an import elsewhere would bring them
     // back.
-    let kept = subscribers
+    let exported: Vec<&Subscriber> = subscribers
         .iter()
-        .filter(|s| s.unsubscribed_at.is_none() && s.bounced_at.is_none());
-    for s in kept {
-        write([
+        .filter(|s| s.unsubscribed_at.is_none() && s.bounced_at.is_none())
+        .collect();
+    // The personal columns only when someone has personal fields: a list without them
+    // exports as it always did.
+    let personal = exported.iter().any(|s| !s.profile.is_empty());
+    let columns = if personal { COLUMNS.len() } else { 6 };
+    let mut writer = csv::Writer::from_writer(Vec::new());
+    let mut write = |fields: &[&str]| {
+        writer
+            .write_record(&fields[..columns])
+            .expect("writing CSV into memory cannot fail");
+    };
+    write(COLUMNS);
+    for s in exported {
+        let [interests, authors, like, mute, for_you] = super::personal::csv_cells(&s.profile);
+        write(&[
             s.email.as_str(),
             s.name.as_deref().unwrap_or(""),
             &s.topics.join("; "),
             s.format.as_str(),
             &s.max_papers.map(|n| n.to_string()).unwrap_or_default(),
             if s.paused { "true" } else { "false" },
+            &interests,
+            &authors,
+            &like,
+            &mute,
+            &for_you,
         ]);
     }
     let bytes = writer
@@ -432,9 +505,9 @@ mod tests {
 
     #[test]
     fn export_round_trips_through_import() {
-        let text = "email,name,topics,format,max_papers,paused\n\
-                    ada@example.org,\"Lovelace, Ada\",Federated Learning,text,5,false\n\
-                    bob@example.org,,,html,,true\n";
+        let text = "email,name,topics,format,max_papers,paused,interests,authors,like,mute,for_you\n\
+                    ada@example.org,\"Lovelace, Ada\",Federated Learning,text,5,false,speculative decoding; KV cache*,\"Dao, Tri; Yann LeCun\",2411.01234,benchmark*,3\n\
+                    bob@example.org,,,html,,true,,,,,\n";
         let rows = parse_import_csv(text, Path::new("in.csv"), SECTIONS).unwrap();
         let subscribers: Vec<Subscriber> = rows
             .into_iter()
@@ -448,6 +521,7 @@ mod tests {
                 since: None,
                 unsubscribed_at: None,
                 bounced_at: None,
+                profile: r.subscriber.profile,
             })
             .collect();
         assert_eq!(export_csv(&subscribers), text);

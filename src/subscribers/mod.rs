@@ -18,6 +18,7 @@ pub mod links;
 mod locate;
 pub mod log;
 mod parse;
+pub mod personal;
 mod splice;
 pub mod store;
 pub mod token;
@@ -30,6 +31,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use crate::diag::{Problem, Problems};
+use crate::digest::personal::Profile as PersonalProfile;
 use crate::exit::Temporary;
 
 pub use changes::{Change, ChangeKind, Profile};
@@ -215,6 +217,9 @@ pub struct Subscriber {
     pub unsubscribed_at: Option<chrono::DateTime<chrono::Utc>>,
     /// Set by bounce handling: no mail while set.
     pub bounced_at: Option<chrono::DateTime<chrono::Utc>>,
+    /// `interests`, `authors`, `like`, `mute`, `for_you`.
+    #[serde(flatten)]
+    pub profile: PersonalProfile,
 }
 
 impl Subscriber {
@@ -236,6 +241,8 @@ pub struct NewSubscriber {
     pub max_papers: Option<NonZeroUsize>,
     /// Written only when true (an import of an exported paused subscriber).
     pub paused: bool,
+    /// Written only when set.
+    pub profile: PersonalProfile,
 }
 
 impl NewSubscriber {
@@ -247,6 +254,7 @@ impl NewSubscriber {
             format: None,
             max_papers: None,
             paused: false,
+            profile: PersonalProfile::default(),
         }
     }
 }

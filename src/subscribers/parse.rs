@@ -12,6 +12,7 @@ use toml_edit::{Document, Item, TableLike, Value};
 
 use super::{MailFormat, Subscriber, SubscriberEmail};
 use crate::diag::{Location, Problem, Problems, line_col};
+use crate::digest::personal::Profile as PersonalProfile;
 
 /// The keys a `[[subscriber]]` table may have.
 pub(super) const KNOWN_KEYS: &[&str] = &[
@@ -24,11 +25,20 @@ pub(super) const KNOWN_KEYS: &[&str] = &[
     "since",
     "unsubscribed_at",
     "bounced_at",
+    "interests",
+    "authors",
+    "like",
+    "mute",
+    "for_you",
 ];
 
 /// Parses and checks the text of a subscriber list; `path` names it in messages and
 /// `sections` are the topics a subscriber may choose.
 pub fn parse(text: &str, path: &Path, sections: &[&str]) -> Result<Vec<Subscriber>, Problems> {
+    super::personal::sharing(|| parse_list(text, path, sections))
+}
+
+fn parse_list(text: &str, path: &Path, sections: &[&str]) -> Result<Vec<Subscriber>, Problems> {
     // A valid list (the usual case) loads through serde, which needs a fraction of the memory
     // of the spanned `toml_edit` document (350 MB for 100,000 subscribers); anything it does
     // not accept goes through the checker below, which finds and places every problem.
@@ -113,7 +123,8 @@ pub(super) fn parse_file(
         path: path.to_owned(),
         source,
     };
-    if let Some(list) = fast::parse_stream(&mut *file, len, sections).map_err(read_error)? {
+    let lean = super::personal::sharing(|| fast::parse_stream(&mut *file, len, sections));
+    if let Some(list) = lean.map_err(read_error)? {
         return Ok(list);
     }
     let mut bytes = Vec::new();
@@ -235,6 +246,7 @@ impl Checker<'_> {
         let bounced_at = table
             .get("bounced_at")
             .and_then(|item| self.utc_time(item, "bounced_at"));
+        let profile = self.profile(table);
 
         if self.problems.len() > before {
             return None;
@@ -249,7 +261,59 @@ impl Checker<'_> {
             since,
             unsubscribed_at,
             bounced_at,
+            profile,
         })
+    }
+
+    /// The personal fields (see [`super::personal`]), each value checked where it is.
+    fn profile(&mut self, table: &dyn TableLike) -> PersonalProfile {
+        use super::personal as p;
+        PersonalProfile {
+            interests: self.values(table, "interests", |r| p::keyword("interests", r)),
+            authors: self.values(table, "authors", p::author),
+            like: self.values(table, "like", p::like),
+            mute: self.values(table, "mute", |r| p::keyword("mute", r)),
+            for_you: table
+                .get("for_you")
+                .and_then(|item| match item.as_integer() {
+                    Some(n) => p::for_you(n).map_err(|m| self.problem(item.span(), m)).ok(),
+                    None => {
+                        self.wrong_type(item, "for_you", "an integer");
+                        None
+                    }
+                }),
+        }
+    }
+
+    /// An array of strings under `key`, each checked by `parse` at its own position.
+    fn values<T>(
+        &mut self,
+        table: &dyn TableLike,
+        key: &str,
+        parse: impl Fn(&str) -> Result<T, String>,
+    ) -> Vec<T> {
+        let Some(item) = table.get(key) else {
+            return Vec::new();
+        };
+        let Some(array) = item.as_array() else {
+            self.wrong_type(item, key, "an array of strings");
+            return Vec::new();
+        };
+        let mut out = Vec::new();
+        for value in array.iter() {
+            match value.as_str().map(&parse) {
+                Some(Ok(v)) => out.push(v),
+                Some(Err(message)) => self.problem(value.span(), message),
+                None => self.problem(
+                    value.span(),
+                    format!(
+                        "`{key}` entries must be strings, found {}",
+                        value_kind(value)
+                    ),
+                ),
+            }
+        }
+        out
     }
 
     /// The entry's address, checked and not seen before on the list.
@@ -387,6 +451,8 @@ mod fast {
 
     use serde::Deserialize;
 
+    use crate::digest::personal::Profile as PersonalProfile;
+
     use super::super::{MailFormat, Subscriber, SubscriberEmail, Topics};
 
     #[derive(Deserialize)]
@@ -417,6 +483,16 @@ mod fast {
         unsubscribed_at: Option<toml::value::Datetime>,
         #[serde(default)]
         bounced_at: Option<toml::value::Datetime>,
+        #[serde(borrow, default)]
+        interests: Vec<Cow<'a, str>>,
+        #[serde(borrow, default)]
+        authors: Vec<Cow<'a, str>>,
+        #[serde(borrow, default)]
+        like: Vec<Cow<'a, str>>,
+        #[serde(borrow, default)]
+        mute: Vec<Cow<'a, str>>,
+        #[serde(default)]
+        for_you: Option<i64>,
     }
 
     /// The text cut before every line that is exactly `[[subscriber]]`: each piece is a TOML
@@ -522,6 +598,9 @@ mod fast {
     struct Interner<'s> {
         choices: std::collections::HashMap<Vec<&'s str>, Topics>,
         chosen: Vec<&'s str>,
+        /// Interests, mutes and followed authors, each once per thread (a list's readers
+        /// follow the same few: unshared, they would cost about a kilobyte a reader).
+        personal: super::super::personal::Shared,
     }
 
     impl<'s> Lean<'s> {
@@ -624,6 +703,22 @@ mod fast {
         first: bool,
         more: bool,
     ) -> Option<Vec<Subscriber>> {
+        let mut shared = std::mem::take(&mut interner.personal);
+        let out = super::super::personal::sharing_in(&mut shared, || {
+            read_pieces(text, sections, interner, first, more)
+        });
+        interner.personal = shared;
+        out
+    }
+
+    /// [`read_run`], with the personal fields' sharing in place.
+    fn read_pieces<'s>(
+        text: &str,
+        sections: &'s [&'s str],
+        interner: &mut Interner<'s>,
+        first: bool,
+        more: bool,
+    ) -> Option<Vec<Subscriber>> {
         let mut out = Vec::new();
         for (i, piece) in pieces(text).enumerate() {
             let file: File<'_> = toml::from_str(piece).ok()?;
@@ -705,6 +800,7 @@ mod fast {
             {
                 return None;
             }
+            let profile = profile(&e)?;
             out.push(Subscriber {
                 email,
                 name: e
@@ -720,9 +816,25 @@ mod fast {
                 since,
                 unsubscribed_at,
                 bounced_at,
+                profile,
             });
         }
         Some(())
+    }
+
+    /// The personal fields, `None` on any problem (the checker then reports it).
+    fn profile(e: &Entry<'_>) -> Option<PersonalProfile> {
+        use super::super::personal as p;
+        Some(PersonalProfile {
+            interests: p::list(&e.interests, |r| p::keyword("interests", r)).ok()?,
+            authors: p::list(&e.authors, p::author).ok()?,
+            like: p::list(&e.like, p::like).ok()?,
+            mute: p::list(&e.mute, |r| p::keyword("mute", r)).ok()?,
+            for_you: match e.for_you {
+                Some(n) => Some(p::for_you(n).ok()?),
+                None => None,
+            },
+        })
     }
 
     /// `Some(None)` when absent, `None` when it is not a full date-time with an offset.
@@ -980,6 +1092,29 @@ name = \"nobody\"
                 );
             }
         }
+    }
+
+    #[test]
+    fn readers_who_follow_the_same_keywords_and_authors_share_them_across_blocks() {
+        let entry = |i: usize| {
+            format!(
+                "[[subscriber]]\nemail = \"r{i}@example.org\"\ninterests = [\"KV cache*\"]\n\
+                 authors = [\"Tri Dao\"]\nmute = [\"survey\"]\n\n"
+            )
+        };
+        let text: String = (0..50).map(entry).collect();
+        let list = fast::parse_blocks(text.as_bytes(), text.len() as u64, SECTIONS, 300)
+            .unwrap()
+            .expect("valid");
+        assert_eq!(list.len(), 50);
+        let (first, last) = (&list[0].profile, &list[49].profile);
+        assert!(std::sync::Arc::ptr_eq(
+            &first.interests[0],
+            &last.interests[0]
+        ));
+        assert!(std::sync::Arc::ptr_eq(&first.authors[0], &last.authors[0]));
+        assert!(std::sync::Arc::ptr_eq(&first.mute[0], &last.mute[0]));
+        assert_eq!(last.interests[0].as_str(), "KV cache*");
     }
 
     #[test]

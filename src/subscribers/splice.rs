@@ -474,6 +474,8 @@ pub(super) fn field_value(field: &Field) -> Value {
         Field::Paused(paused) => Value::from(*paused),
         Field::Since(date) => date_value(*date),
         Field::UnsubscribedAt(at) | Field::BouncedAt(at) => utc_datetime_value(*at),
+        Field::Personal(_, items) => strings_value(items),
+        Field::ForYou(n) => Value::from(i64::try_from(*n).unwrap_or(i64::MAX)),
     }
 }
 

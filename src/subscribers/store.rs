@@ -849,6 +849,9 @@ fn new_entry(new: &NewSubscriber, topics: &[String], today: chrono::NaiveDate) -
     if new.paused {
         put("paused", Value::from(true));
     }
+    for (key, value) in super::personal::toml_fields(&new.profile) {
+        put(key, value);
+    }
     put("since", date_value(today));
     table
 }
@@ -876,6 +879,9 @@ fn resubscribe(
     }
     if let Some(max) = new.max_papers {
         roster.set(index, "max_papers", Value::from(max.get() as i64));
+    }
+    for (key, value) in super::personal::toml_fields(&new.profile) {
+        roster.set(index, key, value);
     }
 }
 

@@ -7,6 +7,7 @@ mod bounces;
 mod cli;
 mod exit_codes;
 mod first_use;
+mod for_you;
 mod harness;
 mod hygiene;
 mod pipeline;

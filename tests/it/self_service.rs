@@ -48,7 +48,12 @@ impl Site {
 
     async fn start_with(serve: &str, limits: Option<Limits>, folds: FoldPolicy) -> Self {
         let env = TestEnv::new();
-        let path = env.config_builder(None).with_table("serve", serve).write();
+        // Liked papers no edition has are asked of a closed local port, never of arXiv.
+        let path = env
+            .config_builder(None)
+            .with_table("serve", serve)
+            .with_table("for_you", "arxiv_api = \"http://127.0.0.1:9/api/query\"")
+            .write();
         let settings = Arc::new(config::load(&ConfigOrigin::File(path)).unwrap());
         let store = SubscriberStore::new(&settings.subscribers_path);
         let changes = ChangeWriter::folding(store.clone(), folds);
@@ -485,6 +490,154 @@ async fn the_preference_link_in_a_sent_digest_changes_what_the_next_send_deliver
     );
     assert!(!text.contains("\nFederated Learning\n"), "{text}");
     assert!(text.contains("over your limit of 3 papers"), "{text}");
+}
+
+/// The text part of Ada's digest from a real `send` of `edition`.
+async fn ada_text_after_send(site: &Site, edition: &str) -> String {
+    site.env
+        .run_with_env(
+            &["send", "--edition", edition],
+            &[("PAPERWIRE_SECRET", SECRET)],
+        )
+        .assert_code(0);
+    let mail = site.outbox();
+    let ada = mail
+        .iter()
+        .map(|m| parse(m))
+        .find(|m| m.to().unwrap().first().unwrap().address() == Some("ada@example.org"))
+        .expect("Ada's digest");
+    ada.body_text(0).unwrap().replace("\r\n", "\n")
+}
+
+/// The "For you" fields on the preference page: shown, checked (a problem is said on the page
+/// and records nothing), written through the change log, removed again, and followed by the
+/// next send.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_preference_page_edits_the_for_you_fields() {
+    let site = Site::start("signup = false").await;
+    let prefs = format!(
+        "{}/preferences?token={}",
+        site.base,
+        site.preferences_token("ada@example.org")
+    );
+    let page = site
+        .client
+        .get(&prefs)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        page.contains(
+            "name=\"interests\" rows=\"3\" aria-describedby=\"interests_hint\"></textarea>"
+        ),
+        "{page}"
+    );
+    let log = SubscriberStore::new(site.list_path()).change_log();
+    let keep = "action=save&topics=Federated+Learning&format=html";
+    for (fields, problem) in [
+        (
+            "interests=federated%0D%0AKV*+cache",
+            "Interests, entry 2: keyword `KV* cache`: `*` may only end the keyword.",
+        ),
+        (
+            "like=2405.10111+2405.1",
+            "Papers you liked, entry 2: `2405.1` is not an arXiv id (like 2411.01234 or cs/0112017).",
+        ),
+        (
+            "mute=%2A",
+            "Mute, entry 1: keyword `*` has no letters or digits.",
+        ),
+        (
+            "for_you=51",
+            "Papers in the block must be a whole number from 0 to 50, or empty.",
+        ),
+    ] {
+        let answer = site
+            .post_form(&prefs, &format!("{keep}&{fields}"), None)
+            .await;
+        assert_eq!(answer.status(), StatusCode::BAD_REQUEST, "{fields}");
+        let page = answer.text().await.unwrap();
+        assert!(
+            page.contains(&format!("role=\"alert\">{problem}</p>")),
+            "{page}"
+        );
+        assert!(std::fs::read_to_string(log.path()).map_or(true, |t| t.is_empty()));
+    }
+    // What was typed stays on the page next to the problem.
+    let answer = site
+        .post_form(
+            &prefs,
+            &format!("{keep}&interests=KV*+cache&authors=Tri+Dao"),
+            None,
+        )
+        .await;
+    let page = answer.text().await.unwrap();
+    assert!(page.contains(">KV* cache</textarea>") && page.contains(">Tri Dao</textarea>"));
+
+    let fields = "interests=federated%0D%0Aprun*&authors=Dao%2C+Tri\
+                  &like=arXiv%3A2405.10111v2%2C+2405.10111&mute=benchmark*&for_you=2";
+    let saved = site
+        .post_form(&prefs, &format!("{keep}&{fields}"), None)
+        .await;
+    assert_eq!(saved.status(), StatusCode::OK);
+    let page = saved.text().await.unwrap();
+    assert!(
+        page.contains("Saved.") && page.contains(">federated\nprun*</textarea>"),
+        "{page}"
+    );
+    assert!(page.contains(">2405.10111</textarea>") && page.contains("value=\"2\""));
+    let list = site.list_text().await;
+    assert!(
+        list.contains(
+            "interests = [\"federated\", \"prun*\"]\nauthors = [\"Dao, Tri\"]\n\
+             like = [\"2405.10111\"]\nmute = [\"benchmark*\"]\nfor_you = 2\n"
+        ),
+        "{list}"
+    );
+    let ada = site.subscriber("ada@example.org").unwrap();
+    assert_eq!(ada.profile.block_size(), 2);
+    assert_eq!(ada.profile.authors[0].as_str(), "Dao, Tri");
+    let page = site
+        .client
+        .get(&prefs)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains(">Dao, Tri</textarea>") && page.contains(">benchmark*</textarea>"));
+
+    // The next send follows them: a block of two, each saying why.
+    let text = ada_text_after_send(&site, "for-you").await;
+    let block = text.split("== For you ==").nth(1).expect("a For-you block");
+    let block = block.split("\n== ").next().unwrap();
+    assert_eq!(block.matches("\n* ").count(), 2, "{text}");
+    assert!(block.contains("> matches federated"), "{text}");
+
+    // Emptied fields remove their keys; `for_you` goes back to the default.
+    let cleared = site
+        .post_form(
+            &prefs,
+            &format!("{keep}&interests=&authors=&like=&mute=&for_you="),
+            None,
+        )
+        .await;
+    assert_eq!(cleared.status(), StatusCode::OK);
+    let list = site.list_text().await;
+    for key in ["interests", "authors", "like", "mute", "for_you"] {
+        assert!(!list.contains(&format!("\n{key} =")), "{key}: {list}");
+    }
+    assert!(
+        !site
+            .subscriber("ada@example.org")
+            .unwrap()
+            .profile
+            .is_personal()
+    );
 }
 
 /// Every way a link can be wrong, at every page that takes one.

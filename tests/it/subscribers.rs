@@ -537,14 +537,24 @@ fn list_and_export_print_the_checked_list() {
     assert_eq!(json[0]["email"], "ada@example.org");
     assert_eq!(json[0]["since"], "2026-11-28");
     assert_eq!(json[1]["paused"], true);
+    assert_eq!(
+        json[2]["authors"],
+        serde_json::json!(["Tri Dao", "LeCun, Yann"])
+    );
+    assert_eq!(json[2]["for_you"], 5);
+    assert!(
+        json[0].get("interests").is_none(),
+        "no personal fields, no keys"
+    );
 
+    // The personal columns, because one subscriber has personal fields.
     let out = fx.run(&["export", "--csv"]);
     assert_eq!(
         String::from_utf8(out.stdout).unwrap(),
-        "email,name,topics,format,max_papers,paused\n\
-         ada@example.org,Ada,Federated Learning; Pruning & Compression,html,20,false\n\
-         grace@example.org,Grace Hopper,,text,,true\n\
-         alan@example.org,,,html,,false\n"
+        "email,name,topics,format,max_papers,paused,interests,authors,like,mute,for_you\n\
+         ada@example.org,Ada,Federated Learning; Pruning & Compression,html,20,false,,,,,\n\
+         grace@example.org,Grace Hopper,,text,,true,,,,,\n\
+         alan@example.org,,,html,,false,speculative decoding; KV cache*,\"Tri Dao; LeCun, Yann\",,benchmark*,5\n"
     );
 }
 
