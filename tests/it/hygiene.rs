@@ -288,6 +288,55 @@ fn refusals_at_send_time_retire_an_address_and_resume_brings_it_back() {
     );
 }
 
+/// Retiring an address during a send does not turn its failure into a success: a rerun of the
+/// edition still names it ("now retired: bounced"), counts it in report.json and exits 1, as
+/// for any earlier failure, until an operator resumes the address.
+#[test]
+fn a_rerun_still_names_a_failure_whose_address_was_retired() {
+    let server = SmtpServer::with_faults(Faults::new().perm_fail("gone@example.org"));
+    let env = TestEnv::new();
+    env.subscribers(&subscribers(&["ada@example.org", "gone@example.org"]));
+    env.config_builder(Some(&server.url()))
+        .with_table("bounce", "threshold = 1")
+        .write();
+    let out = send(&env, "2026-11-01");
+    out.assert_code(1);
+    assert_eq!(bounced(&env), ["gone@example.org"]);
+
+    let out = send(&env, "2026-11-01");
+    out.assert_code(1);
+    assert!(
+        out.stdout.contains("failed gone@example.org: ")
+            && out
+                .stdout
+                .contains(" (in an earlier run; now retired: bounced)"),
+        "{out}"
+    );
+    let report: serde_json::Value =
+        serde_json::from_str(&env.read("state/editions/2026-11-01/report.json")).unwrap();
+    assert_eq!(report["failed_earlier"], 1, "{report:#}");
+    assert_eq!(report["already_delivered"], 1, "{report:#}");
+    let problem = &report["problems"][0];
+    assert_eq!(problem["email"], "gone@example.org", "{report:#}");
+    assert_eq!(
+        (&problem["earlier"], &problem["retired"]),
+        (&serde_json::json!(true), &serde_json::json!(true)),
+        "{report:#}"
+    );
+    assert!(
+        problem["detail"].as_str().unwrap().contains("550"),
+        "{report:#}"
+    );
+    assert_eq!(server.attempts("gone@example.org"), 1, "never tried again");
+
+    // Removing the address ends it.
+    env.run(&["subscribers", "remove", "gone@example.org"])
+        .assert_code(0);
+    let out = send(&env, "2026-11-01");
+    out.assert_code(0);
+    assert!(!out.stdout.contains("gone@"), "{out}");
+}
+
 /// Adding back a bounced address needs --resubscribe, like an unsubscribed one.
 #[test]
 fn a_bounced_address_is_not_added_back_without_resubscribe() {
