@@ -128,6 +128,17 @@ fn bad_arguments_exit_2_and_import_nothing() {
     out.assert_code(2);
     insta::assert_snapshot!(out.stderr.trim(), @"paperwire: error: standard input (`-`) is named more than once; it can be read only once");
     assert!(!env.exists("state/bounces.jsonl"));
+    // A Maildir with a message that cannot be read (a dangling link): named, nothing imported.
+    for sub in ["new", "cur", "tmp"] {
+        std::fs::create_dir_all(env.path("md").join(sub)).unwrap();
+    }
+    env.write("md/cur/1.host:2,S", fixture("postfix-hard-5.1.1.eml"));
+    std::os::unix::fs::symlink("/nonexistent", env.path("md/new/x.eml")).unwrap();
+    let out = env.run(&["bounces", "import", "--json", "md"]);
+    out.assert_code(2);
+    insta::assert_snapshot!(out.stderr.trim(), @"paperwire: error: cannot read md/new/x.eml: No such file or directory (os error 2)");
+    assert_eq!(out.stdout, "", "{out}");
+    assert!(!env.exists("state/bounces.jsonl"));
     // A list that does not parse: its file:line:col, nothing imported.
     env.subscribers("[[subscriber]]\nemail = \"not an address\"\n");
     let out = env.run(&["bounces", "import", "dsn.eml"]);
