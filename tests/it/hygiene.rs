@@ -353,6 +353,32 @@ fn a_rerun_still_names_a_failure_whose_address_was_retired() {
     assert!(!out.stdout.contains("gone@"), "{out}");
 }
 
+/// `check` says that VERP needs PAPERWIRE_SECRET where it is not set (a warning: the config may
+/// be checked elsewhere), since `send` and `bounces import` then stop with exit 2.
+#[test]
+fn check_warns_when_verp_has_no_secret() {
+    let env = TestEnv::new();
+    env.subscribers(&subscribers(&["ada@example.org"]));
+    env.config_builder(None)
+        .with_delivery("return_path = \"bounces@example.org\"")
+        .with_table("bounce", "verp = true")
+        .write();
+    let out = env.run(&["check"]);
+    out.assert_code(0);
+    let warning = out
+        .stderr
+        .lines()
+        .find(|l| l.contains("bounce.verp"))
+        .unwrap_or_else(|| panic!("no warning: {out}"));
+    insta::assert_snapshot!(warning, @"warning: paperwire.toml: bounce.verp is on but PAPERWIRE_SECRET is not set here: `send` and `bounces import` need it for the VERP tags, and without it they stop (exit 2)");
+    env.write("dsn.eml", fixture("postfix-hard-5.1.1.eml"));
+    env.run(&["bounces", "import", "dsn.eml"]).assert_code(2);
+
+    let out = env.run_with_env(&["check"], &[SECRET]);
+    out.assert_code(0);
+    assert!(!out.stderr.contains("bounce.verp"), "{out}");
+}
+
 /// Adding back a bounced address needs --resubscribe, like an unsubscribed one.
 #[test]
 fn a_bounced_address_is_not_added_back_without_resubscribe() {
