@@ -102,11 +102,11 @@ pub fn messages(
             let meta = std::fs::metadata(path).map_err(open)?;
             if meta.is_dir() {
                 let files = if path.join("cur").is_dir() || path.join("new").is_dir() {
-                    let mut files = list_files(&path.join("new")).map_err(open)?;
-                    files.extend(list_files(&path.join("cur")).map_err(open)?);
+                    let mut files = list_files(&path.join("new"))?;
+                    files.extend(list_files(&path.join("cur"))?);
                     files
                 } else {
-                    list_files(path).map_err(open)?
+                    list_files(path)?
                 };
                 Ok(Box::new(
                     files.into_iter().flat_map(move |f| one_file(f, limits)),
@@ -124,20 +124,45 @@ pub fn messages(
 }
 
 /// The regular files directly in `dir`, by name (a missing directory is empty; dot files,
-/// like editors' and Maildir's own, are left out).
-fn list_files(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
+/// like editors' and Maildir's own, are left out). Each is opened once here, so that one that
+/// cannot be read (a dangling link, a denied permission) stops the import before anything is
+/// read, as an input that cannot be opened does. A file gone since the listing was moved or
+/// removed by the mail system meanwhile (a Maildir reader moves `new/` to `cur/`): it is left
+/// out, and read where it went by the next import.
+fn list_files(dir: &Path) -> Result<Vec<PathBuf>, ReadError> {
+    let open = |path: &Path| {
+        let path = path.to_owned();
+        move |source| ReadError::Open { path, source }
+    };
     let entries = match std::fs::read_dir(dir) {
         Ok(e) => e,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
-        Err(e) => return Err(e),
+        Err(e) => return Err(open(dir)(e)),
     };
     let mut files = Vec::new();
     for entry in entries {
-        let entry = entry?;
-        let is_file = entry.file_type()?.is_file()
-            || (entry.file_type()?.is_symlink() && entry.path().is_file());
-        if is_file && !entry.file_name().to_string_lossy().starts_with('.') {
-            files.push(entry.path());
+        let entry = entry.map_err(open(dir))?;
+        let path = entry.path();
+        if entry.file_name().to_string_lossy().starts_with('.') {
+            continue;
+        }
+        let kind = match entry.file_type() {
+            Ok(kind) => kind,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+            Err(e) => return Err(open(&path)(e)),
+        };
+        if kind.is_dir() || !(kind.is_file() || kind.is_symlink()) {
+            continue;
+        }
+        match File::open(&path) {
+            // A link to a directory is not a message.
+            Ok(file) if file.metadata().is_ok_and(|m| m.is_dir()) => continue,
+            Ok(_) => files.push(path),
+            // The entry itself is gone: moved or removed since the listing.
+            Err(e)
+                if e.kind() == std::io::ErrorKind::NotFound
+                    && std::fs::symlink_metadata(&path).is_err() => {}
+            Err(e) => return Err(open(&path)(e)),
         }
     }
     files.sort();
@@ -401,5 +426,34 @@ mod tests {
             Err(ReadError::Open { .. })
         ));
         assert_eq!(Input::from_arg(Path::new("-")), Input::Stdin);
+    }
+
+    #[test]
+    fn a_file_in_a_maildir_that_cannot_be_read_is_an_error_naming_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let md = dir.path().join("Maildir");
+        for sub in ["new", "cur", "tmp"] {
+            std::fs::create_dir_all(md.join(sub)).unwrap();
+        }
+        std::fs::write(md.join("cur/1.host:2,S"), "Subject: cur\n\n").unwrap();
+        std::os::unix::fs::symlink(md.join("cur/1.host:2,S"), md.join("new/linked")).unwrap();
+        std::os::unix::fs::symlink(md.join("cur"), md.join("new/a-directory")).unwrap();
+        let origins: Vec<String> = messages(&Input::Path(md.clone()), Limits::default())
+            .unwrap()
+            .map(|i| i.origin().rsplit('/').next().unwrap().to_owned())
+            .collect();
+        assert_eq!(
+            origins,
+            ["linked", "1.host:2,S"],
+            "a link to a message is read"
+        );
+        std::os::unix::fs::symlink("/nonexistent", md.join("new/x.eml")).unwrap();
+        let Err(ReadError::Open { path, source }) =
+            messages(&Input::Path(md.clone()), Limits::default())
+        else {
+            panic!("a dangling link is an error");
+        };
+        assert_eq!(path, md.join("new/x.eml"));
+        assert_eq!(source.kind(), std::io::ErrorKind::NotFound);
     }
 }

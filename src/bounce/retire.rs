@@ -30,13 +30,14 @@ pub struct Retirement {
 }
 
 impl Retirement {
-    /// The change that records it: `bounced_at` = `now`, or `unsubscribed_at` = the time of
-    /// the complaint.
+    /// The change that records it, at `now` (the import or send that found it): `bounced_at`,
+    /// or `unsubscribed_at` for a complaint. Not the report's own date, which may be old (a
+    /// late report) or anything (a forged one): only a confirmation asked for after the
+    /// unsubscribe brings a reader back, so `unsubscribed_at` must not be earlier than the
+    /// moment paperwire acted on it.
     pub fn change(&self, now: DateTime<Utc>) -> Change {
         match &self.verdict {
-            Verdict::Complained(at) => {
-                Change::new(self.email.clone(), *at, ChangeKind::Unsubscribe)
-            }
+            Verdict::Complained(_) => Change::new(self.email.clone(), now, ChangeKind::Unsubscribe),
             Verdict::Bounced(_) | Verdict::Keep(_) => {
                 Change::new(self.email.clone(), now, ChangeKind::Bounced)
             }
@@ -234,7 +235,8 @@ mod tests {
         let change = got[1].change(at(NOW));
         assert_eq!(
             (change.kind, change.at),
-            (ChangeKind::Unsubscribe, at("2026-11-04T08:00:00Z"))
+            (ChangeKind::Unsubscribe, at(NOW)),
+            "unsubscribed when paperwire acted on it, not at the report's own date"
         );
         assert_eq!(
             got[1].to_string(),

@@ -116,6 +116,12 @@ fn check_settings(settings: &Settings, found: &mut Found) {
             newsletter.base_url
         ));
     }
+    if settings.bounce.verp && settings.secrets.signing_key().is_none() {
+        // A warning, not a problem: the config may be checked where the secret is not set.
+        found.warnings.push(format!(
+            "{path}: bounce.verp is on but PAPERWIRE_SECRET is not set here: `send` and `bounces import` need it for the VERP tags, and without it they stop (exit 2)"
+        ));
+    }
     if settings.delivery.transport == TransportKind::Outbox || settings.is_bundled() {
         return;
     }

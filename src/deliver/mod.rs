@@ -238,7 +238,16 @@ fn plan(
         if chosen && !request.only.contains(&s.email.key()) {
             continue;
         }
+        let earlier = journal.last.get(&s.email.key());
         if !s.is_active() {
+            if let Some(failed) = retired_failure(s, earlier) {
+                // Retiring the address does not fix it: its failure is still named, and
+                // still counts, as every other earlier failure does.
+                report.recipients += 1;
+                report.failed_earlier += 1;
+                report.problems.push(failed);
+                continue;
+            }
             let why = if s.unsubscribed_at.is_some() {
                 PassOver::Unsubscribed
             } else if s.bounced_at.is_some() {
@@ -250,7 +259,6 @@ fn plan(
             continue;
         }
         report.recipients += 1;
-        let earlier = journal.last.get(&s.email.key());
         match earlier.map(|e| e.outcome) {
             Some(Outcome::Delivered) => report.already_delivered += 1,
             Some(Outcome::Failed) => {
@@ -275,6 +283,23 @@ fn plan(
     (report, queue)
 }
 
+/// The earlier permanent failure of an address that was retired since (it bounced, it did not
+/// unsubscribe): a problem line that says so.
+fn retired_failure(
+    s: &Subscriber,
+    earlier: Option<&crate::state::journal::Entry>,
+) -> Option<RecipientReport> {
+    let earlier = earlier.filter(|e| e.outcome == Outcome::Failed)?;
+    if s.bounced_at.is_none() || s.unsubscribed_at.is_some() {
+        return None;
+    }
+    Some(RecipientReport {
+        earlier: true,
+        retired: true,
+        ..problem(s, Outcome::Failed, earlier.detail.clone())
+    })
+}
+
 /// A recipient's problem line in the report.
 fn problem(s: &Subscriber, outcome: Outcome, detail: String) -> RecipientReport {
     RecipientReport {
@@ -282,5 +307,6 @@ fn problem(s: &Subscriber, outcome: Outcome, detail: String) -> RecipientReport 
         outcome,
         detail,
         earlier: false,
+        retired: false,
     }
 }

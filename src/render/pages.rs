@@ -105,6 +105,9 @@ pub enum Page {
         /// Empty: no cap.
         max_papers: String,
         paused: bool,
+        /// Mail to the address bounced and the list retired it: the page says so (no details:
+        /// the link's holder learns only that, not when or what the server answered).
+        bounced: bool,
         /// The "For you" fields, as the form shows them.
         personal: PersonalFields,
         notice: String,
@@ -184,13 +187,15 @@ impl Page {
                 html,
                 max_papers,
                 paused,
+                bounced,
                 personal,
                 notice,
                 error,
             } => serde_json::json!({
                 "heading": "Your subscription",
                 "email": email, "topics": topics, "html": html, "max_papers": max_papers,
-                "paused": paused, "personal": personal, "notice": notice, "error": error,
+                "paused": paused, "bounced": bounced, "personal": personal, "notice": notice,
+                "error": error,
                 "max_for_you": MAX_FOR_YOU,
                 "default_for_you": crate::digest::personal::DEFAULT_FOR_YOU,
             }),
@@ -358,6 +363,7 @@ impl Pages {
                 html: false,
                 max_papers: "5".into(),
                 paused: true,
+                bounced: true,
                 personal: PersonalFields {
                     interests: "speculative decoding\nKV cache*".into(),
                     authors: "Tri Dao".into(),
@@ -475,6 +481,7 @@ mod tests {
                     html: false,
                     max_papers: "7".into(),
                     paused: true,
+                    bounced: false,
                     personal: PersonalFields {
                         interests: "speculative decoding\nKV cache*".into(),
                         authors: "Tri Dao".into(),

@@ -296,7 +296,8 @@ fn confirmation(view: &ListView, request: &SignupRequest, sections: &[&str]) -> 
 }
 
 /// The changes that take `current` to `choice`: an `Update` of what differs, and a `Pause` or
-/// `Resume` when the box changed. None when nothing differs.
+/// `Unpause` when the box changed (never a `Resume`: only an operator undoes a bounce). None
+/// when nothing differs.
 fn preference_changes(current: &Subscriber, choice: &Preferences) -> Vec<ChangeKind> {
     let mut profile = Profile::default();
     if *current.topics != choice.topics[..] {
@@ -319,7 +320,7 @@ fn preference_changes(current: &Subscriber, choice: &Preferences) -> Vec<ChangeK
     }
     match (current.paused, choice.paused) {
         (false, true) => kinds.push(ChangeKind::Pause),
-        (true, false) => kinds.push(ChangeKind::Resume),
+        (true, false) => kinds.push(ChangeKind::Unpause),
         _ => {}
     }
     kinds
@@ -442,7 +443,7 @@ mod tests {
     }
 
     #[test]
-    fn preferences_become_an_update_of_what_differs_and_a_pause_or_resume() {
+    fn preferences_become_an_update_of_what_differs_and_a_pause_or_unpause() {
         let ada = subscriber("ada@example.org");
         let same = Preferences {
             topics: vec!["Graphs".into()],
@@ -505,7 +506,7 @@ mod tests {
                     max_papers: Some(0),
                     ..Profile::default()
                 }),
-                ChangeKind::Resume,
+                ChangeKind::Unpause,
             ]
         );
     }

@@ -68,6 +68,7 @@ fn page_with(
             .map(|n| n.to_string())
             .unwrap_or_default(),
         paused: subscriber.paused,
+        bounced: subscriber.bounced_at.is_some(),
         personal,
         notice: notice.to_owned(),
         error: String::new(),
@@ -206,6 +207,7 @@ async fn apply(
                 html: field(pairs, "format") != "text",
                 max_papers: field(pairs, "max_papers").to_owned(),
                 paused: !field(pairs, "paused").is_empty(),
+                bounced: subscriber.bounced_at.is_some(),
                 personal: for_you_form::typed(pairs),
                 notice: String::new(),
                 error,
@@ -230,7 +232,9 @@ async fn apply(
                 paused: choice.paused,
                 ..subscriber
             };
-            let notice = if updated.paused {
+            let notice = if updated.bounced_at.is_some() {
+                "Saved."
+            } else if updated.paused {
                 "Saved. Your emails are paused until you untick the box."
             } else {
                 "Saved. The next edition follows these choices."

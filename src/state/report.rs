@@ -16,6 +16,10 @@ pub struct RecipientReport {
     /// every run until the address is fixed or removed).
     #[serde(default)]
     pub earlier: bool,
+    /// The address has since been retired (`bounced_at`): it gets no more mail, but its
+    /// earlier permanent failure still counts until someone resumes or removes it.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub retired: bool,
 }
 
 /// Why an address asked for with `--only` got nothing.
@@ -146,10 +150,10 @@ impl Report {
                 Outcome::Failed => "failed",
                 Outcome::Deferred => "deferred",
             };
-            let when = if p.earlier {
-                " (in an earlier run)"
-            } else {
-                ""
+            let when = match (p.earlier, p.retired) {
+                (true, true) => " (in an earlier run; now retired: bounced)",
+                (true, false) => " (in an earlier run)",
+                (false, _) => "",
             };
             s.push_str(&format!("\n  {what} {}: {}{when}", p.email, p.detail));
         }

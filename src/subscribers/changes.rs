@@ -41,8 +41,11 @@ pub enum ChangeKind {
     Update(Profile),
     /// `paused = true`.
     Pause,
-    /// `paused = false`, and clears `bounced_at` (a person checked the address).
+    /// `paused = false`, and clears `bounced_at` (an operator checked the address).
     Resume,
+    /// `paused = false` only: a reader un-pausing on the preference page. A bounce stays until
+    /// an operator resumes the address (or the person subscribes again and confirms).
+    Unpause,
     /// Sets `bounced_at` (the first time wins); for an unknown address, a suppression.
     Bounced,
 }
@@ -123,7 +126,10 @@ impl Change {
                     }));
                     Effect::Append(fields)
                 }
-                ChangeKind::Update(_) | ChangeKind::Pause | ChangeKind::Resume => Effect::Ignore,
+                ChangeKind::Update(_)
+                | ChangeKind::Pause
+                | ChangeKind::Resume
+                | ChangeKind::Unpause => Effect::Ignore,
             };
         };
         let ops = match &self.kind {
@@ -144,6 +150,8 @@ impl Change {
             }
             ChangeKind::Update(profile) => profile.ops(),
             ChangeKind::Pause => vec![FieldOp::Set(Field::Paused(true))],
+            ChangeKind::Unpause if status.paused => vec![FieldOp::Set(Field::Paused(false))],
+            ChangeKind::Unpause => Vec::new(),
             ChangeKind::Resume => {
                 let mut ops = Vec::new();
                 if status.paused {
@@ -565,5 +573,30 @@ mod tests {
             Effect::Edit(vec![FieldOp::Unset("bounced_at")])
         );
         assert_eq!(change(ChangeKind::Pause).effect(None), Effect::Ignore);
+    }
+
+    #[test]
+    fn unpause_only_unpauses_and_leaves_a_bounce() {
+        let c = change(ChangeKind::Unpause);
+        let bounced_and_paused = Status {
+            bounced: true,
+            paused: true,
+            ..Status::default()
+        };
+        assert_eq!(
+            c.effect(Some(bounced_and_paused)),
+            Effect::Edit(vec![FieldOp::Set(Field::Paused(false))])
+        );
+        let bounced = Status {
+            bounced: true,
+            ..Status::default()
+        };
+        assert_eq!(c.effect(Some(bounced)), Effect::Edit(vec![]));
+        assert_eq!(c.effect(None), Effect::Ignore);
+        let line = serde_json::to_string(&c).unwrap();
+        assert_eq!(
+            line,
+            r#"{"at":"2026-12-01T08:00:00Z","email":"a@example.org","op":"unpause"}"#
+        );
     }
 }

@@ -128,6 +128,17 @@ fn bad_arguments_exit_2_and_import_nothing() {
     out.assert_code(2);
     insta::assert_snapshot!(out.stderr.trim(), @"paperwire: error: standard input (`-`) is named more than once; it can be read only once");
     assert!(!env.exists("state/bounces.jsonl"));
+    // A Maildir with a message that cannot be read (a dangling link): named, nothing imported.
+    for sub in ["new", "cur", "tmp"] {
+        std::fs::create_dir_all(env.path("md").join(sub)).unwrap();
+    }
+    env.write("md/cur/1.host:2,S", fixture("postfix-hard-5.1.1.eml"));
+    std::os::unix::fs::symlink("/nonexistent", env.path("md/new/x.eml")).unwrap();
+    let out = env.run(&["bounces", "import", "--json", "md"]);
+    out.assert_code(2);
+    insta::assert_snapshot!(out.stderr.trim(), @"paperwire: error: cannot read md/new/x.eml: No such file or directory (os error 2)");
+    assert_eq!(out.stdout, "", "{out}");
+    assert!(!env.exists("state/bounces.jsonl"));
     // A list that does not parse: its file:line:col, nothing imported.
     env.subscribers("[[subscriber]]\nemail = \"not an address\"\n");
     let out = env.run(&["bounces", "import", "dsn.eml"]);
@@ -144,6 +155,7 @@ fn a_complaint_on_stdin_unsubscribes_and_counts_once() {
     env.subscribers(&subscribers(&["ada@example.org", "kijitora@y.example.com"]));
     env.config(None);
     let report = fixture("arf-amazonses-abuse.eml");
+    let before = chrono::Utc::now() - chrono::Duration::seconds(1);
     let out = env.run_with(&["bounces", "import", "-"], &[], Some(&report));
     out.assert_code(0);
     assert!(
@@ -162,7 +174,11 @@ fn a_complaint_on_stdin_unsubscribes_and_counts_once() {
         .iter()
         .find(|s| s["email"] == "kijitora@y.example.com")
         .unwrap();
-    assert!(kijitora["unsubscribed_at"].is_string(), "{list:#}");
+    // When paperwire acted on it, not the report's own (years old) Date: a confirmation asked
+    // for between the two must not bring the reader back.
+    let unsubscribed_at = kijitora["unsubscribed_at"].as_str().expect("unsubscribed");
+    let unsubscribed_at = chrono::DateTime::parse_from_rfc3339(unsubscribed_at).unwrap();
+    assert!(unsubscribed_at >= before, "{list:#}");
 
     let log = env.read("state/bounces.jsonl");
     let out = env.run_with(&["bounces", "import", "-"], &[], Some(&report));
@@ -286,6 +302,81 @@ fn refusals_at_send_time_retire_an_address_and_resume_brings_it_back() {
         bounced(&env).is_empty(),
         "only one refusal since the resume"
     );
+}
+
+/// Retiring an address during a send does not turn its failure into a success: a rerun of the
+/// edition still names it ("now retired: bounced"), counts it in report.json and exits 1, as
+/// for any earlier failure, until an operator resumes the address.
+#[test]
+fn a_rerun_still_names_a_failure_whose_address_was_retired() {
+    let server = SmtpServer::with_faults(Faults::new().perm_fail("gone@example.org"));
+    let env = TestEnv::new();
+    env.subscribers(&subscribers(&["ada@example.org", "gone@example.org"]));
+    env.config_builder(Some(&server.url()))
+        .with_table("bounce", "threshold = 1")
+        .write();
+    let out = send(&env, "2026-11-01");
+    out.assert_code(1);
+    assert_eq!(bounced(&env), ["gone@example.org"]);
+
+    let out = send(&env, "2026-11-01");
+    out.assert_code(1);
+    assert!(
+        out.stdout.contains("failed gone@example.org: ")
+            && out
+                .stdout
+                .contains(" (in an earlier run; now retired: bounced)"),
+        "{out}"
+    );
+    let report: serde_json::Value =
+        serde_json::from_str(&env.read("state/editions/2026-11-01/report.json")).unwrap();
+    assert_eq!(report["failed_earlier"], 1, "{report:#}");
+    assert_eq!(report["already_delivered"], 1, "{report:#}");
+    let problem = &report["problems"][0];
+    assert_eq!(problem["email"], "gone@example.org", "{report:#}");
+    assert_eq!(
+        (&problem["earlier"], &problem["retired"]),
+        (&serde_json::json!(true), &serde_json::json!(true)),
+        "{report:#}"
+    );
+    assert!(
+        problem["detail"].as_str().unwrap().contains("550"),
+        "{report:#}"
+    );
+    assert_eq!(server.attempts("gone@example.org"), 1, "never tried again");
+
+    // Removing the address ends it.
+    env.run(&["subscribers", "remove", "gone@example.org"])
+        .assert_code(0);
+    let out = send(&env, "2026-11-01");
+    out.assert_code(0);
+    assert!(!out.stdout.contains("gone@"), "{out}");
+}
+
+/// `check` says that VERP needs PAPERWIRE_SECRET where it is not set (a warning: the config may
+/// be checked elsewhere), since `send` and `bounces import` then stop with exit 2.
+#[test]
+fn check_warns_when_verp_has_no_secret() {
+    let env = TestEnv::new();
+    env.subscribers(&subscribers(&["ada@example.org"]));
+    env.config_builder(None)
+        .with_delivery("return_path = \"bounces@example.org\"")
+        .with_table("bounce", "verp = true")
+        .write();
+    let out = env.run(&["check"]);
+    out.assert_code(0);
+    let warning = out
+        .stderr
+        .lines()
+        .find(|l| l.contains("bounce.verp"))
+        .unwrap_or_else(|| panic!("no warning: {out}"));
+    insta::assert_snapshot!(warning, @"warning: paperwire.toml: bounce.verp is on but PAPERWIRE_SECRET is not set here: `send` and `bounces import` need it for the VERP tags, and without it they stop (exit 2)");
+    env.write("dsn.eml", fixture("postfix-hard-5.1.1.eml"));
+    env.run(&["bounces", "import", "dsn.eml"]).assert_code(2);
+
+    let out = env.run_with_env(&["check"], &[SECRET]);
+    out.assert_code(0);
+    assert!(!out.stderr.contains("bounce.verp"), "{out}");
 }
 
 /// Adding back a bounced address needs --resubscribe, like an unsubscribed one.

@@ -1179,3 +1179,71 @@ where
     }
     out
 }
+
+/// A reader whose address bounced can pause and un-pause on the preference page, but only the
+/// operator (`subscribers resume`, `add --resubscribe`) brings the address back: the page's
+/// un-pause is an `unpause`, never a `resume`, and the page says why no mail comes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_preference_page_does_not_bring_back_a_bounced_address() {
+    let site = Site::start("signup = true").await;
+    let grace = SubscriberEmail::parse("grace@example.org").unwrap();
+    let store = SubscriberStore::new(site.list_path());
+    // What `bounces import` records when it retires an address.
+    store
+        .change_log()
+        .append(&[subscribers::Change::new(
+            grace.clone(),
+            chrono::Utc::now(),
+            subscribers::ChangeKind::Bounced,
+        )])
+        .unwrap();
+    store.fold().unwrap();
+    let bounced_at = site.subscriber("grace@example.org").unwrap().bounced_at;
+    assert!(bounced_at.is_some());
+
+    let prefs = format!(
+        "{}/preferences?token={}",
+        site.base,
+        site.preferences_token("grace@example.org")
+    );
+    let page = site.client.get(&prefs).send().await.unwrap();
+    assert_eq!(page.status(), StatusCode::OK);
+    let page = page.text().await.unwrap();
+    assert!(
+        page.contains("Messages to grace@example.org bounced, so it gets no"),
+        "{page}"
+    );
+    assert!(
+        !page.contains("550") && !page.contains("bounced_at"),
+        "{page}"
+    );
+    let form = "action=save&format=text";
+    let paused = site
+        .post_form(&prefs, &format!("{form}&paused=1"), None)
+        .await;
+    assert_eq!(paused.status(), StatusCode::OK);
+    let unpaused = site.post_form(&prefs, form, None).await;
+    assert_eq!(unpaused.status(), StatusCode::OK);
+    let unpaused = unpaused.text().await.unwrap();
+    assert!(unpaused.contains("Saved."), "{unpaused}");
+    assert!(unpaused.contains("bounced, so it gets no"), "{unpaused}");
+    assert!(!unpaused.contains("The next edition follows"), "{unpaused}");
+
+    site.list_text().await;
+    let grace_now = site.subscriber("grace@example.org").unwrap();
+    assert!(!grace_now.paused);
+    assert_eq!(grace_now.bounced_at, bounced_at, "still bounced");
+    let out = site
+        .env
+        .run(&["subscribers", "list", "--bounced", "--json"]);
+    out.assert_code(0);
+    assert!(out.stdout.contains("grace@example.org"), "{out}");
+
+    // The operator's resume clears it; the page then says nothing about bounces.
+    site.env
+        .run(&["subscribers", "resume", "grace@example.org"])
+        .assert_code(0);
+    let page = site.client.get(&prefs).send().await.unwrap();
+    let page = page.text().await.unwrap();
+    assert!(!page.contains("bounced"), "{page}");
+}
