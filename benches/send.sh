@@ -3,6 +3,7 @@
 #
 #   benches/send.sh            # 10,000 and 100,000 subscribers, 16 connections
 #   SIZES="1000" CONCURRENCY=8 PORT=2600 REPEAT=2 benches/send.sh
+#   PAPERWIRE_BIN=path/to/paperwire benches/send.sh   # measure that binary, build nothing
 #
 # One run, one machine: installs Postfix (for smtp-sink/smtp-source, no daemon) and GNU time if
 # missing, builds the release binary, measures the ceiling with smtp-source, then sends the
@@ -37,8 +38,13 @@ find_tool() {
 SINK=$(find_tool smtp-sink)
 SOURCE=$(find_tool smtp-source)
 
-(cd "$ROOT" && cargo build --release --quiet)
-PW="${CARGO_TARGET_DIR:-$ROOT/target}/release/paperwire"
+# PAPERWIRE_BIN: measure a binary built elsewhere instead of building this checkout.
+if [ -n "${PAPERWIRE_BIN:-}" ]; then
+    PW=$PAPERWIRE_BIN
+else
+    (cd "$ROOT" && cargo build --release --quiet)
+    PW="${CARGO_TARGET_DIR:-$ROOT/target}/release/paperwire"
+fi
 
 WORK=$(mktemp -d /tmp/paperwire-bench.XXXXXX)
 SINK_PID=""
