@@ -34,6 +34,10 @@ pub(super) struct Roster<'t> {
     entries: Vec<Entry>,
     /// Lowercased address → index in `entries` (the first entry with that address).
     by_key: HashMap<String, usize>,
+    /// Lowercased address → the indices of the entries after the first with that address (a
+    /// list the loader refuses; an edit about such an address refuses too, a fold applies a
+    /// change to every one of them).
+    twins: HashMap<String, Vec<usize>>,
     /// Where new entries go: after the last entry; `None` when the file has no entries.
     last_body_end: Option<usize>,
     /// The end of the top-level text before the first entry (its last key-value line).
@@ -162,22 +166,33 @@ impl<'t> Roster<'t> {
             text,
             entries: Vec::new(),
             by_key: HashMap::new(),
+            twins: HashMap::new(),
             last_body_end: None,
             top_end: 0,
             reusable: false,
         }
     }
 
-    /// An entry the scan found; the first one of an address counts.
+    /// An entry the scan found; the first one of an address is the one [`Roster::find`]
+    /// finds, later ones are its twins.
     fn found(&mut self, key: String, spans: Spans) {
-        if !self.by_key.contains_key(&key) {
-            self.by_key.insert(key, self.entries.len());
-            self.entries.push(Entry {
-                spans: Some(spans),
-                doc: None,
-                changed: false,
-                removed: false,
-            });
+        let index = self.entries.len();
+        self.entries.push(Entry {
+            spans: Some(spans),
+            doc: None,
+            changed: false,
+            removed: false,
+        });
+        match self.by_key.entry(key) {
+            std::collections::hash_map::Entry::Occupied(first) => {
+                self.twins
+                    .entry(first.key().clone())
+                    .or_default()
+                    .push(index);
+            }
+            std::collections::hash_map::Entry::Vacant(new) => {
+                new.insert(index);
+            }
         }
     }
 
@@ -226,6 +241,34 @@ impl<'t> Roster<'t> {
     /// The entry for `email` (ignoring case), if it was asked for and is on the list.
     pub(super) fn find(&self, email: &SubscriberEmail) -> Option<usize> {
         self.by_key.get(&email.key()).copied()
+    }
+
+    /// Every entry for `email` (ignoring case), in the order of the list.
+    pub(super) fn find_all(&self, email: &SubscriberEmail) -> Vec<usize> {
+        let key = email.key();
+        let first = self.by_key.get(&key).copied();
+        let twins = self.twins.get(&key).into_iter().flatten().copied();
+        first.into_iter().chain(twins).collect()
+    }
+
+    /// The first of `emails` that is on the list more than once, as the problem an edit about
+    /// it refuses with: pointing at the second entry, and naming where the first one is.
+    pub(super) fn listed_twice(&self, path: &Path, emails: &[SubscriberEmail]) -> Option<Problems> {
+        emails.iter().find_map(|email| {
+            let all = self.find_all(email);
+            let [first, second, ..] = all[..] else {
+                return None;
+            };
+            let at = |i: usize| self.entries[i].spans.map_or(0, |s| s.email_at);
+            let first = Location::at(path, self.text, at(first));
+            Some(Problems::one(
+                Location::at(path, self.text, at(second)),
+                format!(
+                    "{} is listed twice (first at {first}; addresses are compared ignoring case), so nothing was changed: remove one of the two entries by hand first",
+                    email.key()
+                ),
+            ))
+        })
     }
 
     /// The 1-based line of an entry's `email` (0 for a new entry).
@@ -1065,6 +1108,32 @@ mod tests {
             "[[subscriber]]\r\nemail = \"a@b.org\"\r\n",
         ] {
             assert_eq!(add_then_remove(text), text, "for {text:?}");
+        }
+    }
+
+    #[test]
+    fn an_address_listed_twice_is_found_twice_on_both_paths() {
+        let text = "[[subscriber]]\nemail = \"Ann@example.org\"\n\n[[subscriber]]\nemail = \"bob@example.org\"\n\n[[subscriber]]\nemail = \"ann@example.org\"\n";
+        let w = wanted(&["ann@example.org"]);
+        let full = Roster::scan(text, Path::new("l.toml"), &w).unwrap();
+        assert!(full.reusable());
+        let fast = Roster::scan_checked(text, Path::new("l.toml"), &w)
+            .expect("read in parts")
+            .unwrap();
+        for roster in [full, fast] {
+            assert_eq!(roster.find_all(&email("ANN@example.org")).len(), 2);
+            assert_eq!(roster.find(&email("ann@example.org")), Some(0));
+            let emails = [email("bob@example.org"), email("ann@example.org")];
+            let problems = roster.listed_twice(Path::new("l.toml"), &emails).unwrap();
+            assert_eq!(
+                problems.to_string(),
+                "l.toml:8:9: ann@example.org is listed twice (first at l.toml:2:9; addresses are compared ignoring case), so nothing was changed: remove one of the two entries by hand first"
+            );
+            assert!(
+                roster
+                    .listed_twice(Path::new("l.toml"), &emails[..1])
+                    .is_none()
+            );
         }
     }
 

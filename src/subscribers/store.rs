@@ -168,7 +168,18 @@ impl Editing<'_> {
     fn fold(&mut self, pending: &[&Logged]) {
         for logged in pending {
             let change = &logged.change;
-            let index = self.roster.find(&change.email);
+            // A list with the address twice (which the loader refuses) gets the change on
+            // every entry: an unsubscribe must stop all mail to the address.
+            let indices = self.roster.find_all(&change.email);
+            for &i in indices.iter().skip(1) {
+                let status = self.roster.status(i);
+                if let Effect::Edit(ops) = change.effect(Some(status)) {
+                    for op in &ops {
+                        self.roster.apply(i, op);
+                    }
+                }
+            }
+            let index = indices.first().copied();
             let status = index.map(|i| self.roster.status(i));
             match (change.effect(status), index) {
                 (Effect::Append(fields), _) => {
@@ -543,6 +554,11 @@ impl SubscriberStore {
                 }
                 Err(e) => return Err(e),
             };
+            // An address the edit is about that is on the list twice: which entry it meant is
+            // not known, and changing one would leave the other as it was.
+            if let Some(problems) = roster.listed_twice(&self.path, keys) {
+                return Err(SubscriberError::Invalid(problems));
+            }
             let mut editing = Editing {
                 roster,
                 suppressed: HashMap::new(),

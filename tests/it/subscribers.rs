@@ -1124,3 +1124,75 @@ fn edits_that_trust_the_last_edit_do_what_a_full_read_does() {
     }
     assert!(done >= 100, "only {done} steps did something");
 }
+
+/// Ann twice (in two spellings), with Bob between.
+const ANN_TWICE: &str = "[[subscriber]]\nemail = \"Ann@example.org\"\n\n[[subscriber]]\nemail = \"bob@example.org\"\n\n[[subscriber]]\nemail = \"ann@example.org\"\n";
+
+#[test]
+fn an_edit_of_an_address_listed_twice_refuses_and_a_fold_changes_both_entries() {
+    let fx = Fixture::new(ANN_TWICE);
+    let refused = |fx: &Fixture, args: &[&str], line: usize| {
+        let before = fx.list();
+        let out = fx.run(args);
+        assert_eq!(code(&out), 2, "{args:?}: {}", stderr(&out));
+        let dir = fx.dir.path().display().to_string();
+        assert_eq!(
+            stderr(&out).replace(&dir, "<dir>"),
+            format!(
+                "paperwire: error: <dir>/subscribers.toml:{line}:9: ann@example.org is listed twice (first at <dir>/subscribers.toml:2:9; addresses are compared ignoring case), so nothing was changed: remove one of the two entries by hand first\n"
+            ),
+            "{args:?}"
+        );
+        assert_eq!(fx.list(), before, "{args:?}");
+    };
+    // The first edit reads the list whole (nothing fingerprinted yet), and fingerprints it.
+    assert!(!kept_fingerprint(&fx).contains("xxh3_128"));
+    refused(&fx, &["remove", "ann@example.org"], 8);
+    assert!(kept_fingerprint(&fx).contains("xxh3_128"));
+    // The next ones read only the parts that hold Ann, and still find both entries.
+    for args in [
+        &["remove", "ann@example.org"][..],
+        &["pause", "ANN@example.org"],
+        &["resume", "ann@example.org"],
+        &["remove", "--forget", "ann@example.org"],
+        &["add", "ann@example.org"],
+    ] {
+        refused(&fx, args, 8);
+    }
+    // An edit of Bob alone goes through; Ann's entries stay as they were.
+    assert_eq!(code(&fx.run(&["pause", "bob@example.org"])), 0);
+    refused(&fx, &["pause", "ann@example.org"], 9);
+    // The loader refuses the list, so nothing is sent to anyone.
+    let out = fx.run(&["list"]);
+    assert_eq!(code(&out), 2);
+    assert!(stderr(&out).contains("ann@example.org is listed twice"));
+
+    // An unsubscribe in the change log reaches every entry of the address when it is folded.
+    log_changes(
+        &fx,
+        &[("ann@example.org", subscribers::ChangeKind::Unsubscribe)],
+    );
+    fx.store().fold().unwrap();
+    let folded = fx.list();
+    assert_eq!(
+        folded
+            .matches("unsubscribed_at = 2026-12-01T08:00:00Z")
+            .count(),
+        2,
+        "{folded}"
+    );
+    // A pending unsubscribe folded by another edit (here the fast path) does the same.
+    let fx = Fixture::new(ANN_TWICE);
+    assert_eq!(code(&fx.run(&["pause", "bob@example.org"])), 0);
+    log_changes(
+        &fx,
+        &[("ann@example.org", subscribers::ChangeKind::Unsubscribe)],
+    );
+    assert_eq!(code(&fx.run(&["resume", "bob@example.org"])), 0);
+    assert_eq!(
+        fx.list().matches("unsubscribed_at").count(),
+        2,
+        "{}",
+        fx.list()
+    );
+}
