@@ -391,10 +391,11 @@ impl<'t> Roster<'t> {
                 }
                 (Some(s), false) if entry.changed => {
                     let doc = entry.doc.as_ref().expect("a changed entry was parsed");
-                    let mut rendered = doc.to_string();
+                    let mut rendered = self.with_lf(doc.to_string());
                     if !text[..s.body_end].ends_with('\n') && rendered.ends_with('\n') {
                         rendered.pop();
                     }
+                    let rendered = self.with_file_line_ends(rendered);
                     segments.push((s.header_start..s.body_end, Cow::Owned(rendered)));
                 }
                 (Some(_), false) => {}
@@ -402,13 +403,13 @@ impl<'t> Roster<'t> {
                 (None, false) => {
                     let doc = entry.doc.as_ref().expect("a new entry has its document");
                     added.push_str(&self.separator_before_new(added.is_empty()));
-                    added.push_str(&doc.to_string());
+                    added.push_str(&self.with_lf(doc.to_string()));
                 }
             }
         }
         if !added.is_empty() {
             let at = self.last_body_end.unwrap_or(text.len());
-            segments.push((at..at, Cow::Owned(added)));
+            segments.push((at..at, Cow::Owned(self.with_file_line_ends(added))));
         }
         segments.sort_by_key(|(r, _)| (r.start, r.end));
         let mut pieces: Vec<&str> = Vec::with_capacity(2 * segments.len() + 1);
@@ -424,12 +425,40 @@ impl<'t> Roster<'t> {
             && !text.ends_with('\n')
             && let Some(last) = pieces.iter_mut().rev().find(|p| !p.is_empty())
         {
-            *last = last.strip_suffix('\n').unwrap_or(last);
+            *last = last.strip_suffix(self.line_end()).unwrap_or(last);
         }
         for piece in pieces {
             out.write_all(piece.as_bytes())?;
         }
         Ok(())
+    }
+
+    /// The file's line ending, as its first line ends: new and rewritten lines end the same
+    /// way, so that an edit never mixes `\r\n` into a `\n` file or the other way round.
+    fn line_end(&self) -> &'static str {
+        match memchr::memchr(b'\n', self.text.as_bytes()) {
+            Some(at) if at > 0 && self.text.as_bytes()[at - 1] == b'\r' => "\r\n",
+            _ => "\n",
+        }
+    }
+
+    /// Text rendered by `toml_edit` for this file, with `\n` line ends (its own, when the file
+    /// ends lines with `\r\n`, come out mixed).
+    fn with_lf(&self, rendered: String) -> String {
+        if self.line_end() == "\n" {
+            rendered
+        } else {
+            rendered.replace("\r\n", "\n")
+        }
+    }
+
+    /// Text with `\n` line ends, with the file's instead.
+    fn with_file_line_ends(&self, lf: String) -> String {
+        if self.line_end() == "\n" {
+            lf
+        } else {
+            lf.replace('\n', "\r\n")
+        }
     }
 
     /// What goes before a new entry: a blank line after the last entry; in a file without
@@ -1085,7 +1114,13 @@ mod tests {
         let mut r = Roster::scan(text, Path::new("x"), &w).unwrap();
         r.push(&email("new@example.org"), entry("new@example.org"));
         let added = r.render();
-        assert!(added.contains("[[subscriber]]\nemail = \"new@example.org\"\nsince = 2026-11-28"));
+        let entry = "[[subscriber]]\nemail = \"new@example.org\"\nsince = 2026-11-28";
+        let entry = if text.starts_with("[[subscriber]]\r\n") {
+            entry.replace('\n', "\r\n")
+        } else {
+            entry.to_owned()
+        };
+        assert!(added.contains(&entry), "{added:?}");
         let mut r = Roster::scan(&added, Path::new("x"), &w).unwrap();
         let i = r.find(&email("NEW@example.org")).unwrap();
         r.remove(&email("new@example.org"), i);
@@ -1159,6 +1194,40 @@ mod tests {
             "[[subscriber]]\nemail = \"a@b.org\"\npaused     = true    # note\n"
         );
         assert!(!r.set(0, "paused", Value::from(true)));
+    }
+
+    #[test]
+    fn new_and_rewritten_lines_end_as_the_files_lines_do() {
+        let w = wanted(&["a@b.org", "new@example.org"]);
+        let crlf = "# list\r\n\r\n[[subscriber]]\r\nemail = \"a@b.org\"\r\nname = \"A\" # hi\r\n";
+        for (text, expected) in [
+            (
+                crlf.to_owned(),
+                "# list\r\n\r\n[[subscriber]]\r\nemail = \"a@b.org\"\r\nname = \"A\" # hi\r\npaused = true\r\n\r\n[[subscriber]]\r\nemail = \"new@example.org\"\r\nsince = 2026-11-28\r\n",
+            ),
+            // No line end after the last line: none is added.
+            (
+                crlf.trim_end().to_owned(),
+                "# list\r\n\r\n[[subscriber]]\r\nemail = \"a@b.org\"\r\nname = \"A\" # hi\r\npaused = true\r\n\r\n[[subscriber]]\r\nemail = \"new@example.org\"\r\nsince = 2026-11-28",
+            ),
+            (
+                crlf.replace("\r\n", "\n"),
+                "# list\n\n[[subscriber]]\nemail = \"a@b.org\"\nname = \"A\" # hi\npaused = true\n\n[[subscriber]]\nemail = \"new@example.org\"\nsince = 2026-11-28\n",
+            ),
+        ] {
+            let mut r = Roster::scan(&text, Path::new("x"), &w).unwrap();
+            assert!(r.set(0, "paused", Value::from(true)));
+            r.push(&email("new@example.org"), entry("new@example.org"));
+            assert_eq!(r.render(), expected, "for {text:?}");
+        }
+        // Into a CRLF file without entries.
+        let text = "# empty\r\n";
+        let mut r = Roster::scan(text, Path::new("x"), &w).unwrap();
+        r.push(&email("new@example.org"), entry("new@example.org"));
+        assert_eq!(
+            r.render(),
+            "# empty\r\n\r\n[[subscriber]]\r\nemail = \"new@example.org\"\r\nsince = 2026-11-28\r\n"
+        );
     }
 
     #[test]

@@ -1196,3 +1196,25 @@ fn an_edit_of_an_address_listed_twice_refuses_and_a_fold_changes_both_entries() 
         fx.list()
     );
 }
+
+#[test]
+fn edits_of_a_crlf_list_keep_its_line_ends_byte_for_byte() {
+    let original =
+        "# readers\r\n\r\n[[subscriber]]\r\nemail = \"crlf@example.org\"\r\nname = \"C\"\r\n";
+    let fx = Fixture::new(original);
+    assert_eq!(code(&fx.run(&["pause", "crlf@example.org"])), 0);
+    let paused = "# readers\r\n\r\n[[subscriber]]\r\nemail = \"crlf@example.org\"\r\nname = \"C\"\r\npaused = true\r\n";
+    assert_eq!(fx.list(), paused);
+    let new = NewSubscriber::new(email("new@example.org"));
+    fx.store().add(&new, SECTIONS, today()).unwrap();
+    let added = format!(
+        "{paused}\r\n[[subscriber]]\r\nemail = \"new@example.org\"\r\nsince = 2026-11-30\r\n"
+    );
+    assert_eq!(fx.list(), added);
+    assert_eq!(code(&fx.run(&["resume", "crlf@example.org"])), 0);
+    assert_eq!(code(&fx.run(&["remove", "new@example.org"])), 0);
+    assert_eq!(
+        fx.list(),
+        original.replace("name = \"C\"\r\n", "name = \"C\"\r\npaused = false\r\n")
+    );
+}
