@@ -408,7 +408,7 @@ impl<'t> Roster<'t> {
             }
         }
         if !added.is_empty() {
-            let at = self.last_body_end.unwrap_or(text.len());
+            let at = self.new_entries_at().unwrap_or(text.len());
             segments.push((at..at, Cow::Owned(self.with_file_line_ends(added))));
         }
         segments.sort_by_key(|(r, _)| (r.start, r.end));
@@ -431,6 +431,21 @@ impl<'t> Roster<'t> {
             out.write_all(piece.as_bytes())?;
         }
         Ok(())
+    }
+
+    /// Where new entries go: after the last entry and the comment lines right below it (up to
+    /// a blank line or the end), which speak of it; `None` when the file has no entries.
+    fn new_entries_at(&self) -> Option<usize> {
+        let mut at = self.last_body_end?;
+        let text = self.text;
+        while at < text.len() {
+            let end = text[at..].find('\n').map_or(text.len(), |i| at + i + 1);
+            if !text[at..end].trim_start().starts_with('#') {
+                break;
+            }
+            at = end;
+        }
+        Some(at)
     }
 
     /// The file's line ending, as its first line ends: new and rewritten lines end the same
@@ -465,7 +480,7 @@ impl<'t> Roster<'t> {
     /// entries, the file's comments stay above the new entry.
     fn separator_before_new(&self, first: bool) -> String {
         let text = self.text;
-        let Some(end) = self.last_body_end.filter(|_| first) else {
+        let Some(end) = self.new_entries_at().filter(|_| first) else {
             return if first {
                 self.separator_in_empty_list()
             } else {
@@ -1228,6 +1243,36 @@ mod tests {
             r.render(),
             "# empty\r\n\r\n[[subscriber]]\r\nemail = \"new@example.org\"\r\nsince = 2026-11-28\r\n"
         );
+    }
+
+    #[test]
+    fn a_new_entry_goes_below_the_comments_right_under_the_last_one() {
+        let w = wanted(&["new@example.org"]);
+        let new = "[[subscriber]]\nemail = \"new@example.org\"\nsince = 2026-11-28\n";
+        for (text, expected) in [
+            (
+                "[[subscriber]]\nemail = \"a@b.org\"\n# about a\n  # more\n\n# footer\n",
+                format!(
+                    "[[subscriber]]\nemail = \"a@b.org\"\n# about a\n  # more\n\n{new}\n# footer\n"
+                ),
+            ),
+            (
+                "[[subscriber]]\nemail = \"a@b.org\"\n# about a",
+                format!(
+                    "[[subscriber]]\nemail = \"a@b.org\"\n# about a\n\n{}",
+                    new.trim_end()
+                ),
+            ),
+            (
+                "[[subscriber]]\nemail = \"a@b.org\"\n\n# footer\n",
+                format!("[[subscriber]]\nemail = \"a@b.org\"\n\n{new}\n# footer\n"),
+            ),
+        ] {
+            let mut r = Roster::scan(text, Path::new("x"), &w).unwrap();
+            r.push(&email("new@example.org"), entry("new@example.org"));
+            assert_eq!(r.render(), expected, "for {text:?}");
+            assert_eq!(add_then_remove(text), text, "for {text:?}");
+        }
     }
 
     #[test]

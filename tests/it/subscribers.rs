@@ -1218,3 +1218,25 @@ fn edits_of_a_crlf_list_keep_its_line_ends_byte_for_byte() {
         original.replace("name = \"C\"\r\n", "name = \"C\"\r\npaused = false\r\n")
     );
 }
+
+#[test]
+fn add_keeps_the_last_entrys_notes_with_it_and_list_counts_one_subscriber() {
+    let original =
+        "[[subscriber]]\nemail = \"ada@example.org\"\n# Ada asked for the text version soon\n";
+    let fx = Fixture::new(original);
+    let out = fx.run(&["list"]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let table = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        table.ends_with("\n1 subscriber, 1 getting mail\n"),
+        "{table}"
+    );
+    let new = NewSubscriber::new(email("bob@example.org"));
+    fx.store().add(&new, SECTIONS, today()).unwrap();
+    assert_eq!(
+        fx.list(),
+        format!("{original}\n[[subscriber]]\nemail = \"bob@example.org\"\nsince = 2026-11-30\n")
+    );
+    assert_eq!(code(&fx.run(&["remove", "bob@example.org"])), 0);
+    assert_eq!(fx.list(), original);
+}
