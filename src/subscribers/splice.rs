@@ -245,9 +245,13 @@ impl<'t> Roster<'t> {
 
     /// Every entry for `email` (ignoring case), in the order of the list.
     pub(super) fn find_all(&self, email: &SubscriberEmail) -> Vec<usize> {
-        let key = email.key();
-        let first = self.by_key.get(&key).copied();
-        let twins = self.twins.get(&key).into_iter().flatten().copied();
+        self.find_all_key(&email.key())
+    }
+
+    /// [`Roster::find_all`] of a lowercased address.
+    pub(super) fn find_all_key(&self, key: &str) -> Vec<usize> {
+        let first = self.by_key.get(key).copied();
+        let twins = self.twins.get(key).into_iter().flatten().copied();
         first.into_iter().chain(twins).collect()
     }
 

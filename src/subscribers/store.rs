@@ -37,12 +37,13 @@ use std::time::{Duration, Instant};
 
 use toml_edit::{Item, Table, Value};
 
-use super::changes::{Change, ChangeKind, Effect, Field};
+use super::changes::{Change, ChangeKind, Effect, Field, FieldOp};
 use super::csv_import::read_import_rows;
 use super::fingerprint::{Fingerprint, Fingerprinting};
 use super::log::{ChangeLog, FileId, FoldRecord, Logged, sync_directory};
 use super::parse::check_topic;
 use super::splice::{Roster, date_value, field_value, strings_value, utc_datetime_value};
+use super::unsubscribed::{Records, Unsubscribed};
 use super::{NewSubscriber, Subscriber, SubscriberEmail, SubscriberError, read_list_with_id};
 use crate::diag::{Problem, Problems};
 use crate::exit::Temporary;
@@ -151,6 +152,12 @@ pub(super) struct Editing<'t> {
     /// Suppressions by lowercased address: the log lines that hold them, and the first one.
     suppressed: HashMap<String, (Vec<usize>, Change)>,
     lifted: bool,
+    /// The unsubscribes folded before (see [`super::unsubscribed`]), less those that came back.
+    records: Records,
+    /// Unsubscribes this fold writes into the list, for the record.
+    new_records: Records,
+    /// An address left the record: it is written whole.
+    records_dropped: bool,
 }
 
 impl Editing<'_> {
@@ -162,6 +169,35 @@ impl Editing<'_> {
     /// Drops an address's suppression (it asked to come back, or to be forgotten).
     fn lift(&mut self, email: &SubscriberEmail) {
         self.lifted |= self.suppressed.remove(&email.key()).is_some();
+        self.came_back(&email.key());
+    }
+
+    /// The address (lowercased) subscribed again: its unsubscribe leaves the record.
+    fn came_back(&mut self, key: &str) {
+        self.new_records.remove(key);
+        self.records_dropped |= self.records.remove(key).is_some();
+    }
+
+    /// Writes the recorded unsubscribes back into entries that lost them (the list was
+    /// replaced by an older copy of itself).
+    fn reapply_records(&mut self) {
+        for (key, at) in &self.records {
+            for i in self.roster.find_all_key(key) {
+                if !self.roster.status(i).unsubscribed {
+                    self.roster
+                        .apply(i, &FieldOp::Set(Field::UnsubscribedAt(*at)));
+                }
+            }
+        }
+    }
+
+    /// Keeps an unsubscribe of an address on the list for the record.
+    fn record(&mut self, change: &Change) {
+        let key = change.email.key();
+        if !self.records.contains_key(&key) {
+            let at = self.new_records.entry(key).or_insert(change.at);
+            *at = (*at).min(change.at);
+        }
     }
 
     /// Applies the pending changes in the order they came.
@@ -180,6 +216,11 @@ impl Editing<'_> {
                 }
             }
             let index = indices.first().copied();
+            match &change.kind {
+                ChangeKind::Unsubscribe if index.is_some() => self.record(change),
+                ChangeKind::Subscribe(_) => self.came_back(&change.email.key()),
+                _ => {}
+            }
             let status = index.map(|i| self.roster.status(i));
             match (change.effect(status), index) {
                 (Effect::Append(fields), _) => {
@@ -316,6 +357,7 @@ impl SubscriberStore {
                     }
                     Some(_) => {
                         resubscribe(&mut editing.roster, index, new, &topics, options.today);
+                        editing.came_back(&new.email.key());
                         Ok(AddOutcome::Resubscribed)
                     }
                 },
@@ -380,6 +422,7 @@ impl SubscriberStore {
                 match editing.roster.find(&new.email) {
                     Some(index) => {
                         resubscribe(&mut editing.roster, index, new, &new.topics, options.today);
+                        editing.came_back(&new.email.key());
                         summary.resubscribed += 1;
                     }
                     None => {
@@ -492,6 +535,7 @@ impl SubscriberStore {
             editing
                 .roster
                 .set(index, "unsubscribed_at", utc_datetime_value(at));
+            editing.record(&Change::new(email.clone(), at, ChangeKind::Unsubscribe));
             Ok(UnsubscribeOutcome::Unsubscribed)
         })
         .map(|(outcome, _)| outcome)
@@ -519,6 +563,11 @@ impl SubscriberStore {
             source,
         };
         log.migrate_legacy().map_err(log_error)?;
+        let unsubscribed = Unsubscribed::beside(&self.path);
+        let records_error = |source| SubscriberError::Write {
+            path: unsubscribed.path().to_owned(),
+            source,
+        };
         self.remove_leftover_temp_files();
         let mut reread_once = true;
         for _ in 0..MAX_ATTEMPTS {
@@ -537,10 +586,12 @@ impl SubscriberStore {
                 }
             };
             let pending = snapshot.pending(list_id);
+            let records = unsubscribed.read().map_err(records_error)?;
             let wanted: HashSet<String> = keys
                 .iter()
                 .chain(pending.iter().map(|l| &l.change.email))
                 .map(SubscriberEmail::key)
+                .chain(records.keys().cloned())
                 .collect();
             let roster = match self.scan(text, &wanted, &lock) {
                 Ok(roster) => roster,
@@ -563,7 +614,11 @@ impl SubscriberStore {
                 roster,
                 suppressed: HashMap::new(),
                 lifted: false,
+                records,
+                new_records: Records::new(),
+                records_dropped: false,
             };
+            editing.reapply_records();
             editing.fold(&pending);
             let outcome = change(&mut editing)?;
             let keep = editing.kept_lines();
@@ -572,6 +627,10 @@ impl SubscriberStore {
                 suppressions: editing.suppressed.len(),
             };
             let touches_log = !pending.is_empty() || !snapshot.records.is_empty() || editing.lifted;
+            // Before the log can drop them: the record outlives the list's copy of them.
+            unsubscribed
+                .append(&editing.new_records)
+                .map_err(records_error)?;
             if editing.roster.changed() {
                 let record = touches_log.then(|| (snapshot.len, keep.clone()));
                 let replaced =
@@ -584,6 +643,12 @@ impl SubscriberStore {
                     remember(&lock, written);
                 }
                 pause_for_tests(PAUSE_AFTER_RENAME_ENV);
+            }
+            if editing.records_dropped {
+                editing.records.extend(editing.new_records.drain());
+                unsubscribed
+                    .rewrite(&editing.records)
+                    .map_err(records_error)?;
             }
             if touches_log {
                 log.rewrite(snapshot.len, &keep).map_err(log_error)?;

@@ -1240,3 +1240,99 @@ fn add_keeps_the_last_entrys_notes_with_it_and_list_counts_one_subscriber() {
     assert_eq!(code(&fx.run(&["remove", "bob@example.org"])), 0);
     assert_eq!(fx.list(), original);
 }
+
+/// Appends one change made at `at` to the list's log.
+fn log_change_at(fx: &Fixture, address: &str, at: &str, kind: subscribers::ChangeKind) {
+    let at = chrono::DateTime::parse_from_rfc3339(at).unwrap().to_utc();
+    let change = subscribers::Change::new(email(address), at, kind);
+    fx.store().change_log().append(&[change]).unwrap();
+}
+
+fn unsubscribed_at(fx: &Fixture, address: &str) -> Option<String> {
+    let list = subscribers::load(&fx.list_path(), SECTIONS).unwrap();
+    find(&list, address).unsubscribed_at.map(|t| t.to_rfc3339())
+}
+
+#[test]
+fn a_folded_unsubscribe_outlives_an_older_copy_of_the_list_saved_over_it() {
+    let fx = Fixture::new(EXAMPLE);
+    let stale = fx.list();
+    let record = fx.dir.path().join("subscribers.toml.unsubscribed");
+    log_change_at(
+        &fx,
+        "ada@example.org",
+        "2026-12-01T08:00:00Z",
+        subscribers::ChangeKind::Unsubscribe,
+    );
+    fx.store().fold().unwrap();
+    assert!(fx.list().contains("unsubscribed_at = 2026-12-01T08:00:00Z"));
+    assert!(
+        fs::read_to_string(&record)
+            .unwrap()
+            .contains("ada@example.org")
+    );
+
+    // An editor saves its older buffer over the list: the log no longer holds the unsubscribe,
+    // yet every reader still sees it, and nothing is sent to Ada.
+    fs::write(fx.list_path(), &stale).unwrap();
+    assert_eq!(
+        unsubscribed_at(&fx, "ada@example.org").as_deref(),
+        Some("2026-12-01T08:00:00+00:00")
+    );
+    let out = fx.run(&["list"]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("3 subscribers, 2 getting mail"));
+    // The next edit writes it back into the list.
+    assert_eq!(code(&fx.run(&["pause", "grace@example.org"])), 0);
+    let restored = fx.list();
+    assert!(
+        restored.contains("unsubscribed_at = 2026-12-01T08:00:00Z"),
+        "{restored}"
+    );
+    // `add` still refuses her; `--resubscribe` takes her off the record for good.
+    assert_eq!(code(&fx.run(&["add", "ada@example.org"])), 2);
+    let out = fx.run(&["add", "--resubscribe", "ada@example.org"]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert_eq!(unsubscribed_at(&fx, "ada@example.org"), None);
+    assert!(
+        !fs::read_to_string(&record)
+            .unwrap()
+            .contains("ada@example.org")
+    );
+    fs::write(fx.list_path(), &stale).unwrap();
+    fx.store().fold().unwrap();
+    assert_eq!(fx.list(), stale);
+
+    // A confirmed signup after the unsubscribe (a Subscribe change later in the log) wins,
+    // folded together with it or after it.
+    for together in [true, false] {
+        let fx = Fixture::new(EXAMPLE);
+        let unsubscribe = subscribers::ChangeKind::Unsubscribe;
+        log_change_at(
+            &fx,
+            "grace@example.org",
+            "2026-12-01T08:00:00Z",
+            unsubscribe,
+        );
+        if !together {
+            fx.store().fold().unwrap();
+            assert!(unsubscribed_at(&fx, "grace@example.org").is_some());
+        }
+        let signup = subscribers::ChangeKind::Subscribe(subscribers::Profile::default());
+        log_change_at(&fx, "grace@example.org", "2026-12-02T08:00:00Z", signup);
+        assert_eq!(
+            unsubscribed_at(&fx, "grace@example.org"),
+            None,
+            "{together}"
+        );
+        fx.store().fold().unwrap();
+        fx.store().fold().unwrap();
+        assert_eq!(
+            unsubscribed_at(&fx, "grace@example.org"),
+            None,
+            "{together}"
+        );
+        let kept = fs::read_to_string(fx.dir.path().join("subscribers.toml.unsubscribed"));
+        assert!(!kept.unwrap_or_default().contains("grace"), "{together}");
+    }
+}
