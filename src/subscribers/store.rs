@@ -591,9 +591,8 @@ impl SubscriberStore {
                 .iter()
                 .chain(pending.iter().map(|l| &l.change.email))
                 .map(SubscriberEmail::key)
-                .chain(records.keys().cloned())
                 .collect();
-            let roster = match self.scan(text, &wanted, &lock) {
+            let roster = match self.scan(text, &wanted, &records, &lock) {
                 Ok(roster) => roster,
                 // An editor writing the file in place (not atomically) may be halfway through.
                 Err(SubscriberError::Invalid(_))
@@ -664,10 +663,14 @@ impl SubscriberStore {
     /// Reads the list's `text` for an edit about the addresses `wanted`: only the parts that can
     /// hold them when it is the text fingerprinted in the lock file (see
     /// [`super::fingerprint`]), else all of it, checking it, and fingerprinting it if it is fit.
+    /// Reading all of it, it finds the entries of the recorded unsubscribes too (the text may
+    /// be an older copy that lost some); the fingerprint also vouches that they are all in it,
+    /// so that the next edit need not look for them.
     fn scan<'t>(
         &self,
         text: &'t str,
         wanted: &HashSet<String>,
+        records: &Records,
         lock: &File,
     ) -> Result<Roster<'t>, SubscriberError> {
         if Fingerprint::read(lock).is_some_and(|f| f.matches(text.as_bytes()))
@@ -675,8 +678,10 @@ impl SubscriberStore {
         {
             return scanned;
         }
-        let roster = Roster::scan(text, &self.path, wanted)?;
-        if roster.reusable() {
+        let mut all = wanted.clone();
+        all.extend(records.keys().cloned());
+        let mut roster = Roster::scan(text, &self.path, &all)?;
+        if roster.reusable() && records_hold(&mut roster, records) {
             remember(lock, Fingerprint::of(text.as_bytes()));
         }
         Ok(roster)
@@ -810,6 +815,16 @@ impl SubscriberStore {
         }
         Ok(Some(written))
     }
+}
+
+/// Whether every entry of a recorded unsubscribe has its `unsubscribed_at`.
+fn records_hold(roster: &mut Roster<'_>, records: &Records) -> bool {
+    records.keys().all(|key| {
+        roster
+            .find_all_key(key)
+            .into_iter()
+            .all(|i| roster.status(i).unsubscribed)
+    })
 }
 
 /// Whether the file at `path` still holds exactly `expected` (`None`: does not exist), read a

@@ -1282,7 +1282,10 @@ fn a_folded_unsubscribe_outlives_an_older_copy_of_the_list_saved_over_it() {
     let out = fx.run(&["list"]);
     assert_eq!(code(&out), 0, "{}", stderr(&out));
     assert!(String::from_utf8_lossy(&out.stdout).contains("3 subscribers, 2 getting mail"));
-    // The next edit writes it back into the list.
+    // An edit that fails leaves the list as it is (and does not vouch for it); the next one
+    // writes the unsubscribe back into the list.
+    assert_eq!(code(&fx.run(&["pause", "nobody@example.org"])), 2);
+    assert_eq!(fx.list(), stale);
     assert_eq!(code(&fx.run(&["pause", "grace@example.org"])), 0);
     let restored = fx.list();
     assert!(
