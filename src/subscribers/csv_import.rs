@@ -402,8 +402,13 @@ pub fn table(list: &[Subscriber]) -> String {
     }
     let active = list.iter().filter(|s| s.is_active()).count();
     text.push_str(&format!(
-        "{} subscribers, {active} getting mail\n",
-        list.len()
+        "{} {}, {active} getting mail\n",
+        list.len(),
+        if list.len() == 1 {
+            "subscriber"
+        } else {
+            "subscribers"
+        }
     ));
     text
 }

@@ -22,6 +22,7 @@ pub mod personal;
 mod splice;
 pub mod store;
 pub mod token;
+mod unsubscribed;
 
 use std::fmt;
 use std::num::NonZeroUsize;
@@ -387,10 +388,15 @@ fn read_view(
             path: log.path().to_owned(),
             source,
         })?;
+        let record = unsubscribed::Unsubscribed::beside(path);
+        let records = record.read().map_err(|source| SubscriberError::Read {
+            path: record.path().to_owned(),
+            source,
+        })?;
         let mut file = match std::fs::File::open(path) {
             Ok(file) => file,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound && missing_is_empty => {
-                return Ok(pending_view(Vec::new(), snapshot, None, sections));
+                return Ok(pending_view(Vec::new(), snapshot, records, None, sections));
             }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                 return Err(SubscriberError::Missing {
@@ -418,7 +424,7 @@ fn read_view(
             }
             Err(e) => return Err(e),
         };
-        return Ok(pending_view(subscribers, snapshot, id, sections));
+        return Ok(pending_view(subscribers, snapshot, records, id, sections));
     }
 }
 
@@ -427,9 +433,11 @@ fn read_view(
 fn pending_view(
     mut subscribers: Vec<Subscriber>,
     snapshot: log::Snapshot,
+    records: unsubscribed::Records,
     id: Option<log::FileId>,
     sections: &[&str],
 ) -> ListView {
+    unsubscribed::apply(&mut subscribers, &records);
     let pending = snapshot.pending(id);
     let changes: Vec<&Change> = pending.iter().map(|l| &l.change).collect();
     let suppressed = changes::apply_to_list(&mut subscribers, &changes, sections);

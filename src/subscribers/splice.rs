@@ -34,6 +34,10 @@ pub(super) struct Roster<'t> {
     entries: Vec<Entry>,
     /// Lowercased address → index in `entries` (the first entry with that address).
     by_key: HashMap<String, usize>,
+    /// Lowercased address → the indices of the entries after the first with that address (a
+    /// list the loader refuses; an edit about such an address refuses too, a fold applies a
+    /// change to every one of them).
+    twins: HashMap<String, Vec<usize>>,
     /// Where new entries go: after the last entry; `None` when the file has no entries.
     last_body_end: Option<usize>,
     /// The end of the top-level text before the first entry (its last key-value line).
@@ -162,22 +166,33 @@ impl<'t> Roster<'t> {
             text,
             entries: Vec::new(),
             by_key: HashMap::new(),
+            twins: HashMap::new(),
             last_body_end: None,
             top_end: 0,
             reusable: false,
         }
     }
 
-    /// An entry the scan found; the first one of an address counts.
+    /// An entry the scan found; the first one of an address is the one [`Roster::find`]
+    /// finds, later ones are its twins.
     fn found(&mut self, key: String, spans: Spans) {
-        if !self.by_key.contains_key(&key) {
-            self.by_key.insert(key, self.entries.len());
-            self.entries.push(Entry {
-                spans: Some(spans),
-                doc: None,
-                changed: false,
-                removed: false,
-            });
+        let index = self.entries.len();
+        self.entries.push(Entry {
+            spans: Some(spans),
+            doc: None,
+            changed: false,
+            removed: false,
+        });
+        match self.by_key.entry(key) {
+            std::collections::hash_map::Entry::Occupied(first) => {
+                self.twins
+                    .entry(first.key().clone())
+                    .or_default()
+                    .push(index);
+            }
+            std::collections::hash_map::Entry::Vacant(new) => {
+                new.insert(index);
+            }
         }
     }
 
@@ -226,6 +241,38 @@ impl<'t> Roster<'t> {
     /// The entry for `email` (ignoring case), if it was asked for and is on the list.
     pub(super) fn find(&self, email: &SubscriberEmail) -> Option<usize> {
         self.by_key.get(&email.key()).copied()
+    }
+
+    /// Every entry for `email` (ignoring case), in the order of the list.
+    pub(super) fn find_all(&self, email: &SubscriberEmail) -> Vec<usize> {
+        self.find_all_key(&email.key())
+    }
+
+    /// [`Roster::find_all`] of a lowercased address.
+    pub(super) fn find_all_key(&self, key: &str) -> Vec<usize> {
+        let first = self.by_key.get(key).copied();
+        let twins = self.twins.get(key).into_iter().flatten().copied();
+        first.into_iter().chain(twins).collect()
+    }
+
+    /// The first of `emails` that is on the list more than once, as the problem an edit about
+    /// it refuses with: pointing at the second entry, and naming where the first one is.
+    pub(super) fn listed_twice(&self, path: &Path, emails: &[SubscriberEmail]) -> Option<Problems> {
+        emails.iter().find_map(|email| {
+            let all = self.find_all(email);
+            let [first, second, ..] = all[..] else {
+                return None;
+            };
+            let at = |i: usize| self.entries[i].spans.map_or(0, |s| s.email_at);
+            let first = Location::at(path, self.text, at(first));
+            Some(Problems::one(
+                Location::at(path, self.text, at(second)),
+                format!(
+                    "{} is listed twice (first at {first}; addresses are compared ignoring case), so nothing was changed: remove one of the two entries by hand first",
+                    email.key()
+                ),
+            ))
+        })
     }
 
     /// The 1-based line of an entry's `email` (0 for a new entry).
@@ -348,10 +395,11 @@ impl<'t> Roster<'t> {
                 }
                 (Some(s), false) if entry.changed => {
                     let doc = entry.doc.as_ref().expect("a changed entry was parsed");
-                    let mut rendered = doc.to_string();
+                    let mut rendered = self.with_lf(doc.to_string());
                     if !text[..s.body_end].ends_with('\n') && rendered.ends_with('\n') {
                         rendered.pop();
                     }
+                    let rendered = self.with_file_line_ends(rendered);
                     segments.push((s.header_start..s.body_end, Cow::Owned(rendered)));
                 }
                 (Some(_), false) => {}
@@ -359,13 +407,13 @@ impl<'t> Roster<'t> {
                 (None, false) => {
                     let doc = entry.doc.as_ref().expect("a new entry has its document");
                     added.push_str(&self.separator_before_new(added.is_empty()));
-                    added.push_str(&doc.to_string());
+                    added.push_str(&self.with_lf(doc.to_string()));
                 }
             }
         }
         if !added.is_empty() {
-            let at = self.last_body_end.unwrap_or(text.len());
-            segments.push((at..at, Cow::Owned(added)));
+            let at = self.new_entries_at().unwrap_or(text.len());
+            segments.push((at..at, Cow::Owned(self.with_file_line_ends(added))));
         }
         segments.sort_by_key(|(r, _)| (r.start, r.end));
         let mut pieces: Vec<&str> = Vec::with_capacity(2 * segments.len() + 1);
@@ -381,7 +429,7 @@ impl<'t> Roster<'t> {
             && !text.ends_with('\n')
             && let Some(last) = pieces.iter_mut().rev().find(|p| !p.is_empty())
         {
-            *last = last.strip_suffix('\n').unwrap_or(last);
+            *last = last.strip_suffix(self.line_end()).unwrap_or(last);
         }
         for piece in pieces {
             out.write_all(piece.as_bytes())?;
@@ -389,11 +437,54 @@ impl<'t> Roster<'t> {
         Ok(())
     }
 
+    /// Where new entries go: after the last entry and the comment lines right below it (up to
+    /// a blank line or the end), which speak of it; `None` when the file has no entries.
+    fn new_entries_at(&self) -> Option<usize> {
+        let mut at = self.last_body_end?;
+        let text = self.text;
+        while at < text.len() {
+            let end = text[at..].find('\n').map_or(text.len(), |i| at + i + 1);
+            if !text[at..end].trim_start().starts_with('#') {
+                break;
+            }
+            at = end;
+        }
+        Some(at)
+    }
+
+    /// The file's line ending, as its first line ends: new and rewritten lines end the same
+    /// way, so that an edit never mixes `\r\n` into a `\n` file or the other way round.
+    fn line_end(&self) -> &'static str {
+        match memchr::memchr(b'\n', self.text.as_bytes()) {
+            Some(at) if at > 0 && self.text.as_bytes()[at - 1] == b'\r' => "\r\n",
+            _ => "\n",
+        }
+    }
+
+    /// Text rendered by `toml_edit` for this file, with `\n` line ends (its own, when the file
+    /// ends lines with `\r\n`, come out mixed).
+    fn with_lf(&self, rendered: String) -> String {
+        if self.line_end() == "\n" {
+            rendered
+        } else {
+            rendered.replace("\r\n", "\n")
+        }
+    }
+
+    /// Text with `\n` line ends, with the file's instead.
+    fn with_file_line_ends(&self, lf: String) -> String {
+        if self.line_end() == "\n" {
+            lf
+        } else {
+            lf.replace('\n', "\r\n")
+        }
+    }
+
     /// What goes before a new entry: a blank line after the last entry; in a file without
     /// entries, the file's comments stay above the new entry.
     fn separator_before_new(&self, first: bool) -> String {
         let text = self.text;
-        let Some(end) = self.last_body_end.filter(|_| first) else {
+        let Some(end) = self.new_entries_at().filter(|_| first) else {
             return if first {
                 self.separator_in_empty_list()
             } else {
@@ -1042,7 +1133,13 @@ mod tests {
         let mut r = Roster::scan(text, Path::new("x"), &w).unwrap();
         r.push(&email("new@example.org"), entry("new@example.org"));
         let added = r.render();
-        assert!(added.contains("[[subscriber]]\nemail = \"new@example.org\"\nsince = 2026-11-28"));
+        let entry = "[[subscriber]]\nemail = \"new@example.org\"\nsince = 2026-11-28";
+        let entry = if text.starts_with("[[subscriber]]\r\n") {
+            entry.replace('\n', "\r\n")
+        } else {
+            entry.to_owned()
+        };
+        assert!(added.contains(&entry), "{added:?}");
         let mut r = Roster::scan(&added, Path::new("x"), &w).unwrap();
         let i = r.find(&email("NEW@example.org")).unwrap();
         r.remove(&email("new@example.org"), i);
@@ -1069,6 +1166,32 @@ mod tests {
     }
 
     #[test]
+    fn an_address_listed_twice_is_found_twice_on_both_paths() {
+        let text = "[[subscriber]]\nemail = \"Ann@example.org\"\n\n[[subscriber]]\nemail = \"bob@example.org\"\n\n[[subscriber]]\nemail = \"ann@example.org\"\n";
+        let w = wanted(&["ann@example.org"]);
+        let full = Roster::scan(text, Path::new("l.toml"), &w).unwrap();
+        assert!(full.reusable());
+        let fast = Roster::scan_checked(text, Path::new("l.toml"), &w)
+            .expect("read in parts")
+            .unwrap();
+        for roster in [full, fast] {
+            assert_eq!(roster.find_all(&email("ANN@example.org")).len(), 2);
+            assert_eq!(roster.find(&email("ann@example.org")), Some(0));
+            let emails = [email("bob@example.org"), email("ann@example.org")];
+            let problems = roster.listed_twice(Path::new("l.toml"), &emails).unwrap();
+            assert_eq!(
+                problems.to_string(),
+                "l.toml:8:9: ann@example.org is listed twice (first at l.toml:2:9; addresses are compared ignoring case), so nothing was changed: remove one of the two entries by hand first"
+            );
+            assert!(
+                roster
+                    .listed_twice(Path::new("l.toml"), &emails[..1])
+                    .is_none()
+            );
+        }
+    }
+
+    #[test]
     fn removing_the_first_entry_keeps_the_file_header() {
         let text = "# header\n\n# about ada\n[[subscriber]]\nemail = \"ada@x.org\"\n\n[[subscriber]]\nemail = \"bob@x.org\"\n";
         let mut r = Roster::scan(text, Path::new("x"), &wanted(&["ada@x.org"])).unwrap();
@@ -1090,6 +1213,70 @@ mod tests {
             "[[subscriber]]\nemail = \"a@b.org\"\npaused     = true    # note\n"
         );
         assert!(!r.set(0, "paused", Value::from(true)));
+    }
+
+    #[test]
+    fn new_and_rewritten_lines_end_as_the_files_lines_do() {
+        let w = wanted(&["a@b.org", "new@example.org"]);
+        let crlf = "# list\r\n\r\n[[subscriber]]\r\nemail = \"a@b.org\"\r\nname = \"A\" # hi\r\n";
+        for (text, expected) in [
+            (
+                crlf.to_owned(),
+                "# list\r\n\r\n[[subscriber]]\r\nemail = \"a@b.org\"\r\nname = \"A\" # hi\r\npaused = true\r\n\r\n[[subscriber]]\r\nemail = \"new@example.org\"\r\nsince = 2026-11-28\r\n",
+            ),
+            // No line end after the last line: none is added.
+            (
+                crlf.trim_end().to_owned(),
+                "# list\r\n\r\n[[subscriber]]\r\nemail = \"a@b.org\"\r\nname = \"A\" # hi\r\npaused = true\r\n\r\n[[subscriber]]\r\nemail = \"new@example.org\"\r\nsince = 2026-11-28",
+            ),
+            (
+                crlf.replace("\r\n", "\n"),
+                "# list\n\n[[subscriber]]\nemail = \"a@b.org\"\nname = \"A\" # hi\npaused = true\n\n[[subscriber]]\nemail = \"new@example.org\"\nsince = 2026-11-28\n",
+            ),
+        ] {
+            let mut r = Roster::scan(&text, Path::new("x"), &w).unwrap();
+            assert!(r.set(0, "paused", Value::from(true)));
+            r.push(&email("new@example.org"), entry("new@example.org"));
+            assert_eq!(r.render(), expected, "for {text:?}");
+        }
+        // Into a CRLF file without entries.
+        let text = "# empty\r\n";
+        let mut r = Roster::scan(text, Path::new("x"), &w).unwrap();
+        r.push(&email("new@example.org"), entry("new@example.org"));
+        assert_eq!(
+            r.render(),
+            "# empty\r\n\r\n[[subscriber]]\r\nemail = \"new@example.org\"\r\nsince = 2026-11-28\r\n"
+        );
+    }
+
+    #[test]
+    fn a_new_entry_goes_below_the_comments_right_under_the_last_one() {
+        let w = wanted(&["new@example.org"]);
+        let new = "[[subscriber]]\nemail = \"new@example.org\"\nsince = 2026-11-28\n";
+        for (text, expected) in [
+            (
+                "[[subscriber]]\nemail = \"a@b.org\"\n# about a\n  # more\n\n# footer\n",
+                format!(
+                    "[[subscriber]]\nemail = \"a@b.org\"\n# about a\n  # more\n\n{new}\n# footer\n"
+                ),
+            ),
+            (
+                "[[subscriber]]\nemail = \"a@b.org\"\n# about a",
+                format!(
+                    "[[subscriber]]\nemail = \"a@b.org\"\n# about a\n\n{}",
+                    new.trim_end()
+                ),
+            ),
+            (
+                "[[subscriber]]\nemail = \"a@b.org\"\n\n# footer\n",
+                format!("[[subscriber]]\nemail = \"a@b.org\"\n\n{new}\n# footer\n"),
+            ),
+        ] {
+            let mut r = Roster::scan(text, Path::new("x"), &w).unwrap();
+            r.push(&email("new@example.org"), entry("new@example.org"));
+            assert_eq!(r.render(), expected, "for {text:?}");
+            assert_eq!(add_then_remove(text), text, "for {text:?}");
+        }
     }
 
     #[test]

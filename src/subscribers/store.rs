@@ -37,12 +37,13 @@ use std::time::{Duration, Instant};
 
 use toml_edit::{Item, Table, Value};
 
-use super::changes::{Change, ChangeKind, Effect, Field};
+use super::changes::{Change, ChangeKind, Effect, Field, FieldOp};
 use super::csv_import::read_import_rows;
 use super::fingerprint::{Fingerprint, Fingerprinting};
 use super::log::{ChangeLog, FileId, FoldRecord, Logged, sync_directory};
 use super::parse::check_topic;
 use super::splice::{Roster, date_value, field_value, strings_value, utc_datetime_value};
+use super::unsubscribed::{Records, Unsubscribed};
 use super::{NewSubscriber, Subscriber, SubscriberEmail, SubscriberError, read_list_with_id};
 use crate::diag::{Problem, Problems};
 use crate::exit::Temporary;
@@ -151,6 +152,12 @@ pub(super) struct Editing<'t> {
     /// Suppressions by lowercased address: the log lines that hold them, and the first one.
     suppressed: HashMap<String, (Vec<usize>, Change)>,
     lifted: bool,
+    /// The unsubscribes folded before (see [`super::unsubscribed`]), less those that came back.
+    records: Records,
+    /// Unsubscribes this fold writes into the list, for the record.
+    new_records: Records,
+    /// An address left the record: it is written whole.
+    records_dropped: bool,
 }
 
 impl Editing<'_> {
@@ -162,13 +169,58 @@ impl Editing<'_> {
     /// Drops an address's suppression (it asked to come back, or to be forgotten).
     fn lift(&mut self, email: &SubscriberEmail) {
         self.lifted |= self.suppressed.remove(&email.key()).is_some();
+        self.came_back(&email.key());
+    }
+
+    /// The address (lowercased) subscribed again: its unsubscribe leaves the record.
+    fn came_back(&mut self, key: &str) {
+        self.new_records.remove(key);
+        self.records_dropped |= self.records.remove(key).is_some();
+    }
+
+    /// Writes the recorded unsubscribes back into entries that lost them (the list was
+    /// replaced by an older copy of itself).
+    fn reapply_records(&mut self) {
+        for (key, at) in &self.records {
+            for i in self.roster.find_all_key(key) {
+                if !self.roster.status(i).unsubscribed {
+                    self.roster
+                        .apply(i, &FieldOp::Set(Field::UnsubscribedAt(*at)));
+                }
+            }
+        }
+    }
+
+    /// Keeps an unsubscribe of an address on the list for the record.
+    fn record(&mut self, change: &Change) {
+        let key = change.email.key();
+        if !self.records.contains_key(&key) {
+            let at = self.new_records.entry(key).or_insert(change.at);
+            *at = (*at).min(change.at);
+        }
     }
 
     /// Applies the pending changes in the order they came.
     fn fold(&mut self, pending: &[&Logged]) {
         for logged in pending {
             let change = &logged.change;
-            let index = self.roster.find(&change.email);
+            // A list with the address twice (which the loader refuses) gets the change on
+            // every entry: an unsubscribe must stop all mail to the address.
+            let indices = self.roster.find_all(&change.email);
+            for &i in indices.iter().skip(1) {
+                let status = self.roster.status(i);
+                if let Effect::Edit(ops) = change.effect(Some(status)) {
+                    for op in &ops {
+                        self.roster.apply(i, op);
+                    }
+                }
+            }
+            let index = indices.first().copied();
+            match &change.kind {
+                ChangeKind::Unsubscribe if index.is_some() => self.record(change),
+                ChangeKind::Subscribe(_) => self.came_back(&change.email.key()),
+                _ => {}
+            }
             let status = index.map(|i| self.roster.status(i));
             match (change.effect(status), index) {
                 (Effect::Append(fields), _) => {
@@ -305,6 +357,7 @@ impl SubscriberStore {
                     }
                     Some(_) => {
                         resubscribe(&mut editing.roster, index, new, &topics, options.today);
+                        editing.came_back(&new.email.key());
                         Ok(AddOutcome::Resubscribed)
                     }
                 },
@@ -369,6 +422,7 @@ impl SubscriberStore {
                 match editing.roster.find(&new.email) {
                     Some(index) => {
                         resubscribe(&mut editing.roster, index, new, &new.topics, options.today);
+                        editing.came_back(&new.email.key());
                         summary.resubscribed += 1;
                     }
                     None => {
@@ -481,6 +535,7 @@ impl SubscriberStore {
             editing
                 .roster
                 .set(index, "unsubscribed_at", utc_datetime_value(at));
+            editing.record(&Change::new(email.clone(), at, ChangeKind::Unsubscribe));
             Ok(UnsubscribeOutcome::Unsubscribed)
         })
         .map(|(outcome, _)| outcome)
@@ -508,6 +563,11 @@ impl SubscriberStore {
             source,
         };
         log.migrate_legacy().map_err(log_error)?;
+        let unsubscribed = Unsubscribed::beside(&self.path);
+        let records_error = |source| SubscriberError::Write {
+            path: unsubscribed.path().to_owned(),
+            source,
+        };
         self.remove_leftover_temp_files();
         let mut reread_once = true;
         for _ in 0..MAX_ATTEMPTS {
@@ -526,12 +586,13 @@ impl SubscriberStore {
                 }
             };
             let pending = snapshot.pending(list_id);
+            let records = unsubscribed.read().map_err(records_error)?;
             let wanted: HashSet<String> = keys
                 .iter()
                 .chain(pending.iter().map(|l| &l.change.email))
                 .map(SubscriberEmail::key)
                 .collect();
-            let roster = match self.scan(text, &wanted, &lock) {
+            let roster = match self.scan(text, &wanted, &records, &lock) {
                 Ok(roster) => roster,
                 // An editor writing the file in place (not atomically) may be halfway through.
                 Err(SubscriberError::Invalid(_))
@@ -543,11 +604,20 @@ impl SubscriberStore {
                 }
                 Err(e) => return Err(e),
             };
+            // An address the edit is about that is on the list twice: which entry it meant is
+            // not known, and changing one would leave the other as it was.
+            if let Some(problems) = roster.listed_twice(&self.path, keys) {
+                return Err(SubscriberError::Invalid(problems));
+            }
             let mut editing = Editing {
                 roster,
                 suppressed: HashMap::new(),
                 lifted: false,
+                records,
+                new_records: Records::new(),
+                records_dropped: false,
             };
+            editing.reapply_records();
             editing.fold(&pending);
             let outcome = change(&mut editing)?;
             let keep = editing.kept_lines();
@@ -556,6 +626,10 @@ impl SubscriberStore {
                 suppressions: editing.suppressed.len(),
             };
             let touches_log = !pending.is_empty() || !snapshot.records.is_empty() || editing.lifted;
+            // Before the log can drop them: the record outlives the list's copy of them.
+            unsubscribed
+                .append(&editing.new_records)
+                .map_err(records_error)?;
             if editing.roster.changed() {
                 let record = touches_log.then(|| (snapshot.len, keep.clone()));
                 let replaced =
@@ -568,6 +642,12 @@ impl SubscriberStore {
                     remember(&lock, written);
                 }
                 pause_for_tests(PAUSE_AFTER_RENAME_ENV);
+            }
+            if editing.records_dropped {
+                editing.records.extend(editing.new_records.drain());
+                unsubscribed
+                    .rewrite(&editing.records)
+                    .map_err(records_error)?;
             }
             if touches_log {
                 log.rewrite(snapshot.len, &keep).map_err(log_error)?;
@@ -583,10 +663,14 @@ impl SubscriberStore {
     /// Reads the list's `text` for an edit about the addresses `wanted`: only the parts that can
     /// hold them when it is the text fingerprinted in the lock file (see
     /// [`super::fingerprint`]), else all of it, checking it, and fingerprinting it if it is fit.
+    /// Reading all of it, it finds the entries of the recorded unsubscribes too (the text may
+    /// be an older copy that lost some); the fingerprint also vouches that they are all in it,
+    /// so that the next edit need not look for them.
     fn scan<'t>(
         &self,
         text: &'t str,
         wanted: &HashSet<String>,
+        records: &Records,
         lock: &File,
     ) -> Result<Roster<'t>, SubscriberError> {
         if Fingerprint::read(lock).is_some_and(|f| f.matches(text.as_bytes()))
@@ -594,8 +678,10 @@ impl SubscriberStore {
         {
             return scanned;
         }
-        let roster = Roster::scan(text, &self.path, wanted)?;
-        if roster.reusable() {
+        let mut all = wanted.clone();
+        all.extend(records.keys().cloned());
+        let mut roster = Roster::scan(text, &self.path, &all)?;
+        if roster.reusable() && records_hold(&mut roster, records) {
             remember(lock, Fingerprint::of(text.as_bytes()));
         }
         Ok(roster)
@@ -729,6 +815,16 @@ impl SubscriberStore {
         }
         Ok(Some(written))
     }
+}
+
+/// Whether every entry of a recorded unsubscribe has its `unsubscribed_at`.
+fn records_hold(roster: &mut Roster<'_>, records: &Records) -> bool {
+    records.keys().all(|key| {
+        roster
+            .find_all_key(key)
+            .into_iter()
+            .all(|i| roster.status(i).unsubscribed)
+    })
 }
 
 /// Whether the file at `path` still holds exactly `expected` (`None`: does not exist), read a

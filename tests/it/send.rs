@@ -692,3 +692,22 @@ fn a_server_that_refuses_the_sender_stops_the_run_before_anyone_fails() {
     );
     assert!(journal(&env).is_empty(), "no recipient is marked as failed");
 }
+
+#[test]
+fn a_list_with_an_address_twice_is_refused_and_sends_nothing() {
+    let server = SmtpServer::start();
+    let env = TestEnv::new();
+    env.subscribers(
+        "[[subscriber]]\nemail = \"Ann@example.org\"\n\n[[subscriber]]\nemail = \"ann@example.org\"\n\n[[subscriber]]\nemail = \"bob@example.org\"\n",
+    );
+    env.config(Some(&server.url()));
+    let out = send(&env, &[]);
+    out.assert_code(2);
+    assert!(
+        out.stderr.contains(
+            "subscribers.toml:5:9: ann@example.org is listed twice (first on line 2; addresses are compared ignoring case)"
+        ),
+        "{out}"
+    );
+    assert_eq!(server.connections(), 0);
+}

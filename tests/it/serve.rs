@@ -649,3 +649,28 @@ fn serve_killed_at_any_moment_loses_no_answered_unsubscribe() {
         assert_eq!(text.matches("   # their address\n").count(), 1500);
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_answered_unsubscribe_survives_an_editor_saving_an_older_copy_after_the_fold() {
+    let server = Server::start().await;
+    let buffer = server.list();
+    let response = server.one_click(&token_for("ada@example.org")).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let folded = server.folded_list().await;
+    let at = unsubscribed_at(&server, "ada@example.org").expect("unsubscribed");
+    let written = format!(
+        "unsubscribed_at = {}",
+        at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+    );
+    assert!(folded.contains(&written), "{folded}");
+
+    // The editor saves its stale buffer: Ada still gets no mail.
+    fs::write(server.list_path(), &buffer).unwrap();
+    assert_eq!(unsubscribed_at(&server, "ada@example.org"), Some(at));
+    // The server's next fold writes her unsubscribe back into the list.
+    let response = server.one_click(&token_for("grace@example.org")).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let list = server.folded_list().await;
+    assert!(list.contains(&written), "{list}");
+    assert!(unsubscribed_at(&server, "grace@example.org").is_some());
+}

@@ -1124,3 +1124,218 @@ fn edits_that_trust_the_last_edit_do_what_a_full_read_does() {
     }
     assert!(done >= 100, "only {done} steps did something");
 }
+
+/// Ann twice (in two spellings), with Bob between.
+const ANN_TWICE: &str = "[[subscriber]]\nemail = \"Ann@example.org\"\n\n[[subscriber]]\nemail = \"bob@example.org\"\n\n[[subscriber]]\nemail = \"ann@example.org\"\n";
+
+#[test]
+fn an_edit_of_an_address_listed_twice_refuses_and_a_fold_changes_both_entries() {
+    let fx = Fixture::new(ANN_TWICE);
+    let refused = |fx: &Fixture, args: &[&str], line: usize| {
+        let before = fx.list();
+        let out = fx.run(args);
+        assert_eq!(code(&out), 2, "{args:?}: {}", stderr(&out));
+        let dir = fx.dir.path().display().to_string();
+        assert_eq!(
+            stderr(&out).replace(&dir, "<dir>"),
+            format!(
+                "paperwire: error: <dir>/subscribers.toml:{line}:9: ann@example.org is listed twice (first at <dir>/subscribers.toml:2:9; addresses are compared ignoring case), so nothing was changed: remove one of the two entries by hand first\n"
+            ),
+            "{args:?}"
+        );
+        assert_eq!(fx.list(), before, "{args:?}");
+    };
+    // The first edit reads the list whole (nothing fingerprinted yet), and fingerprints it.
+    assert!(!kept_fingerprint(&fx).contains("xxh3_128"));
+    refused(&fx, &["remove", "ann@example.org"], 8);
+    assert!(kept_fingerprint(&fx).contains("xxh3_128"));
+    // The next ones read only the parts that hold Ann, and still find both entries.
+    for args in [
+        &["remove", "ann@example.org"][..],
+        &["pause", "ANN@example.org"],
+        &["resume", "ann@example.org"],
+        &["remove", "--forget", "ann@example.org"],
+        &["add", "ann@example.org"],
+    ] {
+        refused(&fx, args, 8);
+    }
+    // An edit of Bob alone goes through; Ann's entries stay as they were.
+    assert_eq!(code(&fx.run(&["pause", "bob@example.org"])), 0);
+    refused(&fx, &["pause", "ann@example.org"], 9);
+    // The loader refuses the list, so nothing is sent to anyone.
+    let out = fx.run(&["list"]);
+    assert_eq!(code(&out), 2);
+    assert!(stderr(&out).contains("ann@example.org is listed twice"));
+
+    // An unsubscribe in the change log reaches every entry of the address when it is folded.
+    log_changes(
+        &fx,
+        &[("ann@example.org", subscribers::ChangeKind::Unsubscribe)],
+    );
+    fx.store().fold().unwrap();
+    let folded = fx.list();
+    assert_eq!(
+        folded
+            .matches("unsubscribed_at = 2026-12-01T08:00:00Z")
+            .count(),
+        2,
+        "{folded}"
+    );
+    // A pending unsubscribe folded by another edit (here the fast path) does the same.
+    let fx = Fixture::new(ANN_TWICE);
+    assert_eq!(code(&fx.run(&["pause", "bob@example.org"])), 0);
+    log_changes(
+        &fx,
+        &[("ann@example.org", subscribers::ChangeKind::Unsubscribe)],
+    );
+    assert_eq!(code(&fx.run(&["resume", "bob@example.org"])), 0);
+    assert_eq!(
+        fx.list().matches("unsubscribed_at").count(),
+        2,
+        "{}",
+        fx.list()
+    );
+}
+
+#[test]
+fn edits_of_a_crlf_list_keep_its_line_ends_byte_for_byte() {
+    let original =
+        "# readers\r\n\r\n[[subscriber]]\r\nemail = \"crlf@example.org\"\r\nname = \"C\"\r\n";
+    let fx = Fixture::new(original);
+    assert_eq!(code(&fx.run(&["pause", "crlf@example.org"])), 0);
+    let paused = "# readers\r\n\r\n[[subscriber]]\r\nemail = \"crlf@example.org\"\r\nname = \"C\"\r\npaused = true\r\n";
+    assert_eq!(fx.list(), paused);
+    let new = NewSubscriber::new(email("new@example.org"));
+    fx.store().add(&new, SECTIONS, today()).unwrap();
+    let added = format!(
+        "{paused}\r\n[[subscriber]]\r\nemail = \"new@example.org\"\r\nsince = 2026-11-30\r\n"
+    );
+    assert_eq!(fx.list(), added);
+    assert_eq!(code(&fx.run(&["resume", "crlf@example.org"])), 0);
+    assert_eq!(code(&fx.run(&["remove", "new@example.org"])), 0);
+    assert_eq!(
+        fx.list(),
+        original.replace("name = \"C\"\r\n", "name = \"C\"\r\npaused = false\r\n")
+    );
+}
+
+#[test]
+fn add_keeps_the_last_entrys_notes_with_it_and_list_counts_one_subscriber() {
+    let original =
+        "[[subscriber]]\nemail = \"ada@example.org\"\n# Ada asked for the text version soon\n";
+    let fx = Fixture::new(original);
+    let out = fx.run(&["list"]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let table = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        table.ends_with("\n1 subscriber, 1 getting mail\n"),
+        "{table}"
+    );
+    let new = NewSubscriber::new(email("bob@example.org"));
+    fx.store().add(&new, SECTIONS, today()).unwrap();
+    assert_eq!(
+        fx.list(),
+        format!("{original}\n[[subscriber]]\nemail = \"bob@example.org\"\nsince = 2026-11-30\n")
+    );
+    assert_eq!(code(&fx.run(&["remove", "bob@example.org"])), 0);
+    assert_eq!(fx.list(), original);
+}
+
+/// Appends one change made at `at` to the list's log.
+fn log_change_at(fx: &Fixture, address: &str, at: &str, kind: subscribers::ChangeKind) {
+    let at = chrono::DateTime::parse_from_rfc3339(at).unwrap().to_utc();
+    let change = subscribers::Change::new(email(address), at, kind);
+    fx.store().change_log().append(&[change]).unwrap();
+}
+
+fn unsubscribed_at(fx: &Fixture, address: &str) -> Option<String> {
+    let list = subscribers::load(&fx.list_path(), SECTIONS).unwrap();
+    find(&list, address).unsubscribed_at.map(|t| t.to_rfc3339())
+}
+
+#[test]
+fn a_folded_unsubscribe_outlives_an_older_copy_of_the_list_saved_over_it() {
+    let fx = Fixture::new(EXAMPLE);
+    let stale = fx.list();
+    let record = fx.dir.path().join("subscribers.toml.unsubscribed");
+    log_change_at(
+        &fx,
+        "ada@example.org",
+        "2026-12-01T08:00:00Z",
+        subscribers::ChangeKind::Unsubscribe,
+    );
+    fx.store().fold().unwrap();
+    assert!(fx.list().contains("unsubscribed_at = 2026-12-01T08:00:00Z"));
+    assert!(
+        fs::read_to_string(&record)
+            .unwrap()
+            .contains("ada@example.org")
+    );
+
+    // An editor saves its older buffer over the list: the log no longer holds the unsubscribe,
+    // yet every reader still sees it, and nothing is sent to Ada.
+    fs::write(fx.list_path(), &stale).unwrap();
+    assert_eq!(
+        unsubscribed_at(&fx, "ada@example.org").as_deref(),
+        Some("2026-12-01T08:00:00+00:00")
+    );
+    let out = fx.run(&["list"]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("3 subscribers, 2 getting mail"));
+    // An edit that fails leaves the list as it is (and does not vouch for it); the next one
+    // writes the unsubscribe back into the list.
+    assert_eq!(code(&fx.run(&["pause", "nobody@example.org"])), 2);
+    assert_eq!(fx.list(), stale);
+    assert_eq!(code(&fx.run(&["pause", "grace@example.org"])), 0);
+    let restored = fx.list();
+    assert!(
+        restored.contains("unsubscribed_at = 2026-12-01T08:00:00Z"),
+        "{restored}"
+    );
+    // `add` still refuses her; `--resubscribe` takes her off the record for good.
+    assert_eq!(code(&fx.run(&["add", "ada@example.org"])), 2);
+    let out = fx.run(&["add", "--resubscribe", "ada@example.org"]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert_eq!(unsubscribed_at(&fx, "ada@example.org"), None);
+    assert!(
+        !fs::read_to_string(&record)
+            .unwrap()
+            .contains("ada@example.org")
+    );
+    fs::write(fx.list_path(), &stale).unwrap();
+    fx.store().fold().unwrap();
+    assert_eq!(fx.list(), stale);
+
+    // A confirmed signup after the unsubscribe (a Subscribe change later in the log) wins,
+    // folded together with it or after it.
+    for together in [true, false] {
+        let fx = Fixture::new(EXAMPLE);
+        let unsubscribe = subscribers::ChangeKind::Unsubscribe;
+        log_change_at(
+            &fx,
+            "grace@example.org",
+            "2026-12-01T08:00:00Z",
+            unsubscribe,
+        );
+        if !together {
+            fx.store().fold().unwrap();
+            assert!(unsubscribed_at(&fx, "grace@example.org").is_some());
+        }
+        let signup = subscribers::ChangeKind::Subscribe(subscribers::Profile::default());
+        log_change_at(&fx, "grace@example.org", "2026-12-02T08:00:00Z", signup);
+        assert_eq!(
+            unsubscribed_at(&fx, "grace@example.org"),
+            None,
+            "{together}"
+        );
+        fx.store().fold().unwrap();
+        fx.store().fold().unwrap();
+        assert_eq!(
+            unsubscribed_at(&fx, "grace@example.org"),
+            None,
+            "{together}"
+        );
+        let kept = fs::read_to_string(fx.dir.path().join("subscribers.toml.unsubscribed"));
+        assert!(!kept.unwrap_or_default().contains("grace"), "{together}");
+    }
+}
