@@ -3,7 +3,6 @@
 //! and prints results.
 
 use std::io::Write;
-use std::num::NonZeroUsize;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -13,6 +12,7 @@ use paperwire::digest::personal::{Author, Profile};
 use paperwire::exit::Exit;
 use paperwire::hygiene::{self, BouncedEntry};
 use paperwire::paper::PaperId;
+use paperwire::subscribers::counts::{ForYou, MaxPapers};
 use paperwire::subscribers::{
     self, AddOptions, AddOutcome, ImportSummary, MailFormat, NewSubscriber, SubscriberEmail,
     SubscriberStore, personal,
@@ -50,9 +50,10 @@ pub enum SubscribersCmd {
         /// "html" (HTML with a text alternative) or "text".
         #[arg(long)]
         format: Option<MailFormat>,
-        /// At most this many papers in this person's email (1 or more).
-        #[arg(long, value_name = "N", value_parser = parse_max_papers)]
-        max_papers: Option<NonZeroUsize>,
+        /// At most this many papers in this person's email (1 to 1000; for no cap of their
+        /// own, leave it out).
+        #[arg(long, value_name = "N", allow_negative_numbers = true)]
+        max_papers: Option<MaxPapers>,
         /// Take back an address that unsubscribed (only when they asked to come back) or
         /// bounced (only after checking that it takes mail again).
         #[arg(long)]
@@ -123,9 +124,9 @@ pub struct PersonalArgs {
     #[arg(long, value_delimiter = ',', value_parser = |r: &str| personal::keyword("mute", r))]
     mute: Vec<Arc<Keyword>>,
     /// Papers in the "For you" block (default 5 when interests, authors or likes are given;
-    /// 0 = no block).
-    #[arg(long)]
-    for_you: Option<usize>,
+    /// 0 = no block; at most 50).
+    #[arg(long, value_name = "N", allow_negative_numbers = true)]
+    for_you: Option<ForYou>,
 }
 
 impl PersonalArgs {
@@ -135,20 +136,13 @@ impl PersonalArgs {
             authors: self.authors,
             like: self.like,
             mute: self.mute,
-            for_you: self.for_you,
+            for_you: self.for_you.map(ForYou::get),
         }
     }
 }
 
 fn parse_email(raw: &str) -> Result<SubscriberEmail, String> {
     SubscriberEmail::parse(raw).map_err(|e| e.to_string())
-}
-
-/// `--max-papers`: a whole number of at least 1 (no cap: leave the flag out).
-fn parse_max_papers(raw: &str) -> Result<NonZeroUsize, String> {
-    raw.trim().parse::<NonZeroUsize>().map_err(|_| {
-        format!("`{raw}` is not a number of papers of at least 1 (for no cap of their own, leave --max-papers out)")
-    })
 }
 
 /// An address to find on the list: only its syntax is checked, so that an entry a new address

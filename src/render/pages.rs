@@ -13,6 +13,8 @@ use std::path::{Path, PathBuf};
 use handlebars::Handlebars;
 use serde::Serialize;
 
+use crate::subscribers::counts::{ForYou, MaxPapers};
+
 use super::{RenderError, normalize_html, normalize_text, render_error, template_error};
 
 /// The page and message templates compiled into the binary, by file name.
@@ -196,7 +198,8 @@ impl Page {
                 "email": email, "topics": topics, "html": html, "max_papers": max_papers,
                 "paused": paused, "bounced": bounced, "personal": personal, "notice": notice,
                 "error": error,
-                "max_for_you": MAX_FOR_YOU,
+                "min_for_you": ForYou::MIN, "max_for_you": ForYou::MAX,
+                "min_max_papers": MaxPapers::MIN, "max_max_papers": MaxPapers::MAX,
                 "default_for_you": crate::digest::personal::DEFAULT_FOR_YOU,
             }),
             Self::Unsubscribe { email } => serde_json::json!({
@@ -218,9 +221,6 @@ impl Page {
         model
     }
 }
-
-/// The most papers a reader may ask for in their "For you" block.
-pub const MAX_FOR_YOU: usize = 50;
 
 /// The preference page's "For you" fields as text: one entry a line (liked ids may also be
 /// separated by spaces or commas); `for_you` empty for the default.

@@ -8,7 +8,8 @@ use super::changes::PersonalChoice;
 use super::self_service::field;
 use crate::digest::Keyword;
 use crate::digest::personal::Author;
-use crate::render::pages::{MAX_FOR_YOU, PersonalFields};
+use crate::render::pages::PersonalFields;
+use crate::subscribers::counts::ForYou;
 use crate::subscribers::personal;
 
 /// The most entries in one field: a reader's interests, not a dictionary.
@@ -66,16 +67,13 @@ pub(super) fn check(fields: &PersonalFields) -> Result<PersonalChoice, String> {
     let mute = keywords("Mute", &fields.mute)?;
     let for_you = match fields.for_you.trim() {
         "" => None,
-        raw => Some(
-            raw.parse::<usize>()
-                .ok()
-                .filter(|n| *n <= MAX_FOR_YOU)
-                .ok_or_else(|| {
-                    format!(
-                        "Papers in the block must be a whole number from 0 to {MAX_FOR_YOU}, or empty."
-                    )
-                })?,
-        ),
+        raw => Some(raw.parse::<ForYou>().map(ForYou::get).map_err(|_| {
+            format!(
+                "Papers in the block must be a whole number from {} to {}, or empty.",
+                ForYou::MIN,
+                ForYou::MAX
+            )
+        })?),
     };
     Ok(PersonalChoice {
         interests,

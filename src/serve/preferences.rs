@@ -8,8 +8,6 @@
 //! address the link names; an address that is no longer subscribed is told so and nothing
 //! changes (coming back is a signup of their own).
 
-use std::num::NonZeroUsize;
-
 use axum::body::Bytes;
 use axum::extract::{RawQuery, State};
 use axum::http::{HeaderMap, StatusCode};
@@ -21,11 +19,9 @@ use super::self_service::{
 };
 use super::{for_you_form, respond};
 use crate::render::pages::{Page, TopicChoice};
+use crate::subscribers::counts::MaxPapers;
 use crate::subscribers::links::{self, Purpose};
 use crate::subscribers::{MailFormat, Subscriber, SubscriberEmail};
-
-/// The largest cap a reader may set.
-const MAX_CAP: usize = 1000;
 
 /// The address a `/preferences` link names, or the refusal.
 fn verified(service: &SelfService, query: Option<&str>) -> Result<SubscriberEmail, Box<Response>> {
@@ -127,15 +123,13 @@ fn check(pairs: &[(String, String)], sections: &[&str]) -> Result<Preferences, S
     let format = checked_format(field(pairs, "format"))?;
     let max_papers = match field(pairs, "max_papers").trim() {
         "" => None,
-        raw => Some(
-            raw.parse::<usize>()
-                .ok()
-                .filter(|n| *n <= MAX_CAP)
-                .and_then(NonZeroUsize::new)
-                .ok_or_else(|| {
-                    format!("The most papers per email must be a whole number from 1 to {MAX_CAP}, or empty.")
-                })?,
-        ),
+        raw => Some(raw.parse::<MaxPapers>().map_err(|_| {
+            format!(
+                "The most papers per email must be a whole number from {} to {}, or empty.",
+                MaxPapers::MIN,
+                MaxPapers::MAX
+            )
+        })?),
     };
     let paused = match field(pairs, "paused") {
         "" => false,
@@ -228,7 +222,7 @@ async fn apply(
             let updated = Subscriber {
                 topics: choice.topics.into(),
                 format: choice.format,
-                max_papers: choice.max_papers.map(NonZeroUsize::get),
+                max_papers: choice.max_papers.map(MaxPapers::get),
                 paused: choice.paused,
                 ..subscriber
             };
@@ -312,7 +306,7 @@ mod tests {
             Preferences {
                 topics: vec!["Vision".into()],
                 format: MailFormat::Text,
-                max_papers: NonZeroUsize::new(12),
+                max_papers: MaxPapers::new(12).ok(),
                 paused: true,
                 personal: PersonalChoice::default(),
             }

@@ -230,12 +230,8 @@ impl Columns {
         let max_papers = match cell(self.max_papers) {
             "" => None,
             raw => raw
-                .parse::<std::num::NonZeroUsize>()
-                .map_err(|_| {
-                    bad(format!(
-                        "max_papers `{raw}` is not a whole number of at least 1"
-                    ))
-                })
+                .parse::<super::counts::MaxPapers>()
+                .map_err(&mut bad)
                 .ok(),
         };
         let profile = self.profile(record, &mut bad);
@@ -279,9 +275,8 @@ impl Columns {
         let for_you = match cell(4) {
             "" => None,
             raw => raw
-                .parse::<i64>()
-                .map_err(|_| format!("for_you `{raw}` is not a whole number"))
-                .and_then(p::for_you)
+                .parse::<super::counts::ForYou>()
+                .map(super::counts::ForYou::get)
                 .map_err(&mut *bad)
                 .ok(),
         };

@@ -99,7 +99,7 @@ pub fn like(raw: &str) -> Result<PaperId, String> {
 
 /// `for_you`: how many papers the block holds; 0 turns it off.
 pub fn for_you(n: i64) -> Result<usize, String> {
-    usize::try_from(n).map_err(|_| format!("`for_you` must be 0 or more, found {n}"))
+    super::counts::ForYou::new(n).map(super::counts::ForYou::get)
 }
 
 /// Every value of `raw` checked by `parse`, or the first problem.
@@ -220,7 +220,7 @@ for_you = 0
             "s.toml:5:23: `like`: `t-0123456789abcdef` is not an arXiv id",
             "s.toml:5:45: `like`: `24.1` is not an arXiv id",
             "s.toml:6:9: `mute`: keyword `  ` has no letters or digits",
-            "s.toml:7:11: `for_you` must be 0 or more, found -1",
+            "s.toml:7:11: `for_you` must be a whole number from 0 to 50, found `-1`",
         ];
         assert_eq!(problems.len(), expected.len(), "{problems:#?}");
         for (got, want) in problems.iter().zip(expected) {

@@ -549,3 +549,62 @@ fn subscribers_add_and_csv_carry_the_personal_fields() {
         csv.stdout
     );
 }
+
+#[test]
+fn the_counts_have_one_range_at_every_door() {
+    let server = SmtpServer::start();
+    let env = TestEnv::new();
+    setup(&env, &server, "");
+    let add = |extra: &[&str]| {
+        let mut args = vec!["subscribers", "add", "big@example.org"];
+        args.extend_from_slice(extra);
+        let out = env.run(&args);
+        out.assert_code(2);
+        out.stderr.lines().next().unwrap_or_default().to_owned()
+    };
+    insta::assert_snapshot!(add(&["--for-you", "1000"]), @"error: invalid value '1000' for '--for-you <N>': `for_you` must be a whole number from 0 to 50, found `1000`");
+    insta::assert_snapshot!(add(&["--for-you", "-1"]), @"error: invalid value '-1' for '--for-you <N>': `for_you` must be a whole number from 0 to 50, found `-1`");
+    insta::assert_snapshot!(add(&["--max-papers", "5000"]), @"error: invalid value '5000' for '--max-papers <N>': `max_papers` must be a whole number from 1 to 1000, found `5000`");
+    insta::assert_snapshot!(add(&["--max-papers=0"]), @"error: invalid value '0' for '--max-papers <N>': `max_papers` must be a whole number from 1 to 1000, found `0`");
+    assert!(!env.read("subscribers.toml").contains("big@"));
+    // The largest values pass every door, and the page shows them inside its own bounds.
+    env.run(&[
+        "subscribers",
+        "add",
+        "big@example.org",
+        "--for-you",
+        "50",
+        "--max-papers",
+        "1000",
+    ])
+    .assert_code(0);
+    env.run(&["check"]).assert_code(0);
+    // CSV import and the list's loader use the same rule, with the cell or the position.
+    env.write(
+        "more.csv",
+        "email,max_papers,for_you\nc@example.org,1001,\nd@example.org,,51\n",
+    );
+    let import = env.run(&["subscribers", "import", "more.csv"]);
+    import.assert_code(2);
+    insta::assert_snapshot!(import.stderr, @r"
+    paperwire: error: nothing was imported from more.csv
+    more.csv:2:1: `max_papers` must be a whole number from 1 to 1000, found `1001`
+    more.csv:3:1: `for_you` must be a whole number from 0 to 50, found `51`
+    paperwire: 2 problems found
+    ");
+    env.subscribers(
+        "[[subscriber]]\nemail = \"e@example.org\"\nfor_you = 1000\nmax_papers = 5000\n",
+    );
+    let check = env.run(&["check"]);
+    check.assert_code(2);
+    let problems: Vec<&str> = check
+        .stderr
+        .lines()
+        .filter(|l| !l.starts_with("warning:"))
+        .collect();
+    insta::assert_snapshot!(problems.join("\n"), @r"
+    ./subscribers.toml:3:11: `for_you` must be a whole number from 0 to 50, found `1000`
+    ./subscribers.toml:4:14: `max_papers` must be a whole number from 1 to 1000, found `5000`
+    paperwire: 2 problems found
+    ");
+}
