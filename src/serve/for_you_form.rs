@@ -6,8 +6,6 @@
 
 use super::changes::PersonalChoice;
 use super::self_service::field;
-use crate::digest::Keyword;
-use crate::digest::personal::Author;
 use crate::render::pages::PersonalFields;
 use crate::subscribers::counts::ForYou;
 use crate::subscribers::personal;
@@ -43,16 +41,12 @@ pub(super) fn shown(choice: &PersonalChoice) -> PersonalFields {
 pub(super) fn check(fields: &PersonalFields) -> Result<PersonalChoice, String> {
     let keywords = |label: &str, text: &str| {
         entries(label, lines(text), |raw| {
-            Keyword::parse(raw)
-                .map(|k| k.as_str().to_owned())
-                .map_err(|e| e.to_string())
+            personal::keyword_entry(raw).map(|k| k.as_str().to_owned())
         })
     };
     let interests = keywords("Interests", &fields.interests)?;
     let authors = entries("Authors you follow", lines(&fields.authors), |raw| {
-        Author::parse(raw)
-            .map(|a| a.as_str().to_owned())
-            .map_err(|e| e.to_string())
+        personal::author_entry(raw).map(|a| a.as_str().to_owned())
     })?;
     let ids = fields
         .like
@@ -185,6 +179,14 @@ mod tests {
             (
                 fields("", "", "", "", "-1"),
                 "Papers in the block must be a whole number from 0 to 50, or empty.",
+            ),
+            (
+                fields("", "", "", "x|y", ""),
+                "Mute, entry 1: keyword `x|y` holds `|`, which separates entries; write one entry without it.",
+            ),
+            (
+                fields("", "Tri Dao; Yann LeCun", "", "", ""),
+                "Authors you follow, entry 1: author `Tri Dao; Yann LeCun` holds `;`, which separates entries; write one entry without it.",
             ),
             (
                 fields("", "-- .", "", "", ""),

@@ -247,7 +247,7 @@ impl Columns {
         })
     }
 
-    /// The personal cells (entries separated by `;` or `|`), each problem reported.
+    /// The personal cells (entries split by [`super::personal::split`]), each problem reported.
     fn profile(&self, record: &csv::StringRecord, bad: &mut dyn FnMut(String)) -> PersonalProfile {
         use super::personal as p;
         let cell = |i: usize| {
@@ -257,18 +257,19 @@ impl Columns {
                 .trim()
         };
         let mut items = |i: usize, parse: &dyn Fn(&str) -> Result<_, String>| {
-            p::list(&p::cell_items(cell(i)), parse).unwrap_or_else(|m| {
+            p::list(&p::split(p::Field::Interests, cell(i)), parse).unwrap_or_else(|m| {
                 bad(m);
                 Vec::new()
             })
         };
         let interests = items(0, &|r| p::keyword("interests", r));
         let mute = items(3, &|r| p::keyword("mute", r));
-        let authors = p::list(&p::cell_items(cell(1)), p::author).unwrap_or_else(|m| {
-            bad(m);
-            Vec::new()
-        });
-        let like = p::list(&p::cell_items(cell(2)), p::like).unwrap_or_else(|m| {
+        let authors =
+            p::list(&p::split(p::Field::Authors, cell(1)), p::author).unwrap_or_else(|m| {
+                bad(m);
+                Vec::new()
+            });
+        let like = p::list(&p::split(p::Field::Like, cell(2)), p::like).unwrap_or_else(|m| {
             bad(m);
             Vec::new()
         });

@@ -564,8 +564,8 @@ fn the_counts_have_one_range_at_every_door() {
     };
     insta::assert_snapshot!(add(&["--for-you", "1000"]), @"error: invalid value '1000' for '--for-you <N>': `for_you` must be a whole number from 0 to 50, found `1000`");
     insta::assert_snapshot!(add(&["--for-you", "-1"]), @"error: invalid value '-1' for '--for-you <N>': `for_you` must be a whole number from 0 to 50, found `-1`");
-    insta::assert_snapshot!(add(&["--max-papers", "5000"]), @"error: invalid value '5000' for '--max-papers <N>': `max_papers` must be a whole number from 1 to 1000, found `5000`");
-    insta::assert_snapshot!(add(&["--max-papers=0"]), @"error: invalid value '0' for '--max-papers <N>': `max_papers` must be a whole number from 1 to 1000, found `0`");
+    insta::assert_snapshot!(add(&["--max-papers", "5000"]), @"error: invalid value '5000' for '--max-papers <N>': `max_papers` must be a whole number from 1 to 1000, found `5000` (for no cap of their own, leave --max-papers out)");
+    insta::assert_snapshot!(add(&["--max-papers=0"]), @"error: invalid value '0' for '--max-papers <N>': `max_papers` must be a whole number from 1 to 1000, found `0` (for no cap of their own, leave --max-papers out)");
     assert!(!env.read("subscribers.toml").contains("big@"));
     // The largest values pass every door, and the page shows them inside its own bounds.
     env.run(&[
@@ -607,4 +607,85 @@ fn the_counts_have_one_range_at_every_door() {
     ./subscribers.toml:4:14: `max_papers` must be a whole number from 1 to 1000, found `5000`
     paperwire: 2 problems found
     ");
+}
+
+/// The personal lines of `subscribers.toml`, in order.
+fn personal_lines(list: &str) -> Vec<&str> {
+    list.lines()
+        .filter(|l| {
+            ["interests", "authors", "like", "mute", "for_you"]
+                .iter()
+                .any(|k| l.starts_with(k))
+        })
+        .collect()
+}
+
+#[test]
+fn entries_split_alike_on_the_command_line_and_in_csv_and_come_back_whole() {
+    let server = SmtpServer::start();
+    let env = TestEnv::new();
+    setup(&env, &server, "");
+    env.run(&[
+        "subscribers",
+        "add",
+        "semi@example.org",
+        "--interests",
+        "foo;bar, speculative decoding|KV cache*",
+        "--authors",
+        "A|B Name;LeCun, Yann",
+        "--authors",
+        "Tri Dao, Yann LeCun",
+        "--mute",
+        "x|y",
+    ])
+    .assert_code(0);
+    let added = env.read("subscribers.toml");
+    assert_eq!(
+        personal_lines(&added),
+        [
+            r#"interests = ["foo", "bar", "speculative decoding", "KV cache*"]"#,
+            r#"authors = ["A", "B Name", "LeCun, Yann", "Tri Dao, Yann LeCun"]"#,
+            r#"mute = ["x", "y"]"#,
+        ]
+    );
+    // A CSV cell splits as the command line does.
+    env.write(
+        "cells.csv",
+        "email,interests,authors,mute\n\
+         cell@example.org,\"foo;bar, speculative decoding|KV cache*\",\"A|B Name;LeCun, Yann\",x|y\n",
+    );
+    env.run(&["subscribers", "import", "cells.csv"])
+        .assert_code(0);
+    let both = env.read("subscribers.toml");
+    let cell = &both[both.find("cell@example.org").unwrap()..];
+    assert_eq!(
+        personal_lines(cell),
+        [
+            r#"interests = ["foo", "bar", "speculative decoding", "KV cache*"]"#,
+            r#"authors = ["A", "B Name", "LeCun, Yann"]"#,
+            r#"mute = ["x", "y"]"#,
+        ]
+    );
+    // Export, then import into an empty list: the same entries.
+    let csv = env.run(&["subscribers", "export", "--csv"]);
+    csv.assert_code(0);
+    env.write("backup.csv", &csv.stdout);
+    env.subscribers("");
+    env.run(&["subscribers", "import", "backup.csv"])
+        .assert_code(0);
+    assert_eq!(
+        personal_lines(&env.read("subscribers.toml")),
+        personal_lines(&both)
+    );
+    // An entry that holds a separator is refused at the door that would keep it whole.
+    env.subscribers("[[subscriber]]\nemail = \"s@example.org\"\nmute = [\"x|y\"]\n");
+    let check = env.run(&["check"]);
+    check.assert_code(2);
+    assert!(
+        check.stderr.contains(
+            "./subscribers.toml:3:9: `mute`: keyword `x|y` holds `|`, which separates entries"
+        ),
+        "{}",
+        check.stderr
+    );
 }
