@@ -378,7 +378,7 @@ async fn check_reports_liked_ids_no_one_knows_and_caches_the_rest() {
     let out = env.run(&["check"]);
     out.assert_code(0);
     assert!(
-        out.stderr.contains("liked paper 2411.99999 (ada@example.org) is in no earlier edition and arXiv does not know it; it is ignored"),
+        out.stderr.contains("liked paper 2411.99999 (ada@example.org) is in no paper list and arXiv does not know it; it is ignored"),
         "{}",
         out.stderr
     );
@@ -393,6 +393,86 @@ async fn check_reports_liked_ids_no_one_knows_and_caches_the_rest() {
     send(&env);
     server.wait_for(1, Duration::from_secs(10));
     api.verify().await;
+}
+
+/// A check against an arXiv API (a local server) that answers `answer` for every request.
+async fn check_with_api(
+    answer: wiremock::ResponseTemplate,
+    readers: &str,
+    requests: u64,
+) -> (TestEnv, crate::harness::Output) {
+    use wiremock::matchers::{method, path};
+    use wiremock::{Mock, MockServer};
+    let api = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/api/query"))
+        .respond_with(answer)
+        .expect(requests)
+        .mount(&api)
+        .await;
+    let server = SmtpServer::start();
+    let env = TestEnv::new();
+    seed_setup(&env, &server, readers, &[]);
+    let config = env.read("paperwire.toml").replace(
+        "http://127.0.0.1:9/api/query",
+        &format!("{}/api/query", api.uri()),
+    );
+    env.write("paperwire.toml", config);
+    let out = env.run(&["check"]);
+    out.assert_code(0);
+    // Asked again: nothing was cached for ids arXiv could not be asked about.
+    env.run(&["check"]).assert_code(0);
+    api.verify().await;
+    (env, out)
+}
+
+const ONE_LIKE: &str = "[[subscriber]]\nemail = \"ada@example.org\"\nlike = [\"2411.01234\"]\n";
+
+/// An API that fails, or answers with something that is not its feed, is not an answer: the
+/// id is not reported as unknown, nothing is cached, and the next check asks again.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_api_that_fails_or_answers_garbage_is_not_an_answer() {
+    use wiremock::ResponseTemplate;
+    let cases = [
+        (ResponseTemplate::new(500), 4, "HTTP 500"),
+        (
+            ResponseTemplate::new(200).set_body_string("<html><body>maintenance</body></html>"),
+            2,
+            "",
+        ),
+    ];
+    for (answer, requests, reason) in cases {
+        let (env, out) = check_with_api(answer, ONE_LIKE, requests).await;
+        assert!(
+            out.stderr
+                .contains("liked papers: could not look up 1 id(s) on arXiv (")
+                && out.stderr.contains(reason),
+            "{}",
+            out.stderr
+        );
+        assert!(
+            out.stderr.contains(
+                "liked paper 2411.01234 (ada@example.org) could not be looked up now; it is left out until it can be"
+            ),
+            "{}",
+            out.stderr
+        );
+        assert!(!out.stderr.contains("does not know"), "{}", out.stderr);
+        assert!(
+            !env.exists("state/liked-papers.json")
+                || !env.read("state/liked-papers.json").contains("2411.01234"),
+            "nothing cached"
+        );
+    }
+}
+
+/// A liked paper that is in today's list needs no lookup and is not reported.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_liked_paper_in_todays_list_is_found_there() {
+    let readers = "[[subscriber]]\nemail = \"ada@example.org\"\nlike = [\"2405.20042\"]\n";
+    let (_env, out) = check_with_api(wiremock::ResponseTemplate::new(500), readers, 0).await;
+    assert!(!out.stderr.contains("2405.20042"), "{}", out.stderr);
+    assert!(!out.stderr.contains("liked paper"), "{}", out.stderr);
 }
 
 #[test]
@@ -421,7 +501,12 @@ fn a_liked_id_no_one_can_resolve_never_fails_a_send() {
         out.stderr
     );
     assert!(
-        out.stderr.contains("liked papers not found"),
+        out.stderr.contains("asked again next time"),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        !out.stderr.contains("liked papers not found"),
         "{}",
         out.stderr
     );
