@@ -346,6 +346,72 @@ fn the_why_line_in_the_email_is_the_one_explain_shows() {
     }
 }
 
+/// `explain --subscriber` says where a paper is in that reader's email: a muted one is in no
+/// part of it (and has no "why" line), one that scores but did not fit says the block is full.
+#[test]
+fn explain_says_muted_and_block_full() {
+    let server = SmtpServer::start();
+    let env = TestEnv::new();
+    let readers = "[[subscriber]]\nemail = \"one@example.org\"\n\
+                   interests = [\"loss function*\", \"federated\"]\nmute = [\"federated\"]\nfor_you = 1\n";
+    seed_setup(&env, &server, readers, &[]);
+    let explain = |id: &str| {
+        let out = env.run(&[
+            "explain",
+            id,
+            "--subscriber",
+            "one@example.org",
+            "--edition",
+            "2026-11-28",
+        ]);
+        out.assert_code(0);
+        out.stdout
+    };
+    let text =
+        |p: &paperwire::paper::Paper| format!("{} {}", p.title, p.abstract_text).to_lowercase();
+    let seed = seed_papers();
+    let muted = seed.iter().find(|p| text(p).contains("federated")).unwrap();
+    let out = explain(muted.id.as_str());
+    assert!(
+        out.contains("    muted by federated: in no part of this email\n"),
+        "{out}"
+    );
+    assert!(
+        !out.contains("why:"),
+        "a muted paper has no why line: {out}"
+    );
+    // Of the papers that match and are not muted, one is the block; each other one says how
+    // many scored higher, and those counts are 1, 2, … in some order.
+    let candidates: Vec<_> = seed
+        .iter()
+        .filter(|p| text(p).contains("loss function") && !text(p).contains("federated"))
+        .collect();
+    assert!(candidates.len() > 2, "the seed has several matches");
+    let mut in_block = 0;
+    let mut ahead = Vec::new();
+    for p in &candidates {
+        let out = explain(p.id.as_str());
+        if out.contains("in the For-you block, 1 of 1") {
+            in_block += 1;
+        } else if let Some(rest) = out.split("not in the For-you block: block full: ").nth(1) {
+            ahead.push(
+                rest.split_whitespace()
+                    .next()
+                    .unwrap()
+                    .parse::<usize>()
+                    .unwrap(),
+            );
+            assert!(out.contains("why: matches loss function"), "{out}");
+        } else {
+            assert!(out.contains("below the floor"), "{out}");
+        }
+    }
+    assert_eq!(in_block, 1);
+    ahead.sort_unstable();
+    assert_eq!(ahead, (1..=ahead.len()).collect::<Vec<_>>());
+    assert!(!ahead.is_empty());
+}
+
 /// `check` looks liked papers up on the arXiv API (here a local server): the answer is cached
 /// in the state directory, the id arXiv does not know is reported, and a later send neither
 /// asks again nor fails.
