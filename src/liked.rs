@@ -1,11 +1,13 @@
 //! The text of the papers readers liked (`like = [...]`), which their "For you" ranking
 //! compares the day's papers with.
 //!
-//! A liked paper is looked for, in order, in the frozen paper lists of earlier editions, in the
-//! state directory's cache of arXiv answers, and last on the arXiv API (batched, 3 s apart),
-//! whose answers join the cache. An id none of them knows is reported (`paperwire check` lists
-//! them) and left out of the ranking; nothing here ever fails a send: an unreachable API is a
-//! warning, and the ids are asked again next time.
+//! A liked paper is looked for, in order, in today's papers, in the frozen paper lists of
+//! earlier editions, in the state directory's cache of arXiv answers, and last on the arXiv API
+//! (batched, 3 s apart), whose answers join the cache. An id arXiv answered without is
+//! reported (`paperwire check` lists them) and left out of the ranking, and asked again after
+//! a week. Nothing here ever fails a send: an API that cannot be reached, keeps failing or
+//! answers with something that is not its feed is a warning with the reason, nothing is cached
+//! for the ids it held, and they are asked again next time.
 
 use std::collections::BTreeSet;
 
@@ -44,8 +46,11 @@ pub enum Lookup {
 #[derive(Debug, Clone, Default)]
 pub struct Liked {
     pub papers: Vec<Paper>,
-    /// Ids no earlier edition, cache or API answer has.
+    /// Ids no paper list or cache has and arXiv answered without (now or within a week).
     pub unresolved: Vec<PaperId>,
+    /// Ids not found that arXiv could not be asked about (see `warnings` for why); asked again
+    /// next time.
+    pub unasked: Vec<PaperId>,
     /// What went wrong on the way (an unreachable API, a cache that cannot be written).
     pub warnings: Vec<String>,
 }
@@ -60,13 +65,24 @@ pub fn wanted(subscribers: &[Subscriber]) -> BTreeSet<PaperId> {
 }
 
 /// Finds the papers with the `wanted` ids (see the module's docs).
-pub async fn resolve(settings: &Settings, wanted: &BTreeSet<PaperId>, lookup: &Lookup) -> Liked {
+/// `today` is the day's paper list (a liked paper may be in it).
+pub async fn resolve(
+    settings: &Settings,
+    wanted: &BTreeSet<PaperId>,
+    today: &[Paper],
+    lookup: &Lookup,
+) -> Liked {
     let mut liked = Liked::default();
     if wanted.is_empty() {
         return liked;
     }
     let state = StateDir::new(&settings.state_dir);
     let mut found = state.papers_from_editions(wanted);
+    for p in today {
+        if wanted.contains(&p.id) {
+            found.insert(p.id.clone(), p.clone());
+        }
+    }
     let cache_file = state.liked_cache();
     let mut cache = cache_file.read();
     for p in &cache.papers {
@@ -87,31 +103,31 @@ pub async fn resolve(settings: &Settings, wanted: &BTreeSet<PaperId>, lookup: &L
         .cloned()
         .collect();
     if let (Lookup::Online { opts, save }, false) = (lookup, ask.is_empty()) {
-        match crate::source::lookup_ids(&settings.for_you.arxiv_api, &ask, opts).await {
-            Ok(answer) => {
-                for id in &answer.unknown {
-                    cache.unknown.insert(id.clone(), now);
-                }
-                for p in answer.found {
-                    cache.unknown.remove(&p.id);
-                    found.insert(p.id.clone(), p.clone());
-                    cache.papers.retain(|c| c.id != p.id);
-                    cache.papers.push(p);
-                }
-                if *save && let Err(e) = cache_file.write(&cache) {
-                    liked.warnings.push(crate::exit::describe(&e));
-                }
-            }
-            Err(e) => liked.warnings.push(format!(
-                "liked papers: could not look up {} id(s) on arXiv ({}); they are left out of this ranking",
-                ask.len(),
-                crate::exit::describe(&e)
-            )),
+        let answer = crate::source::lookup_ids(&settings.for_you.arxiv_api, &ask, opts).await;
+        for id in &answer.unknown {
+            cache.unknown.insert(id.clone(), now);
         }
+        for p in answer.found {
+            cache.unknown.remove(&p.id);
+            found.insert(p.id.clone(), p.clone());
+            cache.papers.retain(|c| c.id != p.id);
+            cache.papers.push(p);
+        }
+        if *save && let Err(e) = cache_file.write(&cache) {
+            liked.warnings.push(crate::exit::describe(&e));
+        }
+        if let Some(e) = &answer.trouble {
+            liked.warnings.push(format!(
+                "liked papers: could not look up {} id(s) on arXiv ({}); they are left out of this ranking and asked again next time",
+                answer.unasked.len(),
+                crate::exit::describe(e)
+            ));
+        }
+        liked.unasked = answer.unasked;
     }
     liked.unresolved = wanted
         .iter()
-        .filter(|id| !found.contains_key(*id))
+        .filter(|id| !found.contains_key(*id) && !liked.unasked.contains(id))
         .cloned()
         .collect();
     liked.papers = found.into_values().collect();

@@ -341,7 +341,7 @@ pub async fn edition_index(
     lookup: &crate::liked::Lookup,
 ) -> EditionIndex {
     let wanted = crate::liked::wanted(subscribers);
-    let liked = crate::liked::resolve(settings, &wanted, lookup).await;
+    let liked = crate::liked::resolve(settings, &wanted, &digest.papers, lookup).await;
     for w in &liked.warnings {
         tracing::warn!("{w}");
     }

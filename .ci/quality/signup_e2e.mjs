@@ -328,6 +328,20 @@ try {
   report(nextText.includes('Your topics: Pruning & Compression.') && !/^Federated Learning$/m.test(nextText)
     && !/^Graphs$/m.test(nextText), 'next-send-honours-the-preferences',
     `the next digest to ${READER} reads:\n${nextText.slice(0, 1500)}`);
+  // Two bad fields: both reported, each next to its input (aria-describedby), nothing saved.
+  await page.goto(prefsUrl);
+  await page.getByLabel('Interests', { exact: true }).fill('KV* cache');
+  await page.getByLabel('Papers you liked', { exact: true }).fill('bad');
+  await Promise.all([page.waitForLoadState('load'),
+    page.getByRole('button', { name: 'Save my preferences' }).click()]);
+  const described = async (id) => {
+    const by = (await page.locator(`#${id}`).getAttribute('aria-describedby')) || '';
+    return by.split(' ').includes(`${id}_error`) && (await page.locator(`#${id}_error`).count()) === 1;
+  };
+  report(await described('interests') && await described('like')
+    && (await page.locator('[aria-invalid="true"]').count()) === 2,
+    'preferences-every-bad-field', 'the page does not report both bad fields next to their inputs');
+  await checkPage(page, 'preferences-errors');
   const others = await page.goto(`${base}/preferences?token=forged.token`);
   report(others.status() === 403, 'forged-link-403', `a forged link answered ${others.status()}`);
   await checkPage(page, 'refused');

@@ -262,18 +262,36 @@ async fn check_likes(settings: &Settings, list: &[Subscriber]) -> Vec<String> {
         opts: paperwire::liked::lookup_options(),
         save: true,
     };
-    let liked = paperwire::liked::resolve(settings, &wanted, &lookup).await;
+    // Today's papers, where a file holds them (a liked paper may be among them).
+    let today: Vec<_> = settings
+        .sources
+        .iter()
+        .filter_map(|s| match s {
+            SourceSettings::File { path } => paperwire::source::read_papers_file(path).ok(),
+            _ => None,
+        })
+        .flat_map(|list| list.papers)
+        .collect();
+    let liked = paperwire::liked::resolve(settings, &wanted, &today, &lookup).await;
     let mut out = liked.warnings;
-    for id in &liked.unresolved {
-        let who: Vec<&str> = list
-            .iter()
+    let who = |id| {
+        list.iter()
             .filter(|s| s.is_active() && s.profile.like.contains(id))
             .map(|s| s.email.as_str())
-            .collect();
+            .collect::<Vec<&str>>()
+            .join(", ")
+    };
+    let path = settings.subscribers_path.display();
+    for id in &liked.unresolved {
         out.push(format!(
-            "{}: liked paper {id} ({}) is in no earlier edition and arXiv does not know it; it is ignored",
-            settings.subscribers_path.display(),
-            who.join(", ")
+            "{path}: liked paper {id} ({}) is in no paper list and arXiv does not know it; it is ignored",
+            who(id)
+        ));
+    }
+    for id in &liked.unasked {
+        out.push(format!(
+            "{path}: liked paper {id} ({}) could not be looked up now; it is left out until it can be",
+            who(id)
         ));
     }
     out

@@ -115,24 +115,31 @@ fn explain_reader(out: &mut String, view: &ReaderView, i: usize) -> std::fmt::Re
     }
     writeln!(out, "    score {:.1} (the block needs {FLOOR:.1})", b.score)?;
     let in_block = view.ranking.block.iter().position(|p| p.paper == i);
-    let muted = !b.muted_by.is_empty();
-    let place = match (muted, in_block) {
-        (true, _) => format!(
+    let place = match in_block {
+        _ if !b.muted_by.is_empty() => format!(
             "muted by {}: in no part of this email",
             b.muted_by.join(", ")
         ),
-        (false, Some(n)) => format!(
+        Some(n) => format!(
             "in the For-you block, {} of {}",
             n + 1,
             view.ranking.block.len()
         ),
-        (false, None) if profile.block_size() == 0 || !profile.ranks() => {
+        None if profile.block_size() == 0 || !profile.ranks() => {
             "this reader has no For-you block".to_owned()
         }
-        (false, None) => "not in the For-you block".to_owned(),
+        None if b.score < FLOOR => "not in the For-you block: below the floor".to_owned(),
+        None => match view.index.ranked_ahead(&view.digest, profile, i) {
+            ahead if ahead >= view.ranking.block.len() => format!(
+                "not in the For-you block: block full: {ahead} {} scored higher",
+                if ahead == 1 { "paper" } else { "papers" }
+            ),
+            _ => "not in the For-you block: in no section of this email".to_owned(),
+        },
     };
     writeln!(out, "    {place}")?;
-    if !b.why.is_empty() {
+    // A muted paper is in no part of the email: it has no "why" line there either.
+    if !b.why.is_empty() && b.muted_by.is_empty() {
         writeln!(out, "    why: {}", b.why)?;
     }
     Ok(())

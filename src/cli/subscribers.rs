@@ -3,7 +3,6 @@
 //! and prints results.
 
 use std::io::Write;
-use std::num::NonZeroUsize;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -13,9 +12,11 @@ use paperwire::digest::personal::{Author, Profile};
 use paperwire::exit::Exit;
 use paperwire::hygiene::{self, BouncedEntry};
 use paperwire::paper::PaperId;
+use paperwire::subscribers::counts::{ForYou, MaxPapers};
 use paperwire::subscribers::{
     self, AddOptions, AddOutcome, ImportSummary, MailFormat, NewSubscriber, SubscriberEmail,
-    SubscriberStore, personal,
+    SubscriberStore,
+    personal::{self, Field},
 };
 
 #[derive(Debug, clap::Args)]
@@ -50,9 +51,10 @@ pub enum SubscribersCmd {
         /// "html" (HTML with a text alternative) or "text".
         #[arg(long)]
         format: Option<MailFormat>,
-        /// At most this many papers in this person's email (1 or more).
-        #[arg(long, value_name = "N", value_parser = parse_max_papers)]
-        max_papers: Option<NonZeroUsize>,
+        /// At most this many papers in this person's email (1 to 1000; for no cap of their
+        /// own, leave it out).
+        #[arg(long, value_name = "N", allow_negative_numbers = true, value_parser = parse_max_papers)]
+        max_papers: Option<MaxPapers>,
         /// Take back an address that unsubscribed (only when they asked to come back) or
         /// bounced (only after checking that it takes mail again).
         #[arg(long)]
@@ -106,49 +108,68 @@ pub enum SubscribersCmd {
     },
 }
 
-/// The personal fields of `subscribers add` (see `subscribers.example.toml`).
+/// The personal fields of `subscribers add` (see `subscribers.example.toml`). Entries are
+/// separated as in a CSV cell: by `;` or `|`, and (except authors) by `,`.
 #[derive(Debug, clap::Args)]
 pub struct PersonalArgs {
-    /// Interest keywords for the "For you" block, comma-separated (section keyword syntax:
-    /// `"speculative decoding,KV cache*"`).
-    #[arg(long, value_delimiter = ',', value_parser = |r: &str| personal::keyword("interests", r))]
-    interests: Vec<Arc<Keyword>>,
-    /// Followed authors, separated by `;` (`"Tri Dao;LeCun, Yann"`).
-    #[arg(long, value_delimiter = ';', value_parser = personal::author)]
-    authors: Vec<Arc<Author>>,
-    /// arXiv ids of papers this person liked, comma-separated.
-    #[arg(long, value_delimiter = ',', value_parser = personal::like)]
-    like: Vec<PaperId>,
-    /// Keywords that keep a paper out of this person's email, comma-separated.
-    #[arg(long, value_delimiter = ',', value_parser = |r: &str| personal::keyword("mute", r))]
-    mute: Vec<Arc<Keyword>>,
+    /// Interest keywords for the "For you" block, separated by `,`, `;` or `|` (section keyword
+    /// syntax: `"speculative decoding,KV cache*"`).
+    #[arg(long, value_parser = |r: &str| entries(Field::Interests, r, |e| personal::keyword("interests", e)))]
+    interests: Vec<Entries<Arc<Keyword>>>,
+    /// Followed authors, separated by `;` or `|` — not by `,`, which may be part of a name
+    /// (`"Tri Dao;LeCun, Yann"`).
+    #[arg(long, value_parser = |r: &str| entries(Field::Authors, r, personal::author))]
+    authors: Vec<Entries<Arc<Author>>>,
+    /// arXiv ids of papers this person liked, separated by `,`, `;` or `|`.
+    #[arg(long, value_parser = |r: &str| entries(Field::Like, r, personal::like))]
+    like: Vec<Entries<PaperId>>,
+    /// Keywords that keep a paper out of this person's email, separated by `,`, `;` or `|`.
+    #[arg(long, value_parser = |r: &str| entries(Field::Mute, r, |e| personal::keyword("mute", e)))]
+    mute: Vec<Entries<Arc<Keyword>>>,
     /// Papers in the "For you" block (default 5 when interests, authors or likes are given;
-    /// 0 = no block).
-    #[arg(long)]
-    for_you: Option<usize>,
+    /// 0 = no block; at most 50).
+    #[arg(long, value_name = "N", allow_negative_numbers = true)]
+    for_you: Option<ForYou>,
+}
+
+/// The entries of one command-line value.
+#[derive(Debug, Clone)]
+struct Entries<T>(Vec<T>);
+
+/// `raw` split by `field`'s separators, each entry checked by `parse`.
+fn entries<T>(
+    field: Field,
+    raw: &str,
+    parse: impl Fn(&str) -> Result<T, String>,
+) -> Result<Entries<T>, String> {
+    personal::list(&personal::split(field, raw), parse).map(Entries)
+}
+
+/// Every entry of every value, in order.
+fn flat<T>(values: Vec<Entries<T>>) -> Vec<T> {
+    values.into_iter().flat_map(|e| e.0).collect()
 }
 
 impl PersonalArgs {
     fn into_profile(self) -> Profile {
         Profile {
-            interests: self.interests,
-            authors: self.authors,
-            like: self.like,
-            mute: self.mute,
-            for_you: self.for_you,
+            interests: flat(self.interests),
+            authors: flat(self.authors),
+            like: flat(self.like),
+            mute: flat(self.mute),
+            for_you: self.for_you.map(ForYou::get),
         }
     }
 }
 
-fn parse_email(raw: &str) -> Result<SubscriberEmail, String> {
-    SubscriberEmail::parse(raw).map_err(|e| e.to_string())
+/// `--max-papers`: [`MaxPapers`]'s range (no cap: leave the flag out).
+fn parse_max_papers(raw: &str) -> Result<MaxPapers, String> {
+    raw.parse()
+        .map_err(|e| format!("{e} (for no cap of their own, leave --max-papers out)"))
 }
 
-/// `--max-papers`: a whole number of at least 1 (no cap: leave the flag out).
-fn parse_max_papers(raw: &str) -> Result<NonZeroUsize, String> {
-    raw.trim().parse::<NonZeroUsize>().map_err(|_| {
-        format!("`{raw}` is not a number of papers of at least 1 (for no cap of their own, leave --max-papers out)")
-    })
+fn parse_email(raw: &str) -> Result<SubscriberEmail, String> {
+    SubscriberEmail::parse(raw).map_err(|e| e.to_string())
 }
 
 /// An address to find on the list: only its syntax is checked, so that an entry a new address

@@ -13,6 +13,8 @@ use std::path::{Path, PathBuf};
 use handlebars::Handlebars;
 use serde::Serialize;
 
+use crate::subscribers::counts::{ForYou, MaxPapers};
+
 use super::{RenderError, normalize_html, normalize_text, render_error, template_error};
 
 /// The page and message templates compiled into the binary, by file name.
@@ -111,7 +113,10 @@ pub enum Page {
         /// The "For you" fields, as the form shows them.
         personal: PersonalFields,
         notice: String,
+        /// What is wrong with the form as a whole (a summary when fields are wrong).
         error: String,
+        /// What is wrong with each field, shown next to it.
+        errors: Box<FieldErrors>,
     },
     /// `GET /unsubscribe` (the link in an email's footer): the one-click unsubscribe's button.
     Unsubscribe { email: String },
@@ -191,12 +196,14 @@ impl Page {
                 personal,
                 notice,
                 error,
+                errors,
             } => serde_json::json!({
                 "heading": "Your subscription",
                 "email": email, "topics": topics, "html": html, "max_papers": max_papers,
                 "paused": paused, "bounced": bounced, "personal": personal, "notice": notice,
-                "error": error,
-                "max_for_you": MAX_FOR_YOU,
+                "error": error, "errors": errors,
+                "min_for_you": ForYou::MIN, "max_for_you": ForYou::MAX,
+                "min_max_papers": MaxPapers::MIN, "max_max_papers": MaxPapers::MAX,
                 "default_for_you": crate::digest::personal::DEFAULT_FOR_YOU,
             }),
             Self::Unsubscribe { email } => serde_json::json!({
@@ -219,8 +226,34 @@ impl Page {
     }
 }
 
-/// The most papers a reader may ask for in their "For you" block.
-pub const MAX_FOR_YOU: usize = 50;
+/// What is wrong with each typed field of the preference page (empty: nothing), each shown
+/// next to its input and named by the input's `aria-describedby`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct FieldErrors {
+    pub max_papers: String,
+    pub interests: String,
+    pub authors: String,
+    pub like: String,
+    pub mute: String,
+    pub for_you: String,
+}
+
+impl FieldErrors {
+    /// How many fields are wrong.
+    pub fn count(&self) -> usize {
+        [
+            &self.max_papers,
+            &self.interests,
+            &self.authors,
+            &self.like,
+            &self.mute,
+            &self.for_you,
+        ]
+        .iter()
+        .filter(|e| !e.is_empty())
+        .count()
+    }
+}
 
 /// The preference page's "For you" fields as text: one entry a line (liked ids may also be
 /// separated by spaces or commas); `for_you` empty for the default.
@@ -373,6 +406,14 @@ impl Pages {
                 },
                 notice: "Saved.".into(),
                 error: "An error.".into(),
+                errors: Box::new(FieldErrors {
+                    max_papers: "A problem.".into(),
+                    interests: "A problem.".into(),
+                    authors: "A problem.".into(),
+                    like: "A problem.".into(),
+                    mute: "A problem.".into(),
+                    for_you: "A problem.".into(),
+                }),
             },
             Page::Unsubscribe {
                 email: "ada@example.org".into(),
@@ -491,9 +532,11 @@ mod tests {
                     },
                     notice: String::new(),
                     error: String::new(),
+                    errors: Box::default(),
                 },
             )
             .unwrap();
+        assert!(!html.contains("aria-invalid"), "{html}");
         assert!(
             html.contains(">speculative decoding\nKV cache*</textarea>"),
             "{html}"

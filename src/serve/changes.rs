@@ -12,8 +12,8 @@
 //! with a confirmation asked for after the unsubscribe: an older confirmation link still in the
 //! inbox is [`Confirmed::Stale`] and changes nothing.
 
+use crate::subscribers::counts::MaxPapers;
 use std::future::Future;
-use std::num::NonZeroUsize;
 use std::path::PathBuf;
 use std::pin::Pin;
 
@@ -66,7 +66,7 @@ pub struct Preferences {
     pub topics: Vec<String>,
     pub format: MailFormat,
     /// `None`: no cap of their own.
-    pub max_papers: Option<NonZeroUsize>,
+    pub max_papers: Option<MaxPapers>,
     pub paused: bool,
     /// The "For you" fields.
     pub personal: PersonalChoice,
@@ -306,7 +306,7 @@ fn preference_changes(current: &Subscriber, choice: &Preferences) -> Vec<ChangeK
     if current.format != choice.format {
         profile.format = Some(choice.format);
     }
-    let cap = choice.max_papers.map(NonZeroUsize::get);
+    let cap = choice.max_papers.map(MaxPapers::get);
     if current.max_papers != cap {
         // 0 removes the cap.
         profile.max_papers = Some(cap.unwrap_or(0));
@@ -456,7 +456,7 @@ mod tests {
         let changed = Preferences {
             topics: Vec::new(),
             format: MailFormat::Text,
-            max_papers: NonZeroUsize::new(5),
+            max_papers: MaxPapers::new(5).ok(),
             paused: true,
             personal: PersonalChoice::default(),
         };

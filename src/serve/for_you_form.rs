@@ -6,9 +6,8 @@
 
 use super::changes::PersonalChoice;
 use super::self_service::field;
-use crate::digest::Keyword;
-use crate::digest::personal::Author;
-use crate::render::pages::{MAX_FOR_YOU, PersonalFields};
+use crate::render::pages::{FieldErrors, PersonalFields};
+use crate::subscribers::counts::ForYou;
 use crate::subscribers::personal;
 
 /// The most entries in one field: a reader's interests, not a dictionary.
@@ -38,21 +37,18 @@ pub(super) fn shown(choice: &PersonalChoice) -> PersonalFields {
     }
 }
 
-/// What the fields ask for, or what is wrong with them (the first problem).
-pub(super) fn check(fields: &PersonalFields) -> Result<PersonalChoice, String> {
+/// What the fields ask for, or what is wrong with them: every field's first problem, each in
+/// its own place of `problems` (which may already hold others of the form's).
+pub(super) fn check(fields: &PersonalFields, problems: &mut FieldErrors) -> Option<PersonalChoice> {
     let keywords = |label: &str, text: &str| {
         entries(label, lines(text), |raw| {
-            Keyword::parse(raw)
-                .map(|k| k.as_str().to_owned())
-                .map_err(|e| e.to_string())
+            personal::keyword_entry(raw).map(|k| k.as_str().to_owned())
         })
     };
-    let interests = keywords("Interests", &fields.interests)?;
+    let interests = keywords("Interests", &fields.interests);
     let authors = entries("Authors you follow", lines(&fields.authors), |raw| {
-        Author::parse(raw)
-            .map(|a| a.as_str().to_owned())
-            .map_err(|e| e.to_string())
-    })?;
+        personal::author_entry(raw).map(|a| a.as_str().to_owned())
+    });
     let ids = fields
         .like
         .split(|c: char| c.is_whitespace() || c == ',')
@@ -62,28 +58,35 @@ pub(super) fn check(fields: &PersonalFields) -> Result<PersonalChoice, String> {
         Err(_) => Err(format!(
             "`{raw}` is not an arXiv id (like 2411.01234 or cs/0112017)"
         )),
-    })?;
-    let mute = keywords("Mute", &fields.mute)?;
+    });
+    let mute = keywords("Mute", &fields.mute);
     let for_you = match fields.for_you.trim() {
-        "" => None,
-        raw => Some(
-            raw.parse::<usize>()
-                .ok()
-                .filter(|n| *n <= MAX_FOR_YOU)
-                .ok_or_else(|| {
-                    format!(
-                        "Papers in the block must be a whole number from 0 to {MAX_FOR_YOU}, or empty."
-                    )
-                })?,
-        ),
+        "" => Ok(None),
+        raw => raw.parse::<ForYou>().map(|n| Some(n.get())).map_err(|_| {
+            format!(
+                "Papers in the block must be a whole number from {} to {}, or empty.",
+                ForYou::MIN,
+                ForYou::MAX
+            )
+        }),
     };
-    Ok(PersonalChoice {
-        interests,
-        authors,
-        like: dedup(like),
-        mute,
-        for_you,
+    let interests = noted(interests, &mut problems.interests);
+    let authors = noted(authors, &mut problems.authors);
+    let like = noted(like, &mut problems.like);
+    let mute = noted(mute, &mut problems.mute);
+    let for_you = noted(for_you, &mut problems.for_you);
+    Some(PersonalChoice {
+        interests: interests?,
+        authors: authors?,
+        like: dedup(like?),
+        mute: mute?,
+        for_you: for_you?,
     })
+}
+
+/// `r`'s value, or its problem put in `slot`.
+fn noted<T>(r: Result<T, String>, slot: &mut String) -> Option<T> {
+    r.map_err(|e| *slot = e).ok()
 }
 
 /// The non-empty lines of `text`, trimmed.
@@ -140,6 +143,7 @@ mod tests {
 
     #[test]
     fn the_fields_read_into_a_checked_choice_and_show_again() {
+        let check = |f: &PersonalFields| check(f, &mut FieldErrors::default());
         let choice = check(&fields(
             " speculative decoding \r\n\r\nKV cache*\n",
             "Tri Dao\nDao, Tri",
@@ -189,18 +193,55 @@ mod tests {
                 "Papers in the block must be a whole number from 0 to 50, or empty.",
             ),
             (
+                fields("", "", "", "x|y", ""),
+                "Mute, entry 1: keyword `x|y` holds `|`, which separates entries; write one entry without it.",
+            ),
+            (
+                fields("", "Tri Dao; Yann LeCun", "", "", ""),
+                "Authors you follow, entry 1: author `Tri Dao; Yann LeCun` holds `;`, which separates entries; write one entry without it.",
+            ),
+            (
                 fields("", "-- .", "", "", ""),
                 "Authors you follow, entry 1: author `-- .` has no letters.",
             ),
         ];
         for (bad, message) in cases {
-            assert_eq!(check(&bad).unwrap_err(), message);
+            let p = problems(&bad);
+            assert_eq!(p.count(), 1, "{p:?}");
+            let all = [p.interests, p.authors, p.like, p.mute, p.for_you];
+            assert!(all.iter().any(|e| e == message), "{all:?}");
         }
         let many = "word\n".repeat(MAX_ENTRIES + 1);
         assert!(
-            check(&fields(&many, "", "", "", ""))
-                .unwrap_err()
+            problems(&fields(&many, "", "", "", ""))
+                .interests
                 .contains("at most 100 entries")
         );
+    }
+
+    #[test]
+    fn every_bad_field_is_reported_in_its_own_place() {
+        let p = problems(&fields("KV* cache", "-- .", "bad", "ok", "51"));
+        assert_eq!(
+            p,
+            FieldErrors {
+                max_papers: String::new(),
+                interests: "Interests, entry 1: keyword `KV* cache`: `*` may only end the keyword."
+                    .into(),
+                authors: "Authors you follow, entry 1: author `-- .` has no letters.".into(),
+                like: "Papers you liked, entry 1: `bad` is not an arXiv id (like 2411.01234 or cs/0112017)."
+                    .into(),
+                mute: String::new(),
+                for_you: "Papers in the block must be a whole number from 0 to 50, or empty."
+                    .into(),
+            }
+        );
+    }
+
+    /// What is wrong with `f` (which must be wrong).
+    fn problems(f: &PersonalFields) -> FieldErrors {
+        let mut problems = FieldErrors::default();
+        assert!(check(f, &mut problems).is_none(), "{f:?}");
+        problems
     }
 }

@@ -8,8 +8,6 @@
 //! address the link names; an address that is no longer subscribed is told so and nothing
 //! changes (coming back is a signup of their own).
 
-use std::num::NonZeroUsize;
-
 use axum::body::Bytes;
 use axum::extract::{RawQuery, State};
 use axum::http::{HeaderMap, StatusCode};
@@ -20,12 +18,10 @@ use super::self_service::{
     ClientIp, SelfService, checked_format, checked_topics, field, fields, form_fields, token,
 };
 use super::{for_you_form, respond};
-use crate::render::pages::{Page, TopicChoice};
+use crate::render::pages::{FieldErrors, Page, TopicChoice};
+use crate::subscribers::counts::MaxPapers;
 use crate::subscribers::links::{self, Purpose};
 use crate::subscribers::{MailFormat, Subscriber, SubscriberEmail};
-
-/// The largest cap a reader may set.
-const MAX_CAP: usize = 1000;
 
 /// The address a `/preferences` link names, or the refusal.
 fn verified(service: &SelfService, query: Option<&str>) -> Result<SubscriberEmail, Box<Response>> {
@@ -72,6 +68,7 @@ fn page_with(
         personal,
         notice: notice.to_owned(),
         error: String::new(),
+        errors: Box::default(),
     }
 }
 
@@ -121,28 +118,45 @@ pub(super) async fn show(
     }
 }
 
-/// What the form asks for, or what is wrong with it.
-fn check(pairs: &[(String, String)], sections: &[&str]) -> Result<Preferences, String> {
+/// What is wrong with a form: the form as a whole (a choice the page does not offer), or the
+/// typed fields, each in its place.
+#[derive(Debug, PartialEq, Eq)]
+enum Refusal {
+    Form(String),
+    Fields(Box<FieldErrors>),
+}
+
+impl From<String> for Refusal {
+    fn from(message: String) -> Self {
+        Self::Form(message)
+    }
+}
+
+/// What the form asks for, or what is wrong with it (every typed field that is wrong).
+fn check(pairs: &[(String, String)], sections: &[&str]) -> Result<Preferences, Refusal> {
     let topics = checked_topics(&fields(pairs, "topics"), sections)?;
     let format = checked_format(field(pairs, "format"))?;
-    let max_papers = match field(pairs, "max_papers").trim() {
-        "" => None,
-        raw => Some(
-            raw.parse::<usize>()
-                .ok()
-                .filter(|n| *n <= MAX_CAP)
-                .and_then(NonZeroUsize::new)
-                .ok_or_else(|| {
-                    format!("The most papers per email must be a whole number from 1 to {MAX_CAP}, or empty.")
-                })?,
-        ),
-    };
     let paused = match field(pairs, "paused") {
         "" => false,
         "1" | "on" | "true" => true,
-        _ => return Err("Unexpected value for the pause box.".into()),
+        _ => return Err(Refusal::Form("Unexpected value for the pause box.".into())),
     };
-    let personal = for_you_form::check(&for_you_form::typed(pairs))?;
+    let mut problems = FieldErrors::default();
+    let max_papers = match field(pairs, "max_papers").trim() {
+        "" => None,
+        raw => raw.parse::<MaxPapers>().map(Some).unwrap_or_else(|_| {
+            problems.max_papers = format!(
+                "The most papers per email must be a whole number from {} to {}, or empty.",
+                MaxPapers::MIN,
+                MaxPapers::MAX
+            );
+            None
+        }),
+    };
+    let personal = for_you_form::check(&for_you_form::typed(pairs), &mut problems);
+    let (Some(personal), 0) = (personal, problems.count()) else {
+        return Err(Refusal::Fields(Box::new(problems)));
+    };
     Ok(Preferences {
         topics,
         format,
@@ -195,8 +209,18 @@ async fn apply(
     let sections = service.sections();
     let choice = match check(pairs, &sections) {
         Ok(choice) => choice,
-        Err(error) => {
-            // Show what they tried, with what is wrong.
+        Err(refusal) => {
+            // Show what they tried, with what is wrong, each problem next to its field.
+            let (error, errors) = match refusal {
+                Refusal::Form(message) => (message, Box::default()),
+                Refusal::Fields(errors) => (
+                    match errors.count() {
+                        1 => "Nothing was saved: one field needs a change (see below).".to_owned(),
+                        n => format!("Nothing was saved: {n} fields need a change (see below)."),
+                    },
+                    errors,
+                ),
+            };
             let typed: Vec<String> = fields(pairs, "topics")
                 .iter()
                 .map(|t| t.trim().to_owned())
@@ -211,6 +235,7 @@ async fn apply(
                 personal: for_you_form::typed(pairs),
                 notice: String::new(),
                 error,
+                errors,
             };
             return respond::page(service, StatusCode::BAD_REQUEST, &page);
         }
@@ -228,7 +253,7 @@ async fn apply(
             let updated = Subscriber {
                 topics: choice.topics.into(),
                 format: choice.format,
-                max_papers: choice.max_papers.map(NonZeroUsize::get),
+                max_papers: choice.max_papers.map(MaxPapers::get),
                 paused: choice.paused,
                 ..subscriber
             };
@@ -312,7 +337,7 @@ mod tests {
             Preferences {
                 topics: vec!["Vision".into()],
                 format: MailFormat::Text,
-                max_papers: NonZeroUsize::new(12),
+                max_papers: MaxPapers::new(12).ok(),
                 paused: true,
                 personal: PersonalChoice::default(),
             }

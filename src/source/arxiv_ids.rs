@@ -14,11 +14,26 @@ use crate::paper::{Paper, PaperId};
 pub const BATCH: usize = 50;
 
 /// What the API said about some ids.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Default)]
 pub struct Lookup {
     pub found: Vec<Paper>,
     /// Ids the API answered without (no such paper, or an id it refuses).
     pub unknown: Vec<PaperId>,
+    /// Ids not asked, or whose answer could not be read: nothing is known of them, so they
+    /// are asked again next time.
+    pub unasked: Vec<PaperId>,
+    /// Why `unasked` is not empty: the API could not be reached, kept failing, or answered
+    /// with something that is not its feed.
+    pub trouble: Option<SourceError>,
+}
+
+/// How one request went.
+enum Answer {
+    Papers(Vec<Paper>),
+    /// The API's error feed: it refuses an id of the request.
+    Refused,
+    /// No answer, or one that cannot be read.
+    Failed(SourceError),
 }
 
 /// `base?id_list=a,b,c&max_results=n`.
@@ -32,40 +47,62 @@ fn url(base: &str, ids: &[PaperId]) -> Result<url::Url, SourceError> {
     Ok(url)
 }
 
-/// Looks up `ids` on the API at `base`; fails only when the API cannot be reached (or keeps
-/// failing), so that the caller can try again later.
-pub async fn lookup_ids(
-    base: &str,
-    ids: &[PaperId],
-    opts: &HttpOptions,
-) -> Result<Lookup, SourceError> {
-    let http = Http::new(opts)?;
+/// Looks up `ids` on the API at `base`. A request that fails (the API cannot be reached, keeps
+/// failing, or answers with something other than its feed) stops the lookup: the ids it and
+/// later requests held are `unasked`, with the reason, so that the caller asks again later.
+pub async fn lookup_ids(base: &str, ids: &[PaperId], opts: &HttpOptions) -> Lookup {
     let mut out = Lookup::default();
-    for batch in ids.chunks(BATCH) {
+    let http = match Http::new(opts) {
+        Ok(http) => http,
+        Err(e) => return out.stop(ids, e),
+    };
+    for (n, batch) in ids.chunks(BATCH).enumerate() {
         match ask(&http, base, batch).await {
-            Ok(papers) => settle(batch, papers, &mut out),
-            Err(SourceError::Malformed(_)) if batch.len() > 1 => {
-                for id in batch {
+            Answer::Papers(papers) => settle(batch, papers, &mut out),
+            Answer::Refused if batch.len() > 1 => {
+                for (i, id) in batch.iter().enumerate() {
                     match ask(&http, base, std::slice::from_ref(id)).await {
-                        Ok(papers) => settle(std::slice::from_ref(id), papers, &mut out),
-                        Err(SourceError::Malformed(_)) => out.unknown.push(id.clone()),
-                        Err(e) => return Err(e),
+                        Answer::Papers(papers) => {
+                            settle(std::slice::from_ref(id), papers, &mut out);
+                        }
+                        Answer::Refused => out.unknown.push(id.clone()),
+                        Answer::Failed(e) => return out.stop(&ids[n * BATCH + i..], e),
                     }
                 }
             }
-            Err(SourceError::Malformed(_)) => out.unknown.extend(batch.iter().cloned()),
-            Err(e) => return Err(e),
+            Answer::Refused => out.unknown.extend(batch.iter().cloned()),
+            Answer::Failed(e) => return out.stop(&ids[n * BATCH..], e),
         }
     }
-    Ok(out)
+    out
 }
 
-async fn ask(http: &Http, base: &str, ids: &[PaperId]) -> Result<Vec<Paper>, SourceError> {
-    let url = url(base, ids)?;
-    let body = http.get_text(&url, Gate::Arxiv).await?;
+impl Lookup {
+    /// Gives up on `rest` because of `trouble`.
+    fn stop(mut self, rest: &[PaperId], trouble: SourceError) -> Self {
+        self.unasked = rest.to_vec();
+        self.trouble = Some(trouble);
+        self
+    }
+}
+
+async fn ask(http: &Http, base: &str, ids: &[PaperId]) -> Answer {
+    let url = match url(base, ids) {
+        Ok(url) => url,
+        Err(e) => return Answer::Failed(e),
+    };
+    let body = match http.get_text(&url, Gate::Arxiv).await {
+        Ok(body) => body,
+        Err(e) => return Answer::Failed(e),
+    };
     let path = Path::new(url.as_str());
-    expect_format(&body, path, &[Format::Atom])?;
-    Ok(atom::parse_feed(&body, path)?.list.papers)
+    let parsed =
+        expect_format(&body, path, &[Format::Atom]).and_then(|()| atom::parse_feed(&body, path));
+    match parsed {
+        Ok(feed) => Answer::Papers(feed.list.papers),
+        Err(_) if atom::is_api_error(&body, path) => Answer::Refused,
+        Err(e) => Answer::Failed(e),
+    }
 }
 
 /// The papers of `batch` the answer holds; the rest are unknown.

@@ -283,6 +283,12 @@ fn store(f: Field, value: String, feed: &mut Feed, entry: Option<&mut Entry>) {
     }
 }
 
+/// Whether `text` is the arXiv API's error feed (a query it refuses), not a body that cannot
+/// be read.
+pub(super) fn is_api_error(text: &str, path: &Path) -> bool {
+    read(text, path).is_ok_and(|feed| feed.entries.iter().any(|e| e.id.contains("/api/errors")))
+}
+
 /// Parses an Atom document into papers; `path` names it in errors.
 pub(super) fn parse_feed(text: &str, path: &Path) -> Result<AtomFeed, SourceError> {
     let feed = read(text, path)?;

@@ -230,12 +230,8 @@ impl Columns {
         let max_papers = match cell(self.max_papers) {
             "" => None,
             raw => raw
-                .parse::<std::num::NonZeroUsize>()
-                .map_err(|_| {
-                    bad(format!(
-                        "max_papers `{raw}` is not a whole number of at least 1"
-                    ))
-                })
+                .parse::<super::counts::MaxPapers>()
+                .map_err(&mut bad)
                 .ok(),
         };
         let profile = self.profile(record, &mut bad);
@@ -251,7 +247,7 @@ impl Columns {
         })
     }
 
-    /// The personal cells (entries separated by `;` or `|`), each problem reported.
+    /// The personal cells (entries split by [`super::personal::split`]), each problem reported.
     fn profile(&self, record: &csv::StringRecord, bad: &mut dyn FnMut(String)) -> PersonalProfile {
         use super::personal as p;
         let cell = |i: usize| {
@@ -261,27 +257,27 @@ impl Columns {
                 .trim()
         };
         let mut items = |i: usize, parse: &dyn Fn(&str) -> Result<_, String>| {
-            p::list(&p::cell_items(cell(i)), parse).unwrap_or_else(|m| {
+            p::list(&p::split(p::Field::Interests, cell(i)), parse).unwrap_or_else(|m| {
                 bad(m);
                 Vec::new()
             })
         };
         let interests = items(0, &|r| p::keyword("interests", r));
         let mute = items(3, &|r| p::keyword("mute", r));
-        let authors = p::list(&p::cell_items(cell(1)), p::author).unwrap_or_else(|m| {
-            bad(m);
-            Vec::new()
-        });
-        let like = p::list(&p::cell_items(cell(2)), p::like).unwrap_or_else(|m| {
+        let authors =
+            p::list(&p::split(p::Field::Authors, cell(1)), p::author).unwrap_or_else(|m| {
+                bad(m);
+                Vec::new()
+            });
+        let like = p::list(&p::split(p::Field::Like, cell(2)), p::like).unwrap_or_else(|m| {
             bad(m);
             Vec::new()
         });
         let for_you = match cell(4) {
             "" => None,
             raw => raw
-                .parse::<i64>()
-                .map_err(|_| format!("for_you `{raw}` is not a whole number"))
-                .and_then(p::for_you)
+                .parse::<super::counts::ForYou>()
+                .map(super::counts::ForYou::get)
                 .map_err(&mut *bad)
                 .ok(),
         };

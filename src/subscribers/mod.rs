@@ -11,6 +11,7 @@
 //! (preferences, signup confirmation).
 
 pub mod changes;
+pub mod counts;
 mod csv_import;
 mod fingerprint;
 mod folder;
@@ -25,7 +26,6 @@ pub mod token;
 mod unsubscribed;
 
 use std::fmt;
-use std::num::NonZeroUsize;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -239,7 +239,7 @@ pub struct NewSubscriber {
     pub topics: Vec<String>,
     /// Written only when given.
     pub format: Option<MailFormat>,
-    pub max_papers: Option<NonZeroUsize>,
+    pub max_papers: Option<counts::MaxPapers>,
     /// Written only when true (an import of an exported paused subscriber).
     pub paused: bool,
     /// Written only when set.

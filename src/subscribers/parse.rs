@@ -10,6 +10,7 @@ use std::path::Path;
 
 use toml_edit::{Document, Item, TableLike, Value};
 
+use super::counts::MaxPapers;
 use super::{MailFormat, Subscriber, SubscriberEmail};
 use crate::diag::{Location, Problem, Problems, line_col};
 use crate::digest::personal::Profile as PersonalProfile;
@@ -214,14 +215,10 @@ impl Checker<'_> {
         let max_papers = table
             .get("max_papers")
             .and_then(|item| match item.as_integer() {
-                Some(n) if n >= 1 => usize::try_from(n).ok(),
-                Some(n) => {
-                    self.problem(
-                        item.span(),
-                        format!("max_papers must be at least 1, found {n}"),
-                    );
-                    None
-                }
+                Some(n) => MaxPapers::new(n)
+                    .map(MaxPapers::get)
+                    .map_err(|m| self.problem(item.span(), m))
+                    .ok(),
                 None => {
                     self.wrong_type(item, "max_papers", "an integer");
                     None
@@ -453,6 +450,7 @@ mod fast {
 
     use crate::digest::personal::Profile as PersonalProfile;
 
+    use super::super::counts::MaxPapers;
     use super::super::{MailFormat, Subscriber, SubscriberEmail, Topics};
 
     #[derive(Deserialize)]
@@ -776,8 +774,7 @@ mod fast {
                 None => MailFormat::default(),
             };
             let max_papers = match e.max_papers {
-                Some(n) if n >= 1 => Some(usize::try_from(n).ok()?),
-                Some(_) => return None,
+                Some(n) => Some(MaxPapers::new(n).ok()?.get()),
                 None => None,
             };
             let since = match e.since {
@@ -956,7 +953,7 @@ name = \"nobody\"
             "subs.toml:11:9: `since` must be a date like 2026-11-28, found a date-time",
             "subs.toml:12:19: `unsubscribed_at` 2026-12-01T08:00:00 needs a date, a time and an offset",
             "subs.toml:15:9: A@Example.org is listed twice (first on line 6;",
-            "subs.toml:16:14: max_papers must be at least 1, found 0",
+            "subs.toml:16:14: `max_papers` must be a whole number from 1 to 1000, found `0`",
             "subs.toml:18:1: this [[subscriber]] has no `email`",
         ];
         assert_eq!(got.len(), expected.len(), "{got:#?}");
@@ -1035,6 +1032,8 @@ name = \"nobody\"
             "topics = [3]",
             "format = \"pdf\"",
             "max_papers = 0",
+            "max_papers = 1001",
+            "for_you = 51",
             "max_papers = \"ten\"",
             "paused = \"no\"",
             "since = 2026-11-28T10:00:00",

@@ -1,6 +1,13 @@
 //! The personal fields of a `[[subscriber]]` entry — `interests`, `authors`, `like`, `mute`,
 //! `for_you` — checked one value at a time, for the list's loader, `subscribers add` and CSV
 //! imports alike, and written back as TOML values by edits.
+//!
+//! Where several entries share one string (`subscribers add --interests …`, a CSV cell) they
+//! are split by the same rule, [`split`]: `;` and `|` separate the entries of every field, and
+//! `,` also separates interests, liked ids and mutes — not authors, whose names may read
+//! "LeCun, Yann". No entry may hold a character that separates its field's entries, wherever it
+//! is written (the list file, `add`, CSV, the preference page), so that an entry exported to CSV
+//! comes back whole. Keywords lose nothing by it: punctuation does not count in matching.
 
 use std::cell::RefCell;
 use std::collections::HashMap;
@@ -69,21 +76,73 @@ fn shared<T>(
     })
 }
 
-/// An `interests` or `mute` entry: the section keyword syntax.
+/// The fields whose entries can share one string.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Field {
+    Interests,
+    Authors,
+    Like,
+    Mute,
+}
+
+impl Field {
+    /// The characters that separate this field's entries.
+    pub fn separators(self) -> &'static [char] {
+        match self {
+            Self::Authors => &[';', '|'],
+            Self::Interests | Self::Like | Self::Mute => &[';', '|', ','],
+        }
+    }
+}
+
+/// The entries of `raw` (a command-line value or a CSV cell), trimmed, empty ones left out.
+pub fn split(field: Field, raw: &str) -> Vec<&str> {
+    raw.split(field.separators())
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+        .collect()
+}
+
+/// `Err` when `raw` holds one of `field`'s separators, which no entry may hold.
+fn no_separator(field: Field, what: &str, raw: &str) -> Result<(), String> {
+    match raw.chars().find(|c| field.separators().contains(c)) {
+        None => Ok(()),
+        Some(c) => Err(format!(
+            "{what} `{}` holds `{c}`, which separates entries; write one entry without it",
+            raw.trim()
+        )),
+    }
+}
+
+/// An interest or mute keyword (the section keyword syntax, without `;`, `|` or `,`), for
+/// messages without the key's name (the preference page).
+pub fn keyword_entry(raw: &str) -> Result<Keyword, String> {
+    no_separator(Field::Interests, "keyword", raw)?;
+    Keyword::parse(raw).map_err(|e| e.to_string())
+}
+
+/// A followed author (a name with letters, without `;` or `|`), for messages without the
+/// key's name.
+pub fn author_entry(raw: &str) -> Result<Author, String> {
+    no_separator(Field::Authors, "author", raw)?;
+    Author::parse(raw).map_err(|e| e.to_string())
+}
+
+/// An `interests` or `mute` entry: see [`keyword_entry`].
 pub fn keyword(key: &str, raw: &str) -> Result<Arc<Keyword>, String> {
     shared(
         raw,
         |i| &mut i.keywords,
-        || Keyword::parse(raw).map_err(|e| format!("`{key}`: {e}")),
+        || keyword_entry(raw).map_err(|e| format!("`{key}`: {e}")),
     )
 }
 
-/// An `authors` entry: a name with letters.
+/// An `authors` entry: see [`author_entry`].
 pub fn author(raw: &str) -> Result<Arc<Author>, String> {
     shared(
         raw,
         |i| &mut i.authors,
-        || Author::parse(raw).map_err(|e| format!("`authors`: {e}")),
+        || author_entry(raw).map_err(|e| format!("`authors`: {e}")),
     )
 }
 
@@ -99,7 +158,7 @@ pub fn like(raw: &str) -> Result<PaperId, String> {
 
 /// `for_you`: how many papers the block holds; 0 turns it off.
 pub fn for_you(n: i64) -> Result<usize, String> {
-    usize::try_from(n).map_err(|_| format!("`for_you` must be 0 or more, found {n}"))
+    super::counts::ForYou::new(n).map(super::counts::ForYou::get)
 }
 
 /// Every value of `raw` checked by `parse`, or the first problem.
@@ -142,14 +201,6 @@ pub(super) fn toml_fields(p: &Profile) -> Vec<(&'static str, Value)> {
         out.push(("for_you", Value::from(n as i64)));
     }
     out
-}
-
-/// A cell of a CSV import: entries separated by `;` or `|`, like topics.
-pub(super) fn cell_items(cell: &str) -> Vec<&str> {
-    cell.split([';', '|'])
-        .map(str::trim)
-        .filter(|t| !t.is_empty())
-        .collect()
 }
 
 /// The profile's CSV cells: interests, authors, like, mute, for_you.
@@ -203,10 +254,29 @@ for_you = 0
     }
 
     #[test]
+    fn entries_split_alike_everywhere_and_authors_keep_their_commas() {
+        use super::{Field, split};
+        assert_eq!(
+            split(Field::Interests, " speculative decoding, KV cache*;x|"),
+            ["speculative decoding", "KV cache*", "x"]
+        );
+        assert_eq!(
+            split(Field::Authors, "Tri Dao, Yann LeCun; LeCun, Yann|A"),
+            ["Tri Dao, Yann LeCun", "LeCun, Yann", "A"]
+        );
+        assert_eq!(
+            split(Field::Like, "2411.01234,2405.04434"),
+            ["2411.01234", "2405.04434"]
+        );
+    }
+
+    #[test]
     fn every_bad_value_has_its_position() {
         let text = "[[subscriber]]\nemail = \"a@b.org\"\ninterests = [\"ok\", \"a*b\", 3]\n\
                     authors = \"Tri Dao\"\nlike = [\"2411.01234\", \"t-0123456789abcdef\", \"24.1\"]\n\
-                    mute = [\"  \"]\nfor_you = -1\n";
+                    mute = [\"  \"]\nfor_you = -1\n\
+                    [[subscriber]]\nemail = \"c@d.org\"\ninterests = [\"foo;bar\"]\n\
+                    authors = [\"A|B Name\", \"LeCun, Yann\"]\nmute = [\"x, y\"]\n";
         let problems: Vec<String> = parse(text, Path::new("s.toml"), SECTIONS)
             .unwrap_err()
             .0
@@ -220,7 +290,10 @@ for_you = 0
             "s.toml:5:23: `like`: `t-0123456789abcdef` is not an arXiv id",
             "s.toml:5:45: `like`: `24.1` is not an arXiv id",
             "s.toml:6:9: `mute`: keyword `  ` has no letters or digits",
-            "s.toml:7:11: `for_you` must be 0 or more, found -1",
+            "s.toml:7:11: `for_you` must be a whole number from 0 to 50, found `-1`",
+            "s.toml:10:14: `interests`: keyword `foo;bar` holds `;`, which separates entries",
+            "s.toml:11:12: `authors`: author `A|B Name` holds `|`, which separates entries",
+            "s.toml:12:9: `mute`: keyword `x, y` holds `,`, which separates entries",
         ];
         assert_eq!(problems.len(), expected.len(), "{problems:#?}");
         for (got, want) in problems.iter().zip(expected) {

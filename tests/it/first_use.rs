@@ -423,7 +423,7 @@ fn errors_are_in_paperwires_words() {
     let out = env.run(&["subscribers", "add", "cy@example.org", "--max-papers", "0"]);
     out.assert_code(2);
     insta::assert_snapshot!(out.stderr, @r"
-    error: invalid value '0' for '--max-papers <N>': `0` is not a number of papers of at least 1 (for no cap of their own, leave --max-papers out)
+    error: invalid value '0' for '--max-papers <N>': `max_papers` must be a whole number from 1 to 1000, found `0` (for no cap of their own, leave --max-papers out)
 
     For more information, try '--help'.
     ");

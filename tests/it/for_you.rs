@@ -346,6 +346,72 @@ fn the_why_line_in_the_email_is_the_one_explain_shows() {
     }
 }
 
+/// `explain --subscriber` says where a paper is in that reader's email: a muted one is in no
+/// part of it (and has no "why" line), one that scores but did not fit says the block is full.
+#[test]
+fn explain_says_muted_and_block_full() {
+    let server = SmtpServer::start();
+    let env = TestEnv::new();
+    let readers = "[[subscriber]]\nemail = \"one@example.org\"\n\
+                   interests = [\"loss function*\", \"federated\"]\nmute = [\"federated\"]\nfor_you = 1\n";
+    seed_setup(&env, &server, readers, &[]);
+    let explain = |id: &str| {
+        let out = env.run(&[
+            "explain",
+            id,
+            "--subscriber",
+            "one@example.org",
+            "--edition",
+            "2026-11-28",
+        ]);
+        out.assert_code(0);
+        out.stdout
+    };
+    let text =
+        |p: &paperwire::paper::Paper| format!("{} {}", p.title, p.abstract_text).to_lowercase();
+    let seed = seed_papers();
+    let muted = seed.iter().find(|p| text(p).contains("federated")).unwrap();
+    let out = explain(muted.id.as_str());
+    assert!(
+        out.contains("    muted by federated: in no part of this email\n"),
+        "{out}"
+    );
+    assert!(
+        !out.contains("why:"),
+        "a muted paper has no why line: {out}"
+    );
+    // Of the papers that match and are not muted, one is the block; each other one says how
+    // many scored higher, and those counts are 1, 2, … in some order.
+    let candidates: Vec<_> = seed
+        .iter()
+        .filter(|p| text(p).contains("loss function") && !text(p).contains("federated"))
+        .collect();
+    assert!(candidates.len() > 2, "the seed has several matches");
+    let mut in_block = 0;
+    let mut ahead = Vec::new();
+    for p in &candidates {
+        let out = explain(p.id.as_str());
+        if out.contains("in the For-you block, 1 of 1") {
+            in_block += 1;
+        } else if let Some(rest) = out.split("not in the For-you block: block full: ").nth(1) {
+            ahead.push(
+                rest.split_whitespace()
+                    .next()
+                    .unwrap()
+                    .parse::<usize>()
+                    .unwrap(),
+            );
+            assert!(out.contains("why: matches loss function"), "{out}");
+        } else {
+            assert!(out.contains("below the floor"), "{out}");
+        }
+    }
+    assert_eq!(in_block, 1);
+    ahead.sort_unstable();
+    assert_eq!(ahead, (1..=ahead.len()).collect::<Vec<_>>());
+    assert!(!ahead.is_empty());
+}
+
 /// `check` looks liked papers up on the arXiv API (here a local server): the answer is cached
 /// in the state directory, the id arXiv does not know is reported, and a later send neither
 /// asks again nor fails.
@@ -378,7 +444,7 @@ async fn check_reports_liked_ids_no_one_knows_and_caches_the_rest() {
     let out = env.run(&["check"]);
     out.assert_code(0);
     assert!(
-        out.stderr.contains("liked paper 2411.99999 (ada@example.org) is in no earlier edition and arXiv does not know it; it is ignored"),
+        out.stderr.contains("liked paper 2411.99999 (ada@example.org) is in no paper list and arXiv does not know it; it is ignored"),
         "{}",
         out.stderr
     );
@@ -393,6 +459,86 @@ async fn check_reports_liked_ids_no_one_knows_and_caches_the_rest() {
     send(&env);
     server.wait_for(1, Duration::from_secs(10));
     api.verify().await;
+}
+
+/// A check against an arXiv API (a local server) that answers `answer` for every request.
+async fn check_with_api(
+    answer: wiremock::ResponseTemplate,
+    readers: &str,
+    requests: u64,
+) -> (TestEnv, crate::harness::Output) {
+    use wiremock::matchers::{method, path};
+    use wiremock::{Mock, MockServer};
+    let api = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/api/query"))
+        .respond_with(answer)
+        .expect(requests)
+        .mount(&api)
+        .await;
+    let server = SmtpServer::start();
+    let env = TestEnv::new();
+    seed_setup(&env, &server, readers, &[]);
+    let config = env.read("paperwire.toml").replace(
+        "http://127.0.0.1:9/api/query",
+        &format!("{}/api/query", api.uri()),
+    );
+    env.write("paperwire.toml", config);
+    let out = env.run(&["check"]);
+    out.assert_code(0);
+    // Asked again: nothing was cached for ids arXiv could not be asked about.
+    env.run(&["check"]).assert_code(0);
+    api.verify().await;
+    (env, out)
+}
+
+const ONE_LIKE: &str = "[[subscriber]]\nemail = \"ada@example.org\"\nlike = [\"2411.01234\"]\n";
+
+/// An API that fails, or answers with something that is not its feed, is not an answer: the
+/// id is not reported as unknown, nothing is cached, and the next check asks again.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_api_that_fails_or_answers_garbage_is_not_an_answer() {
+    use wiremock::ResponseTemplate;
+    let cases = [
+        (ResponseTemplate::new(500), 4, "HTTP 500"),
+        (
+            ResponseTemplate::new(200).set_body_string("<html><body>maintenance</body></html>"),
+            2,
+            "",
+        ),
+    ];
+    for (answer, requests, reason) in cases {
+        let (env, out) = check_with_api(answer, ONE_LIKE, requests).await;
+        assert!(
+            out.stderr
+                .contains("liked papers: could not look up 1 id(s) on arXiv (")
+                && out.stderr.contains(reason),
+            "{}",
+            out.stderr
+        );
+        assert!(
+            out.stderr.contains(
+                "liked paper 2411.01234 (ada@example.org) could not be looked up now; it is left out until it can be"
+            ),
+            "{}",
+            out.stderr
+        );
+        assert!(!out.stderr.contains("does not know"), "{}", out.stderr);
+        assert!(
+            !env.exists("state/liked-papers.json")
+                || !env.read("state/liked-papers.json").contains("2411.01234"),
+            "nothing cached"
+        );
+    }
+}
+
+/// A liked paper that is in today's list needs no lookup and is not reported.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_liked_paper_in_todays_list_is_found_there() {
+    let readers = "[[subscriber]]\nemail = \"ada@example.org\"\nlike = [\"2405.20042\"]\n";
+    let (_env, out) = check_with_api(wiremock::ResponseTemplate::new(500), readers, 0).await;
+    assert!(!out.stderr.contains("2405.20042"), "{}", out.stderr);
+    assert!(!out.stderr.contains("liked paper"), "{}", out.stderr);
 }
 
 #[test]
@@ -421,7 +567,12 @@ fn a_liked_id_no_one_can_resolve_never_fails_a_send() {
         out.stderr
     );
     assert!(
-        out.stderr.contains("liked papers not found"),
+        out.stderr.contains("asked again next time"),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        !out.stderr.contains("liked papers not found"),
         "{}",
         out.stderr
     );
@@ -547,5 +698,145 @@ fn subscribers_add_and_csv_carry_the_personal_fields() {
         csv.stdout.contains("2411.01234,benchmark*,3"),
         "{}",
         csv.stdout
+    );
+}
+
+#[test]
+fn the_counts_have_one_range_at_every_door() {
+    let server = SmtpServer::start();
+    let env = TestEnv::new();
+    setup(&env, &server, "");
+    let add = |extra: &[&str]| {
+        let mut args = vec!["subscribers", "add", "big@example.org"];
+        args.extend_from_slice(extra);
+        let out = env.run(&args);
+        out.assert_code(2);
+        out.stderr.lines().next().unwrap_or_default().to_owned()
+    };
+    insta::assert_snapshot!(add(&["--for-you", "1000"]), @"error: invalid value '1000' for '--for-you <N>': `for_you` must be a whole number from 0 to 50, found `1000`");
+    insta::assert_snapshot!(add(&["--for-you", "-1"]), @"error: invalid value '-1' for '--for-you <N>': `for_you` must be a whole number from 0 to 50, found `-1`");
+    insta::assert_snapshot!(add(&["--max-papers", "5000"]), @"error: invalid value '5000' for '--max-papers <N>': `max_papers` must be a whole number from 1 to 1000, found `5000` (for no cap of their own, leave --max-papers out)");
+    insta::assert_snapshot!(add(&["--max-papers=0"]), @"error: invalid value '0' for '--max-papers <N>': `max_papers` must be a whole number from 1 to 1000, found `0` (for no cap of their own, leave --max-papers out)");
+    assert!(!env.read("subscribers.toml").contains("big@"));
+    // The largest values pass every door, and the page shows them inside its own bounds.
+    env.run(&[
+        "subscribers",
+        "add",
+        "big@example.org",
+        "--for-you",
+        "50",
+        "--max-papers",
+        "1000",
+    ])
+    .assert_code(0);
+    env.run(&["check"]).assert_code(0);
+    // CSV import and the list's loader use the same rule, with the cell or the position.
+    env.write(
+        "more.csv",
+        "email,max_papers,for_you\nc@example.org,1001,\nd@example.org,,51\n",
+    );
+    let import = env.run(&["subscribers", "import", "more.csv"]);
+    import.assert_code(2);
+    insta::assert_snapshot!(import.stderr, @r"
+    paperwire: error: nothing was imported from more.csv
+    more.csv:2:1: `max_papers` must be a whole number from 1 to 1000, found `1001`
+    more.csv:3:1: `for_you` must be a whole number from 0 to 50, found `51`
+    paperwire: 2 problems found
+    ");
+    env.subscribers(
+        "[[subscriber]]\nemail = \"e@example.org\"\nfor_you = 1000\nmax_papers = 5000\n",
+    );
+    let check = env.run(&["check"]);
+    check.assert_code(2);
+    let problems: Vec<&str> = check
+        .stderr
+        .lines()
+        .filter(|l| !l.starts_with("warning:"))
+        .collect();
+    insta::assert_snapshot!(problems.join("\n"), @r"
+    ./subscribers.toml:3:11: `for_you` must be a whole number from 0 to 50, found `1000`
+    ./subscribers.toml:4:14: `max_papers` must be a whole number from 1 to 1000, found `5000`
+    paperwire: 2 problems found
+    ");
+}
+
+/// The personal lines of `subscribers.toml`, in order.
+fn personal_lines(list: &str) -> Vec<&str> {
+    list.lines()
+        .filter(|l| {
+            ["interests", "authors", "like", "mute", "for_you"]
+                .iter()
+                .any(|k| l.starts_with(k))
+        })
+        .collect()
+}
+
+#[test]
+fn entries_split_alike_on_the_command_line_and_in_csv_and_come_back_whole() {
+    let server = SmtpServer::start();
+    let env = TestEnv::new();
+    setup(&env, &server, "");
+    env.run(&[
+        "subscribers",
+        "add",
+        "semi@example.org",
+        "--interests",
+        "foo;bar, speculative decoding|KV cache*",
+        "--authors",
+        "A|B Name;LeCun, Yann",
+        "--authors",
+        "Tri Dao, Yann LeCun",
+        "--mute",
+        "x|y",
+    ])
+    .assert_code(0);
+    let added = env.read("subscribers.toml");
+    assert_eq!(
+        personal_lines(&added),
+        [
+            r#"interests = ["foo", "bar", "speculative decoding", "KV cache*"]"#,
+            r#"authors = ["A", "B Name", "LeCun, Yann", "Tri Dao, Yann LeCun"]"#,
+            r#"mute = ["x", "y"]"#,
+        ]
+    );
+    // A CSV cell splits as the command line does.
+    env.write(
+        "cells.csv",
+        "email,interests,authors,mute\n\
+         cell@example.org,\"foo;bar, speculative decoding|KV cache*\",\"A|B Name;LeCun, Yann\",x|y\n",
+    );
+    env.run(&["subscribers", "import", "cells.csv"])
+        .assert_code(0);
+    let both = env.read("subscribers.toml");
+    let cell = &both[both.find("cell@example.org").unwrap()..];
+    assert_eq!(
+        personal_lines(cell),
+        [
+            r#"interests = ["foo", "bar", "speculative decoding", "KV cache*"]"#,
+            r#"authors = ["A", "B Name", "LeCun, Yann"]"#,
+            r#"mute = ["x", "y"]"#,
+        ]
+    );
+    // Export, then import into an empty list: the same entries.
+    let csv = env.run(&["subscribers", "export", "--csv"]);
+    csv.assert_code(0);
+    env.write("backup.csv", &csv.stdout);
+    env.subscribers("");
+    env.run(&["subscribers", "import", "backup.csv"])
+        .assert_code(0);
+    assert_eq!(
+        personal_lines(&env.read("subscribers.toml")),
+        personal_lines(&both)
+    );
+    // An entry that holds a separator is refused at the door that would keep it whole.
+    env.subscribers("[[subscriber]]\nemail = \"s@example.org\"\nmute = [\"x|y\"]\n");
+    let check = env.run(&["check"]);
+    check.assert_code(2);
+    assert!(
+        check.stderr.contains(
+            "./subscribers.toml:3:9: `mute`: keyword `x|y` holds `|`, which separates entries"
+        ),
+        "{}",
+        check.stderr
     );
 }

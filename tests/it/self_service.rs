@@ -509,6 +509,91 @@ async fn ada_text_after_send(site: &Site, edition: &str) -> String {
     ada.body_text(0).unwrap().replace("\r\n", "\n")
 }
 
+/// Every bad field of the preference page is reported, each next to its input (named by the
+/// input's `aria-describedby`), and nothing is recorded.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_preference_page_reports_every_bad_field() {
+    let site = Site::start("signup = false").await;
+    let prefs = format!(
+        "{}/preferences?token={}",
+        site.base,
+        site.preferences_token("ada@example.org")
+    );
+    let keep = "action=save&topics=Federated+Learning&format=html";
+    let log = SubscriberStore::new(site.list_path()).change_log();
+    // Each bad field alone: the problem is next to it.
+    for (fields, id, problem) in [
+        (
+            "interests=federated%0D%0AKV*+cache",
+            "interests",
+            "Interests, entry 2: keyword `KV* cache`: `*` may only end the keyword.",
+        ),
+        (
+            "like=2405.10111+2405.1",
+            "like",
+            "Papers you liked, entry 2: `2405.1` is not an arXiv id (like 2411.01234 or cs/0112017).",
+        ),
+        (
+            "mute=%2A",
+            "mute",
+            "Mute, entry 1: keyword `*` has no letters or digits.",
+        ),
+        (
+            "for_you=51",
+            "for_you",
+            "Papers in the block must be a whole number from 0 to 50, or empty.",
+        ),
+    ] {
+        let answer = site
+            .post_form(&prefs, &format!("{keep}&{fields}"), None)
+            .await;
+        assert_eq!(answer.status(), StatusCode::BAD_REQUEST, "{fields}");
+        let page = answer.text().await.unwrap();
+        assert!(
+            page.contains(
+                "role=\"alert\">Nothing was saved: one field needs a change (see below).</p>"
+            ),
+            "{page}"
+        );
+        assert!(
+            page.contains(&format!(
+                "<p class=\"error\" id=\"{id}_error\">{problem}</p>"
+            )),
+            "{page}"
+        );
+        assert!(
+            page.contains(&format!(
+                "aria-describedby=\"{id}_hint {id}_error\" aria-invalid=\"true\""
+            )),
+            "{page}"
+        );
+        assert!(std::fs::read_to_string(log.path()).map_or(true, |t| t.is_empty()));
+    }
+    // Every bad field is reported, each next to its input.
+    let answer = site
+        .post_form(
+            &prefs,
+            &format!("{keep}&interests=KV*+cache&like=bad&max_papers=5000"),
+            None,
+        )
+        .await;
+    assert_eq!(answer.status(), StatusCode::BAD_REQUEST);
+    let page = answer.text().await.unwrap();
+    assert!(
+        page.contains("Nothing was saved: 3 fields need a change (see below)."),
+        "{page}"
+    );
+    for id in ["interests", "like", "max_papers"] {
+        assert!(page.contains(&format!("id=\"{id}_error\"")), "{id}: {page}");
+        assert!(
+            page.contains(&format!("\"{id}_hint {id}_error\" aria-invalid=\"true\"")),
+            "{id}: {page}"
+        );
+    }
+    assert_eq!(page.matches("aria-invalid").count(), 3, "{page}");
+    assert!(std::fs::read_to_string(log.path()).map_or(true, |t| t.is_empty()));
+}
+
 /// The "For you" fields on the preference page: shown, checked (a problem is said on the page
 /// and records nothing), written through the change log, removed again, and followed by the
 /// next send.
@@ -535,37 +620,7 @@ async fn the_preference_page_edits_the_for_you_fields() {
         ),
         "{page}"
     );
-    let log = SubscriberStore::new(site.list_path()).change_log();
     let keep = "action=save&topics=Federated+Learning&format=html";
-    for (fields, problem) in [
-        (
-            "interests=federated%0D%0AKV*+cache",
-            "Interests, entry 2: keyword `KV* cache`: `*` may only end the keyword.",
-        ),
-        (
-            "like=2405.10111+2405.1",
-            "Papers you liked, entry 2: `2405.1` is not an arXiv id (like 2411.01234 or cs/0112017).",
-        ),
-        (
-            "mute=%2A",
-            "Mute, entry 1: keyword `*` has no letters or digits.",
-        ),
-        (
-            "for_you=51",
-            "Papers in the block must be a whole number from 0 to 50, or empty.",
-        ),
-    ] {
-        let answer = site
-            .post_form(&prefs, &format!("{keep}&{fields}"), None)
-            .await;
-        assert_eq!(answer.status(), StatusCode::BAD_REQUEST, "{fields}");
-        let page = answer.text().await.unwrap();
-        assert!(
-            page.contains(&format!("role=\"alert\">{problem}</p>")),
-            "{page}"
-        );
-        assert!(std::fs::read_to_string(log.path()).map_or(true, |t| t.is_empty()));
-    }
     // What was typed stays on the page next to the problem.
     let answer = site
         .post_form(

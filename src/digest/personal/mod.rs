@@ -174,6 +174,13 @@ struct Scored {
     interests: Vec<Vec<(usize, usize, usize)>>,
 }
 
+/// The block's order: by score, then by the digest's own ranking.
+fn block_order(digest: &Digest, scores: &[f64], a: usize, b: usize) -> std::cmp::Ordering {
+    scores[b]
+        .total_cmp(&scores[a])
+        .then_with(|| digest.rank_key(a).cmp(&digest.rank_key(b)))
+}
+
 impl EditionIndex {
     /// Ranks the edition for one reader: what their mutes remove, and their block — at most
     /// `min(profile.block_size(), limit)` papers of the digest's sections, each scoring at
@@ -190,14 +197,9 @@ impl EditionIndex {
         let scored = self.scores(profile);
         let scores = &scored.scores;
         let mut best: Vec<usize> = (0..self.len())
-            .filter(|&i| scores[i] >= FLOOR && self.in_section(i))
-            .filter(|i| muted.binary_search(i).is_err())
+            .filter(|&i| self.may_be_picked(i, scores, &muted))
             .collect();
-        best.sort_by(|&a, &b| {
-            scores[b]
-                .total_cmp(&scores[a])
-                .then_with(|| digest.rank_key(a).cmp(&digest.rank_key(b)))
-        });
+        best.sort_by(|&a, &b| block_order(digest, scores, a, b));
         let block = best
             .into_iter()
             .take(size)
@@ -207,6 +209,24 @@ impl EditionIndex {
             })
             .collect();
         Ranking { muted, block }
+    }
+
+    /// How many papers the block would take before `paper`: those that may be picked and
+    /// score higher (or as high, and rank before it in the digest).
+    pub fn ranked_ahead(&self, digest: &Digest, profile: &Profile, paper: usize) -> usize {
+        let muted = self.muted(profile);
+        let scored = self.scores(profile);
+        let scores = &scored.scores;
+        (0..self.len())
+            .filter(|&i| i != paper && self.may_be_picked(i, scores, &muted))
+            .filter(|&i| block_order(digest, scores, i, paper).is_lt())
+            .count()
+    }
+
+    /// Whether paper `i` may be in the block: it scores the floor, is in a section of the
+    /// email, and no mute hits it.
+    fn may_be_picked(&self, i: usize, scores: &[f64], muted: &[usize]) -> bool {
+        scores[i] >= FLOOR && self.in_section(i) && muted.binary_search(&i).is_err()
     }
 
     /// Papers hit by a mute keyword anywhere the email would show them, ascending.
