@@ -310,3 +310,8 @@ fn problem(s: &Subscriber, outcome: Outcome, detail: String) -> RecipientReport 
         retired: false,
     }
 }
+
+/// Locks a mutex, taking over a poisoned one (a panicked worker must not stop the others).
+fn lock<T>(m: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}

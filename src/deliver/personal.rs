@@ -146,7 +146,7 @@ fn skeleton(
     spec: &VariantSpec,
 ) -> Result<Arc<Encoded<Skeleton>>, DeliverError> {
     let key = (spec.topics.clone(), spec.text_only);
-    if let Some(s) = super::workers::lock(&shared.skeletons).get(&key) {
+    if let Some(s) = super::lock(&shared.skeletons).get(&key) {
         return Ok(Arc::clone(s));
     }
     let skeleton = splicer.skeleton(
@@ -160,6 +160,6 @@ fn skeleton(
         fixed: encode(&skeleton.fixed),
         parts: Arc::new(skeleton),
     });
-    super::workers::lock(&shared.skeletons).insert(key, Arc::clone(&encoded));
+    super::lock(&shared.skeletons).insert(key, Arc::clone(&encoded));
     Ok(encoded)
 }

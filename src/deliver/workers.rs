@@ -14,7 +14,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::refusals::Refusals;
 use super::transport::{Failure, Label, Transport};
-use super::{DeliverError, Prepared, Progress, SendRequest, message, problem};
+use super::{DeliverError, Prepared, Progress, SendRequest, lock, message, problem};
 use crate::paper::Paper;
 use crate::render::{Person, VariantSpec};
 use crate::state::{EditionSections, Entry, Journal, Outcome, Report};
@@ -497,9 +497,4 @@ impl Shared {
         }
         Ok(())
     }
-}
-
-/// Locks a mutex, taking over a poisoned one (a panicked worker must not stop the others).
-pub(super) fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }

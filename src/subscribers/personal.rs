@@ -171,7 +171,14 @@ pub fn list<T>(
 
 /// The profile's fields as TOML values, for a new or updated entry.
 pub(super) fn toml_fields(p: &Profile) -> Vec<(&'static str, Value)> {
-    let strings = |items: Vec<String>| super::splice::strings_value(&items);
+    let strings = |items: Vec<String>| {
+        toml_edit::Value::Array(
+            items
+                .iter()
+                .map(String::as_str)
+                .collect::<toml_edit::Array>(),
+        )
+    };
     let mut out = Vec::new();
     if !p.interests.is_empty() {
         out.push((
