@@ -96,7 +96,7 @@ edits() {
     local who=$1 n=$2 pw=$3
     local sub=(subscribers --config "$CFG")
     cp "$WORK/original.toml" "$LIST"
-    rm -f "$LIST".changes "$LIST".unsubscribes "$LIST".lock
+    rm -f "$LIST".changes "$LIST".unsubscribes "$LIST".unsubscribed "$LIST".lock
     read -r w r c < <(timed "$pw" "${sub[@]}" add bench-new@example.org --name Bench)
     record "$n" "$who" "$COLD_ADD" "$w" "$r" "$c"
     read -r w r c < <(timed "$pw" "${sub[@]}" pause bench-new@example.org)
@@ -117,7 +117,7 @@ edits() {
 serve_burst() {
     local who=$1 n=$2 pw=$3 posts=$4 flight=$5
     cp "$WORK/original.toml" "$LIST"
-    rm -f "$LIST".changes "$LIST".unsubscribes "$LIST".lock
+    rm -f "$LIST".changes "$LIST".unsubscribes "$LIST".unsubscribed "$LIST".lock
     if (exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null; then
         echo "port $PORT is taken; set PORT" >&2; exit 2
     fi
@@ -177,7 +177,7 @@ PY
 loads() {
     local who=$1 n=$2 pw=$3
     cp "$WORK/original.toml" "$LIST"
-    rm -f "$LIST".changes "$LIST".unsubscribes
+    rm -f "$LIST".changes "$LIST".unsubscribes "$LIST".unsubscribed
     rm -rf "$WORK/.paperwire"
     read -r w r c < <(timed "$pw" send --config "$CFG" --dry-run --edition "bench-$n")
     record "$n" "$who" "send --dry-run" "$w" "$r" "$c"
