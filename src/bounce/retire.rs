@@ -146,18 +146,7 @@ mod tests {
     }
 
     fn subscriber(email: &str) -> Subscriber {
-        Subscriber {
-            email: SubscriberEmail::parse(email).unwrap(),
-            name: None,
-            topics: Vec::new().into(),
-            format: Default::default(),
-            max_papers: None,
-            paused: false,
-            since: None,
-            unsubscribed_at: None,
-            bounced_at: None,
-            profile: Default::default(),
-        }
+        Subscriber::new(SubscriberEmail::parse(email).unwrap())
     }
 
     fn event(address: &str, when: &str, kind: EventKind, report: &str) -> Event {

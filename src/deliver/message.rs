@@ -358,16 +358,9 @@ mod tests {
 
     fn subscriber(email: &str, name: Option<&str>) -> Subscriber {
         Subscriber {
-            email: SubscriberEmail::parse(email).unwrap(),
             name: name.map(str::to_owned),
-            topics: Default::default(),
             format: MailFormat::Html,
-            max_papers: None,
-            paused: false,
-            since: None,
-            unsubscribed_at: None,
-            bounced_at: None,
-            profile: Default::default(),
+            ..Subscriber::new(SubscriberEmail::parse(email).unwrap())
         }
     }
 

@@ -340,16 +340,10 @@ mod tests {
 
     fn subscriber(address: &str) -> Subscriber {
         Subscriber {
-            email: email(address),
             name: Some("Ada".into()),
             topics: vec!["Graphs".to_owned()].into(),
             format: MailFormat::Html,
-            max_papers: None,
-            paused: false,
-            since: None,
-            unsubscribed_at: None,
-            bounced_at: None,
-            profile: Default::default(),
+            ..Subscriber::new(email(address))
         }
     }
 

@@ -372,22 +372,6 @@ pub(super) fn apply_to_list(
 }
 
 impl Subscriber {
-    /// An entry with nothing but its address.
-    fn new(email: SubscriberEmail) -> Self {
-        Self {
-            email,
-            name: None,
-            topics: Topics::default(),
-            format: MailFormat::default(),
-            max_papers: None,
-            paused: false,
-            since: None,
-            unsubscribed_at: None,
-            bounced_at: None,
-            profile: Default::default(),
-        }
-    }
-
     fn status(&self) -> Status {
         Status {
             unsubscribed: self.unsubscribed_at.is_some(),

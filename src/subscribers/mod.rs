@@ -224,6 +224,22 @@ pub struct Subscriber {
 }
 
 impl Subscriber {
+    /// An entry with nothing but its address.
+    pub fn new(email: SubscriberEmail) -> Self {
+        Self {
+            email,
+            name: None,
+            topics: Topics::default(),
+            format: MailFormat::default(),
+            max_papers: None,
+            paused: false,
+            since: None,
+            unsubscribed_at: None,
+            bounced_at: None,
+            profile: PersonalProfile::default(),
+        }
+    }
+
     /// Gets mail: not paused, unsubscribed or bounced.
     pub fn is_active(&self) -> bool {
         !self.paused && self.unsubscribed_at.is_none() && self.bounced_at.is_none()
