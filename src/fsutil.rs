@@ -1,5 +1,6 @@
 //! Writing files whole or not at all: output files, frozen paper lists and reports are never
-//! left half-written, whatever happens to the process.
+//! left half-written, whatever happens to the process; and the one check every append-only
+//! file of lines (journal, change log, bounce log, unsubscribe record) makes after a torn write.
 
 use std::io::Write;
 use std::path::Path;
@@ -69,6 +70,20 @@ fn default_permissions() -> std::fs::Permissions {
         .and_then(|f| f.metadata())
         .map(|m| m.permissions())
         .expect("a temp file")
+}
+
+/// Whether an append-only file of lines ends part-way through a line (a crash mid-append left
+/// it torn): the next line must then start with a line break of its own. Reads the last byte.
+pub fn ends_mid_line(file: &mut std::fs::File) -> std::io::Result<bool> {
+    use std::io::{Read, Seek, SeekFrom};
+    let len = file.metadata()?.len();
+    if len == 0 {
+        return Ok(false);
+    }
+    let mut last = [0u8];
+    file.seek(SeekFrom::Start(len - 1))?;
+    file.read_exact(&mut last)?;
+    Ok(last[0] != b'\n')
 }
 
 #[cfg(test)]

@@ -8,7 +8,7 @@
 //! A missing file is an empty log.
 
 use std::fs::{File, OpenOptions};
-use std::io::{BufRead, BufReader, Read, Seek, SeekFrom, Write};
+use std::io::{BufRead, BufReader, Read, Write};
 use std::path::{Path, PathBuf};
 
 use crate::bounce::Event;
@@ -118,14 +118,8 @@ impl BounceLog {
             .append(true)
             .read(true)
             .open(&self.path)?;
-        let len = file.metadata()?.len();
-        if len > 0 {
-            let mut last = [0u8; 1];
-            file.seek(SeekFrom::Start(len - 1))?;
-            file.read_exact(&mut last)?;
-            if last[0] != b'\n' {
-                file.write_all(b"\n")?;
-            }
+        if crate::fsutil::ends_mid_line(&mut file)? {
+            file.write_all(b"\n")?;
         }
         let mut lines = Vec::new();
         for event in events {

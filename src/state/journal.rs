@@ -122,15 +122,8 @@ impl Journal {
             .append(true)
             .read(true)
             .open(path)?;
-        let len = file.metadata()?.len();
-        if len > 0 {
-            let mut last = [0u8; 1];
-            use std::io::{Seek, SeekFrom};
-            file.seek(SeekFrom::Start(len - 1))?;
-            file.read_exact(&mut last)?;
-            if last[0] != b'\n' {
-                file.write_all(b"\n")?;
-            }
+        if crate::fsutil::ends_mid_line(&mut file)? {
+            file.write_all(b"\n")?;
         }
         Ok(Self {
             path: path.to_owned(),

@@ -194,14 +194,8 @@ impl ChangeLog {
             let _ = file.set_permissions(meta.permissions());
         }
         // After a torn line (a crash mid-append), start on a line of our own.
-        let len = file.metadata()?.len();
-        if len > 0 {
-            let mut last = [0u8];
-            file.seek(SeekFrom::Start(len - 1))?;
-            file.read_exact(&mut last)?;
-            if last[0] != b'\n' {
-                file.write_all(b"\n")?;
-            }
+        if crate::fsutil::ends_mid_line(&mut file)? {
+            file.write_all(b"\n")?;
         }
         file.write_all(bytes)?;
         file.sync_data()?;

@@ -15,7 +15,7 @@
 
 use std::collections::HashMap;
 use std::fs::{File, OpenOptions};
-use std::io::{BufRead, BufReader, Read, Seek, SeekFrom, Write};
+use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, Utc};
@@ -101,13 +101,8 @@ impl Unsubscribed {
             .open(&self.path)?;
         // After a torn last line, start a new one.
         let len = file.metadata()?.len();
-        if len > 0 {
-            let mut last = [0u8];
-            file.seek(SeekFrom::Start(len - 1))?;
-            file.read_exact(&mut last)?;
-            if last[0] != b'\n' {
-                text.insert(0, '\n');
-            }
+        if crate::fsutil::ends_mid_line(&mut file)? {
+            text.insert(0, '\n');
         }
         file.write_all(text.as_bytes())?;
         file.sync_data()?;
