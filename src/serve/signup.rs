@@ -201,6 +201,22 @@ fn send_confirmation(service: &SelfService, request: &SignupRequest) {
 }
 
 /// The signup a `/confirm` link carries, or the refusal.
+/// The signup request a `/confirm` link carries, once signup is open, the client is within its
+/// limit and the link verifies; otherwise the page that says why.
+fn confirm_request(
+    service: &SelfService,
+    client: ClientIp,
+    query: Option<&str>,
+) -> Result<SignupRequest, Box<Response>> {
+    if !service.settings.serve.signup {
+        return Err(Box::new(service.closed()));
+    }
+    if let Some(limited) = service.limit_token_pages(client) {
+        return Err(Box::new(limited));
+    }
+    verified(service, query)
+}
+
 fn verified(service: &SelfService, query: Option<&str>) -> Result<SignupRequest, Box<Response>> {
     let Some(token) = token(query) else {
         return Err(Box::new(respond::message(
@@ -233,13 +249,7 @@ pub(super) async fn confirm_page(
     client: ClientIp,
     RawQuery(query): RawQuery,
 ) -> Response {
-    if !service.settings.serve.signup {
-        return service.closed();
-    }
-    if let Some(limited) = service.limit_token_pages(client) {
-        return limited;
-    }
-    let request = match verified(&service, query.as_deref()) {
+    let request = match confirm_request(&service, client, query.as_deref()) {
         Ok(request) => request,
         Err(refusal) => return *refusal,
     };
@@ -258,13 +268,7 @@ pub(super) async fn confirm(
     client: ClientIp,
     RawQuery(query): RawQuery,
 ) -> Response {
-    if !service.settings.serve.signup {
-        return service.closed();
-    }
-    if let Some(limited) = service.limit_token_pages(client) {
-        return limited;
-    }
-    let request = match verified(&service, query.as_deref()) {
+    let request = match confirm_request(&service, client, query.as_deref()) {
         Ok(request) => request,
         Err(refusal) => return *refusal,
     };
