@@ -93,7 +93,7 @@ pub(super) fn build(
         ranking: &ranking,
         mute: &s.profile.mute,
     };
-    let plan = splicer.plan(
+    let planned = splicer.plan(
         &skeleton.parts,
         &catalog.parts,
         &prepared.digest,
@@ -105,7 +105,7 @@ pub(super) fn build(
         Splicer::assemble(
             &skeleton.parts,
             &catalog.parts,
-            &plan,
+            &planned,
             person,
             html,
             &mut |p| match p {

@@ -605,12 +605,51 @@ email     = "two@example.org"
 topics    = ["Losses & Optimization"]
 interests = ["cross-entropy"]
 format    = "text"
+
+# Every section, no cap: over the HTML budget, so papers drop until it fits; long "why"
+# lines with accents and a name that is not ASCII.
+[[subscriber]]
+email     = "three@example.org"
+name      = "Zoë Łukasiewicz-Müller = «test»"
+interests = ["diffusion", "language model*", "reinforcement learning", "segmentation", "graph*"]
+authors   = ["T. Dao", "Müller, Zoë", "Yann LeCun"]
+for_you   = 12
+
+[[subscriber]]
+email     = "four@example.org"
+topics    = ["Federated Learning", "More papers"]
+interests = ["vision transformer*", "message passing"]
+mute      = ["federated", "benchmark*"]
+for_you   = 3
+max_papers = 4
 "#;
     seed_setup(&env, &server, readers, &[]);
-    send(&env);
-    server.wait_for(2, Duration::from_secs(10));
+    let out = env.run_with_env(
+        &[
+            "-v",
+            "send",
+            "--config",
+            "paperwire.toml",
+            "--edition",
+            "2026-11-28",
+        ],
+        &[SECRET],
+    );
+    out.assert_code(0);
+    // The send spliced (the built-in templates can be): what is compared below is a splice.
+    assert!(
+        !out.stderr.contains("rendered one by one"),
+        "{}",
+        out.stderr
+    );
+    server.wait_for(4, Duration::from_secs(10));
     let redactor = Redactor::default().keep_message_id();
-    for who in ["one@example.org", "two@example.org"] {
+    for who in [
+        "one@example.org",
+        "two@example.org",
+        "three@example.org",
+        "four@example.org",
+    ] {
         let out = env.run_with_env(
             &[
                 "preview",

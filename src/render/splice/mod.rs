@@ -299,7 +299,8 @@ impl Splicer {
     }
 
     /// One reader's plan: at most their cap, and what fits the HTML budget, sized from the
-    /// skeleton (the same sizes the reference measures).
+    /// skeleton (the same sizes the reference measures). The HTML part walked for the last
+    /// sizing is kept, so that [`Splicer::assemble`] need not walk it again.
     pub fn plan(
         &self,
         skeleton: &Skeleton,
@@ -307,54 +308,144 @@ impl Splicer {
         digest: &Digest,
         settings: &DigestSettings,
         reader: &Reader<'_>,
-    ) -> Plan {
+    ) -> Planned {
         let Reader {
             spec,
             ranking,
             mute,
         } = *reader;
+        let mut trace = Trace::default();
         let result: Result<Plan, RenderError> =
             fit(digest, spec, settings, ranking, mute, |plan| {
                 Ok(match &skeleton.html {
                     Some(html) => {
-                        let mut size = 0;
-                        walk(skeleton, catalog, html, plan, None, true, &mut |p| {
-                            size += match p {
-                                Piece::Fixed {
-                                    catalog: true,
-                                    index,
-                                } => catalog.fixed[index].len(),
-                                Piece::Fixed {
-                                    catalog: false,
-                                    index,
-                                } => skeleton.fixed[index].len(),
-                                Piece::Own(s) => s.len(),
-                            };
+                        trace.clear();
+                        let values = Values::new(skeleton, plan);
+                        walk(catalog, html, &values, None, true, &mut |p| {
+                            trace.record(p);
                         });
-                        size
+                        trace.size(skeleton, catalog)
                     }
                     None => 0,
                 })
             });
-        result.unwrap_or_else(|_| unreachable!("sizing a skeleton cannot fail"))
+        let plan = result.unwrap_or_else(|_| unreachable!("sizing a skeleton cannot fail"));
+        Planned {
+            plan,
+            html: skeleton.html.is_some().then_some(trace),
+        }
     }
 
     /// One reader's part (`html` or text) as pieces, in order, to `visit`.
     pub fn assemble(
         skeleton: &Skeleton,
         catalog: &Catalog,
-        plan: &Plan,
+        planned: &Planned,
         person: &Person<'_>,
         html: bool,
         visit: &mut dyn FnMut(Piece<'_>),
     ) {
-        let part = if html {
-            skeleton.html.as_ref()
+        if html {
+            if let Some(trace) = &planned.html {
+                trace.replay(person, visit);
+            }
         } else {
-            Some(&skeleton.text)
-        };
-        if let Some(part) = part {
-            walk(skeleton, catalog, part, plan, Some(person), html, visit);
+            let values = Values::new(skeleton, &planned.plan);
+            walk(catalog, &skeleton.text, &values, Some(person), false, visit);
+        }
+    }
+}
+
+/// A reader's plan, and their HTML part as the sizing walked it (per-person slots unfilled).
+#[derive(Debug)]
+pub struct Planned {
+    pub plan: Plan,
+    html: Option<Trace>,
+}
+
+/// A walked part kept as pieces: fixed lines by index, own lines in one buffer.
+#[derive(Debug, Default)]
+struct Trace {
+    pieces: Vec<Traced>,
+    own: String,
+}
+
+#[derive(Debug, Clone)]
+enum Traced {
+    Fixed {
+        catalog: bool,
+        index: usize,
+    },
+    /// A `\n`-terminated line in `own`, and whether it has per-person slots to fill.
+    Own {
+        at: std::ops::Range<usize>,
+        slots: bool,
+    },
+}
+
+impl Trace {
+    fn clear(&mut self) {
+        self.pieces.clear();
+        self.own.clear();
+    }
+
+    fn record(&mut self, piece: Piece<'_>) {
+        self.pieces.push(match piece {
+            Piece::Fixed { catalog, index } => Traced::Fixed { catalog, index },
+            Piece::Own(line) => {
+                let start = self.own.len();
+                self.own.push_str(line);
+                Traced::Own {
+                    at: start..self.own.len(),
+                    slots: super::has_slot(line),
+                }
+            }
+        });
+    }
+
+    /// The part's size in bytes, slots unfilled (as the reference measures).
+    fn size(&self, skeleton: &Skeleton, catalog: &Catalog) -> usize {
+        let fixed: usize = self
+            .pieces
+            .iter()
+            .map(|p| match p {
+                Traced::Fixed {
+                    catalog: true,
+                    index,
+                } => catalog.fixed[*index].len(),
+                Traced::Fixed {
+                    catalog: false,
+                    index,
+                } => skeleton.fixed[*index].len(),
+                Traced::Own { .. } => 0,
+            })
+            .sum();
+        fixed + self.own.len()
+    }
+
+    /// The pieces again, with `person`'s slots filled — what a walk with them gives: a line is
+    /// filled, trimmed at the end, and left out when nothing is left of it (HTML).
+    fn replay(&self, person: &Person<'_>, visit: &mut dyn FnMut(Piece<'_>)) {
+        let mut filled = String::new();
+        for piece in &self.pieces {
+            match piece {
+                Traced::Fixed { catalog, index } => visit(Piece::Fixed {
+                    catalog: *catalog,
+                    index: *index,
+                }),
+                Traced::Own { at, slots: false } => visit(Piece::Own(&self.own[at.clone()])),
+                Traced::Own { at, slots: true } => {
+                    filled.clear();
+                    super::fill_slots_into(&self.own[at.clone()], person, true, &mut filled);
+                    let end = filled.trim_end().len();
+                    if end == 0 {
+                        continue;
+                    }
+                    filled.truncate(end);
+                    filled.push('\n');
+                    visit(Piece::Own(&filled));
+                }
+            }
         }
     }
 }
@@ -616,19 +707,18 @@ impl<'a> Values<'a> {
 /// Walks one part for a reader: kept runs, groups repeated per paper, lines filled. Without a
 /// `person`, per-person slots stay as they are (for sizing, as the reference measures).
 fn walk(
-    skeleton: &Skeleton,
     catalog: &Catalog,
     part: &Part,
-    plan: &Plan,
+    values: &Values<'_>,
     person: Option<&Person<'_>>,
     html: bool,
     visit: &mut dyn FnMut(Piece<'_>),
 ) {
-    let values = Values::new(skeleton, plan);
+    let plan = values.plan;
     let (mut line, mut filled) = (String::new(), String::new());
     let mut emit_fill = |raw: &str, why: Option<&str>, visit: &mut dyn FnMut(Piece<'_>)| {
         line.clear();
-        fill(raw, &values, why, html, &mut line);
+        fill(raw, values, why, html, &mut line);
         let done = match person {
             Some(p) => {
                 filled.clear();

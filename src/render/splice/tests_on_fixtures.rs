@@ -3,7 +3,7 @@
 //! exactly the bytes of the reference rendering, in both parts, or splices are not used.
 
 use super::super::{EditionInfo, Person, Renderer, VariantSpec};
-use super::{Catalog, Piece, Skeleton, Splicer};
+use super::{Catalog, Piece, Planned, Skeleton, Splicer};
 use crate::config::DigestSettings;
 use crate::digest::personal::{Pick, Ranking};
 use crate::digest::{Digest, Keyword, Rules, SectionRule};
@@ -118,7 +118,7 @@ fn ranking(digest: &Digest, block: &[usize], mute: &[std::sync::Arc<Keyword>]) -
 pub(super) fn spliced(
     skeleton: &Skeleton,
     catalog: &Catalog,
-    plan: &super::Plan,
+    plan: &Planned,
     person: &Person<'_>,
     html: bool,
 ) -> String {
