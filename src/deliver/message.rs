@@ -205,11 +205,9 @@ enum Segment {
     Slotted(Box<str>),
 }
 
-/// Quoted-printable with lettre's own encoder (CRLF line endings first, as lettre does).
-pub(crate) fn qp(raw: String) -> Vec<u8> {
-    lettre::message::Body::new_with_encoding(raw, header::ContentTransferEncoding::QuotedPrintable)
-        .map(lettre::message::Body::into_vec)
-        .unwrap_or_else(|raw| raw)
+/// Quoted-printable, as lettre encodes it.
+pub(crate) fn qp(raw: &str) -> Vec<u8> {
+    super::qp::encode(raw)
 }
 
 impl EncodedBody {
@@ -220,7 +218,8 @@ impl EncodedBody {
         for line in raw.split_inclusive('\n') {
             if crate::render::has_slot(line) {
                 if !run.is_empty() {
-                    let enc = qp(std::mem::take(&mut run));
+                    let enc = qp(&run);
+                    run.clear();
                     fixed_len += enc.len();
                     segments.push(Segment::Encoded(enc.into()));
                 }
@@ -230,7 +229,7 @@ impl EncodedBody {
             }
         }
         if !run.is_empty() {
-            let enc = qp(run);
+            let enc = qp(&run);
             fixed_len += enc.len();
             segments.push(Segment::Encoded(enc.into()));
         }
@@ -248,7 +247,7 @@ impl EncodedBody {
                 Segment::Slotted(raw) => {
                     line.clear();
                     crate::render::fill_slots_into(raw, person, escape, &mut line);
-                    out.extend_from_slice(&qp(std::mem::take(&mut line)));
+                    super::qp::encode_into(&line, out);
                 }
             }
         }

@@ -22,7 +22,7 @@ struct Encoded<T> {
 fn encode(fixed: &[String]) -> Vec<Box<[u8]>> {
     fixed
         .iter()
-        .map(|f| message::qp(f.clone()).into())
+        .map(|f| message::qp(f).into())
         .collect()
 }
 
@@ -112,7 +112,8 @@ pub(super) fn build(
                 Piece::Own(line) => own.push_str(line),
                 Piece::Fixed { catalog: c, index } => {
                     if !own.is_empty() {
-                        out.extend_from_slice(&message::qp(std::mem::take(&mut own)));
+                        super::qp::encode_into(&own, out);
+                        own.clear();
                     }
                     let fixed = if c { &catalog.fixed } else { &skeleton.fixed };
                     out.extend_from_slice(&fixed[index]);
@@ -120,7 +121,7 @@ pub(super) fn build(
             },
         );
         if !own.is_empty() {
-            out.extend_from_slice(&message::qp(own));
+            super::qp::encode_into(&own, out);
         }
     };
     let bytes: Result<Vec<u8>, BuildError> = message::assemble(
