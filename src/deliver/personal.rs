@@ -20,10 +20,7 @@ struct Encoded<T> {
 }
 
 fn encode(fixed: &[String]) -> Vec<Box<[u8]>> {
-    fixed
-        .iter()
-        .map(|f| message::qp(f).into())
-        .collect()
+    fixed.iter().map(|f| message::qp(f).into()).collect()
 }
 
 /// A skeleton's topics and whether it is text only.

@@ -25,7 +25,9 @@ fn plain_into(raw: &str, out: &mut Vec<u8>) -> bool {
         let body = line.strip_suffix('\n').unwrap_or(line).as_bytes();
         body.len() <= 76
             && body.last() != Some(&b' ')
-            && body.iter().all(|&b| (b' '..=b'~').contains(&b) && b != b'=')
+            && body
+                .iter()
+                .all(|&b| (b' '..=b'~').contains(&b) && b != b'=')
     });
     if plain {
         for line in raw.split_inclusive('\n') {

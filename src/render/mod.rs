@@ -312,6 +312,9 @@ fn wrap_helper(
 
 /// `text` word-wrapped at `width`, the first line after `first`, the others after `indent`.
 pub(crate) fn wrap_text(text: &str, width: usize, indent: &str, first: &str) -> String {
+    if let Some(line) = one_line(text, width, first) {
+        return line;
+    }
     let options = textwrap::Options::new(width)
         .initial_indent(first)
         .subsequent_indent(indent)
@@ -319,6 +322,28 @@ pub(crate) fn wrap_text(text: &str, width: usize, indent: &str, first: &str) -> 
         .word_separator(textwrap::WordSeparator::Custom(text_part_words))
         .word_splitter(textwrap::WordSplitter::NoHyphenation);
     textwrap::fill(text, options)
+}
+
+/// `first` and `text` when they fit on one line as they are, which is what [`wrap_text`] gives
+/// then — without asking textwrap, which a personal email does for every "why" line. `None`
+/// for anything textwrap might measure or trim otherwise: a line break, a control character,
+/// white space at either end.
+fn one_line(text: &str, width: usize, first: &str) -> Option<String> {
+    let odd = |s: &str| s.chars().any(char::is_control);
+    if text.is_empty()
+        || text.starts_with(char::is_whitespace)
+        || text.ends_with(char::is_whitespace)
+        || odd(text)
+        || odd(first)
+    {
+        return None;
+    }
+    let fits = if text.is_ascii() && first.is_ascii() {
+        first.len() + text.len() <= width
+    } else {
+        textwrap::core::display_width(first) + textwrap::core::display_width(text) <= width
+    };
+    fits.then(|| format!("{first}{text}"))
 }
 
 /// The words the text part wraps between: runs between ASCII spaces, as before (English keeps

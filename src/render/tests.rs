@@ -713,3 +713,61 @@ fn what_is_left_out_adds_up_for_personal_readers() {
         }
     }
 }
+
+/// The one-line shortcut of `wrap_text` gives what textwrap gives, on generated lines of every
+/// width around the limit, in scripts textwrap measures and breaks differently.
+#[test]
+fn a_line_that_fits_is_wrapped_as_textwrap_wraps_it() {
+    let words = [
+        "a",
+        "word",
+        "speculative",
+        "decoding",
+        "·",
+        "Zoë",
+        "Müller",
+        "中文分词",
+        "😀",
+        "e\u{301}",
+        "—",
+        "x-y",
+        "https://e.org/x",
+        "«test»",
+        "\u{a0}",
+        "  ",
+        "\t",
+        "ｆｕｌｌ",
+    ];
+    let mut seed: u64 = 0x2545_f491_4f6c_dd1d;
+    let mut next = || {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed
+    };
+    let mut shortcuts = 0;
+    for _ in 0..20_000 {
+        let n = 1 + (next() % 9) as usize;
+        let text: Vec<&str> = (0..n)
+            .map(|_| words[(next() % words.len() as u64) as usize])
+            .collect();
+        let text = text.join(if next() % 5 == 0 { "" } else { " " });
+        let first = ["", "  > ", "* ", "· "][(next() % 4) as usize];
+        let width = 10 + (next() % 60) as usize;
+        let reference = textwrap::fill(
+            &text,
+            textwrap::Options::new(width)
+                .initial_indent(first)
+                .subsequent_indent("  ")
+                .break_words(false)
+                .word_separator(textwrap::WordSeparator::Custom(super::text_part_words))
+                .word_splitter(textwrap::WordSplitter::NoHyphenation),
+        );
+        if let Some(line) = super::one_line(&text, width, first) {
+            shortcuts += 1;
+            assert_eq!(line, reference, "{text:?} at {width} after {first:?}");
+        }
+        assert_eq!(super::wrap_text(&text, width, "  ", first), reference);
+    }
+    assert!(shortcuts > 5_000, "{shortcuts}");
+}
