@@ -23,15 +23,13 @@ fn encode(fixed: &[String]) -> Vec<Box<[u8]>> {
     fixed.iter().map(|f| message::qp(f).into()).collect()
 }
 
-/// A skeleton's topics and whether it is text only.
-type SkeletonKey = (Vec<String>, bool);
-
 /// What personal messages of one send share.
 #[derive(Default)]
 pub(super) struct Shared {
     splicer: OnceLock<Option<Splicer>>,
     catalog: OnceLock<Option<Encoded<Catalog>>>,
-    skeletons: Mutex<HashMap<SkeletonKey, Arc<Encoded<Skeleton>>>>,
+    /// By format (HTML, text only), then by topics.
+    skeletons: Mutex<[HashMap<Vec<String>, Arc<Encoded<Skeleton>>>; 2]>,
 }
 
 /// The splicer when splices are usable with these templates.
@@ -143,8 +141,8 @@ fn skeleton(
     splicer: &Splicer,
     spec: &VariantSpec,
 ) -> Result<Arc<Encoded<Skeleton>>, DeliverError> {
-    let key = (spec.topics.clone(), spec.text_only);
-    if let Some(s) = super::lock(&shared.skeletons).get(&key) {
+    let format = usize::from(spec.text_only);
+    if let Some(s) = super::lock(&shared.skeletons)[format].get(spec.topics.as_slice()) {
         return Ok(Arc::clone(s));
     }
     let skeleton = splicer.skeleton(
@@ -158,6 +156,6 @@ fn skeleton(
         fixed: encode(&skeleton.fixed),
         parts: Arc::new(skeleton),
     });
-    super::lock(&shared.skeletons).insert(key, Arc::clone(&encoded));
+    super::lock(&shared.skeletons)[format].insert(spec.topics.clone(), Arc::clone(&encoded));
     Ok(encoded)
 }

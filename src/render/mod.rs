@@ -712,7 +712,15 @@ pub(crate) const SLOT_PREFIX: &str = "PWSLOT0";
 
 /// Whether `s` holds a slot (a per-person string goes there).
 pub fn has_slot(s: &str) -> bool {
-    s.contains(SLOT_PREFIX)
+    find_slot(s).is_some()
+}
+
+/// Where the first slot marker of `s` starts (a searcher built once: this runs on every line a
+/// message fills).
+pub(crate) fn find_slot(s: &str) -> Option<usize> {
+    static FINDER: std::sync::LazyLock<memchr::memmem::Finder<'static>> =
+        std::sync::LazyLock::new(|| memchr::memmem::Finder::new(SLOT_PREFIX));
+    FINDER.find(s.as_bytes())
 }
 
 /// Fills the slots of `s` with `person`'s strings (HTML-escaped when `escape`), in one pass.
@@ -730,7 +738,7 @@ pub fn fill_slots_into(s: &str, person: &Person<'_>, escape: bool, out: &mut Str
         .filter(|n| !n.is_empty())
         .unwrap_or("there");
     let mut rest = s;
-    while let Some(at) = rest.find(SLOT_PREFIX) {
+    while let Some(at) = find_slot(rest) {
         out.push_str(&rest[..at]);
         let tail = &rest[at..];
         let (value, marker) = if tail.starts_with(NAME_SLOT) {

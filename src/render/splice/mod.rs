@@ -88,10 +88,34 @@ pub struct Skeleton {
 /// Every paper's part, as a section and as the block show it.
 #[derive(Debug)]
 pub struct Catalog {
-    /// (paper, in the block, HTML) → its ops.
-    chunks: HashMap<(usize, bool, bool), Vec<Op>>,
+    /// The ops of each (paper, in the block, HTML), at [`Catalog::at`].
+    chunks: Vec<Vec<Op>>,
     /// The fixed lines, `\n`-terminated.
     pub fixed: Vec<String>,
+}
+
+impl Catalog {
+    fn at(paper: usize, block: bool, html: bool) -> Option<usize> {
+        paper
+            .checked_mul(4)?
+            .checked_add(usize::from(block) * 2 + usize::from(html))
+    }
+
+    fn chunk(&self, paper: usize, block: bool, html: bool) -> &[Op] {
+        Self::at(paper, block, html)
+            .and_then(|at| self.chunks.get(at))
+            .map_or(&[], Vec::as_slice)
+    }
+
+    fn insert(&mut self, paper: usize, block: bool, html: bool, ops: Vec<Op>) {
+        let Some(at) = Self::at(paper, block, html) else {
+            return;
+        };
+        if self.chunks.len() <= at {
+            self.chunks.resize_with(at + 1, Vec::new);
+        }
+        self.chunks[at] = ops;
+    }
 }
 
 /// A piece of an assembled part.
@@ -233,7 +257,7 @@ impl Splicer {
             .map(|&i| (digest.papers[i].id.as_str(), i))
             .collect();
         let mut catalog = Catalog {
-            chunks: HashMap::new(),
+            chunks: Vec::new(),
             fixed: Vec::new(),
         };
         for (part, is_html) in [(text, false), (html.unwrap_or_default(), true)] {
@@ -534,7 +558,7 @@ fn cut_chunks(part: &str, html: bool, ids: &HashMap<&str, usize>, catalog: &mut 
         if bare == marks::END {
             if let Some((paper, block, lines)) = current.take() {
                 let ops = ops_of(lines.iter().map(String::as_str), &mut catalog.fixed);
-                catalog.chunks.insert((paper, block, html), ops);
+                catalog.insert(paper, block, html, ops);
             }
             continue;
         }
@@ -762,8 +786,7 @@ fn walk(
                     }),
                     Op::Fill(raw) => emit_fill(raw, None, visit),
                     Op::Chunk => {
-                        let chunk = catalog.chunks.get(&(paper, in_block, html));
-                        for op in chunk.into_iter().flatten() {
+                        for op in catalog.chunk(paper, in_block, html) {
                             match op {
                                 Op::Fixed(index) => visit(Piece::Fixed {
                                     catalog: true,
@@ -784,7 +807,7 @@ fn walk(
 /// inline conditionals, and wraps.
 fn fill(raw: &str, values: &Values<'_>, why: Option<&str>, html: bool, out: &mut String) {
     let mut rest = raw;
-    while let Some(at) = memchr::memmem::find(rest.as_bytes(), b"PWSLOT0") {
+    while let Some(at) = super::find_slot(rest) {
         out.push_str(&rest[..at]);
         let tail = &rest[at..];
         if let Some(r) = tail.strip_prefix(marks::VALUE)
@@ -819,8 +842,8 @@ fn fill(raw: &str, values: &Values<'_>, why: Option<&str>, html: bool, out: &mut
             rest = after;
         } else {
             // A per-person slot (filled later), or not one of ours: kept as it is.
-            out.push_str("PWSLOT0");
-            rest = &tail["PWSLOT0".len()..];
+            out.push_str(super::SLOT_PREFIX);
+            rest = &tail[super::SLOT_PREFIX.len()..];
         }
     }
     out.push_str(rest);
