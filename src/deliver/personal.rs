@@ -23,13 +23,16 @@ fn encode(fixed: &[String]) -> Vec<Box<[u8]>> {
     fixed.iter().map(|f| message::qp(f).into()).collect()
 }
 
+/// Encoded skeletons by their topics.
+type Skeletons = HashMap<Vec<String>, Arc<Encoded<Skeleton>>>;
+
 /// What personal messages of one send share.
 #[derive(Default)]
 pub(super) struct Shared {
     splicer: OnceLock<Option<Splicer>>,
     catalog: OnceLock<Option<Encoded<Catalog>>>,
     /// By format (HTML, text only), then by topics.
-    skeletons: Mutex<[HashMap<Vec<String>, Arc<Encoded<Skeleton>>>; 2]>,
+    skeletons: Mutex<[Skeletons; 2]>,
 }
 
 /// The splicer when splices are usable with these templates.
