@@ -125,6 +125,11 @@ fn check_settings(settings: &Settings, found: &mut Found) {
     if settings.delivery.transport == TransportKind::Outbox || settings.is_bundled() {
         return;
     }
+    if settings.secrets.signing_key().is_none() && !settings.bounce.verp {
+        found.warnings.push(format!(
+            "{path}: delivery.transport sends real mail but PAPERWIRE_SECRET is not set here: it signs the unsubscribe links, and `send` stops without it (exit 2)"
+        ));
+    }
     let mut placeholders = vec![("newsletter.from", newsletter.from.email.domain())];
     if let Some(r) = &newsletter.reply_to {
         placeholders.push(("newsletter.reply_to", r.email.domain()));

@@ -491,6 +491,7 @@ fn check_warns_about_placeholders_for_real_mail_and_unused_template_files() {
         .replace(&format!("{}/", env.root().display()), "")
         .redact(&out.stderr);
     insta::assert_snapshot!(stderr, @r"
+    warning: paperwire.toml: delivery.transport sends real mail but PAPERWIRE_SECRET is not set here: it signs the unsubscribe links, and `send` stops without it (exit 2)
     warning: paperwire.toml: newsletter.from uses example.org, a domain reserved for examples, while delivery.transport sends real mail: put your own there (mail from it will not be delivered, and its links will not work)
     warning: paperwire.toml: newsletter.base_url uses digest.example.org, a domain reserved for examples, while delivery.transport sends real mail: put your own there (mail from it will not be delivered, and its links will not work)
     warning: tpl/digest.htm.hbs is not used: a templates directory holds digest.html.hbs, digest.txt.hbs, partials/NAME.html.hbs or NAME.txt.hbs, the web archive's web/ templates, and the readers' pages/ templates, confirm.html.hbs and confirm.txt.hbs (a misspelled name?)
@@ -505,6 +506,13 @@ fn check_warns_about_placeholders_for_real_mail_and_unused_template_files() {
         preview.stderr.contains("digest.htm.hbs is not used"),
         "{preview}"
     );
+    // Where the secret is set, `check` does not ask for it.
+    let out = env.run_with_env(
+        &["check", "--config", cfg.to_str().unwrap()],
+        &[("PAPERWIRE_SECRET", "a-secret-long-enough-for-the-check")],
+    );
+    out.assert_code(0);
+    assert!(!out.stderr.contains("PAPERWIRE_SECRET"), "{out}");
     // With the outbox, the placeholders are fine (the starter config's own).
     env.config_builder(None)
         .with_templates("dir = \"tpl\"")
