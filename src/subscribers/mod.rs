@@ -20,6 +20,7 @@ mod locate;
 pub mod log;
 mod parse;
 pub mod personal;
+mod plain;
 mod splice;
 pub mod store;
 pub mod token;

@@ -617,7 +617,7 @@ fn split_evenly(cuts: &[usize], len: usize, parts: usize) -> Vec<Range<usize>> {
 }
 
 /// What one run of pieces found.
-#[derive(Default)]
+#[derive(Debug, Default, PartialEq, Eq)]
 struct PartScan {
     found: Vec<(String, Spans)>,
     last_body_end: Option<usize>,
@@ -630,6 +630,7 @@ struct PartScan {
 }
 
 /// Why the list cannot be edited.
+#[derive(Debug, PartialEq, Eq)]
 struct Failure {
     at: usize,
     message: String,
@@ -653,8 +654,27 @@ impl Failure {
     }
 }
 
+/// How a piece is read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Reading {
+    /// With [`super::plain`] where it can, else with `toml_parser`.
+    Quick,
+    /// With `toml_parser` only (what the quick reader is held to in the tests).
+    #[cfg(test)]
+    Parser,
+}
+
 /// Scans the pieces between consecutive `cuts` (a run of them, ending with a closing cut).
 fn scan_pieces(text: &str, cuts: &[usize], wanted: &HashSet<String>) -> PartScan {
+    scan_pieces_by(text, cuts, wanted, Reading::Quick)
+}
+
+fn scan_pieces_by(
+    text: &str,
+    cuts: &[usize],
+    wanted: &HashSet<String>,
+    reading: Reading,
+) -> PartScan {
     let mut scan = PartScan::default();
     let mut tokens = Vec::new();
     let mut receiver = Scanner::new(text, wanted);
@@ -665,6 +685,12 @@ fn scan_pieces(text: &str, cuts: &[usize], wanted: &HashSet<String>) -> PartScan
     };
     let mut i = 0;
     while i + 1 < cuts.len() {
+        if reading == Reading::Quick
+            && read_quickly(&mut receiver, &text[cuts[i]..cuts[i + 1]], cuts[i])
+        {
+            i += 1;
+            continue;
+        }
         // A piece that does not parse on its own may end inside a multi-line string: try it
         // together with the next pieces.
         let mut end = i + 1;
@@ -697,6 +723,23 @@ fn scan_pieces(text: &str, cuts: &[usize], wanted: &HashSet<String>) -> PartScan
     scan.top_end = receiver.top_end;
     scan.plain = receiver.plain;
     scan
+}
+
+/// Reads the piece at `base` with [`super::plain`] into `receiver`; `false` (and `receiver` as
+/// it was) when that reader does not take it, or finds anything wrong: then `toml_parser` reads
+/// it, and says what.
+fn read_quickly(receiver: &mut Scanner<'_>, piece: &str, base: usize) -> bool {
+    let mut attempt = receiver.fork(base);
+    let mut errors: Vec<ParseError> = Vec::new();
+    if !super::plain::events(piece, &mut attempt, &mut errors)
+        || !errors.is_empty()
+        || attempt.failure.is_some()
+    {
+        return false;
+    }
+    attempt.finish_piece(piece.len());
+    receiver.join(attempt);
+    true
 }
 
 /// The first syntax error in `piece`, as `toml_edit` words it.
@@ -1065,6 +1108,7 @@ impl EventReceiver for Scanner<'_> {
 
 #[cfg(test)]
 mod tests {
+    use super::super::plain::tests::{FINE, LINES, Rng};
     use super::*;
 
     /// Every string the scan takes as written, TOML takes too, with the same value; and every
@@ -1416,6 +1460,84 @@ mod tests {
         let odd = SubscriberEmail::on_the_list("jos\u{e9}@example.org").unwrap();
         r.push(&odd, entry(odd.as_str()));
         assert!(!r.output_reusable());
+    }
+
+    /// A list of entries made of random lines, mostly in the plain shape.
+    fn random_list(rng: &mut Rng) -> String {
+        let mut text = String::new();
+        let line = |text: &mut String, line: &str, rng: &mut Rng| {
+            text.push_str(line);
+            text.push_str(rng.ending());
+        };
+        if rng.below(20) == 0 {
+            text.push('\u{feff}');
+        }
+        if rng.below(3) == 0 {
+            line(&mut text, "# the list", rng);
+        }
+        for i in 0..=rng.below(12) {
+            line(&mut text, "[[subscriber]]", rng);
+            line(&mut text, &format!("email = \"r{i}@example.org\""), rng);
+            for _ in 0..rng.below(5) {
+                let any = LINES[rng.below(LINES.len())];
+                let fine = LINES[rng.below(FINE)];
+                line(&mut text, if rng.below(40) == 0 { any } else { fine }, rng);
+            }
+        }
+        if rng.below(4) == 0 {
+            let end = text.trim_end_matches(['\r', '\n']).len();
+            text.truncate(end);
+        }
+        text
+    }
+
+    /// Reading pieces quickly where possible finds exactly what reading them all with
+    /// `toml_parser` finds: the same entries and spans, or the same error at the same place.
+    #[test]
+    fn the_quick_reading_finds_what_the_parser_finds() {
+        let w = wanted(&["r0@example.org", "r3@example.org", "a@b.org", "x@y.z"]);
+        let mut rng = Rng(0x2545_f491_4f6c_dd1d);
+        let (mut failed, mut found) = (0, 0);
+        for _ in 0..6_000 {
+            let text = random_list(&mut rng);
+            let cuts = cuts(&text);
+            let quick = scan_pieces_by(&text, &cuts, &w, Reading::Quick);
+            let parser = scan_pieces_by(&text, &cuts, &w, Reading::Parser);
+            assert_eq!(quick, parser, "{text:?}");
+            failed += usize::from(quick.failure.is_some());
+            found += usize::from(!quick.found.is_empty() && quick.failure.is_none());
+        }
+        assert!(
+            failed > 1000 && found > 1000,
+            "{failed} failed, {found} found"
+        );
+    }
+
+    #[test]
+    fn tricky_lists_read_the_same_both_ways() {
+        let w = wanted(&["a@b.org", "b@b.org"]);
+        for text in [
+            "[[subscriber]]\nemail = \"a@b.org\"\nname = \"\"\"\n[[subscriber]]\nemail = \"b@b.org\"\n\"\"\"\n",
+            "[[subscriber]]\nemail = \"a@b.org\"\nname = \"x\\u00e9\"\n[[subscriber]]\nemail = \"b\\u0040b.org\"\n",
+            "\u{feff}[[subscriber]]\r\nemail = \"a@b.org\"\r\n\r\n[[subscriber]]\r\nemail = \"b@b.org\"",
+            "[[subscriber]]\n\temail\t= \"a@b.org\" # \u{1}\n",
+            "[[subscriber]]\nemail = \"a@b.org\"\nemail = \"b@b.org\"\n",
+            "[[subscriber]]\nemail = \"a@b.org\"\nname = \"x\"\nname = \"y\"\n",
+            "[[subscriber]]\nemail = \"a@b.org\"\nx.y = 1\n[[subscriber]]\nemail = \"b@b.org\"\nx = { y = 1 }\n",
+            "[[subscriber]]\nemail = \"a@b.org\"\nsubscribed_at = 2024-02-30\n",
+            "[[subscriber]]\nemail = \"a@b.org\"\nsubscribed_at = 2024-02-29\nat = 2026-12-01T08:00:00Z\n",
+            "[[subscriber]]\nemail = \"Jos\u{e9}@b.org\"\n[[subscriber]]\nemail = \"B@B.org\"\n",
+            "version = 1\n[[subscriber]]\nemail = \"a@b.org\"\n",
+            "subscriber = []\n",
+            "[[subscriber]]\nemail = \"a@b.org\"\n[extra]\n",
+            "[[subscriber]]\nemail = \"a@b.org\"\ntopics = [\n  \"A\", # a\n]\n[[subscriber]]\nemail = \"b@b.org\"\n",
+            "[[subscriber]]\nemail = \"a@b.org\"\n# a\rb\n",
+        ] {
+            let cuts = cuts(text);
+            let quick = scan_pieces_by(text, &cuts, &w, Reading::Quick);
+            let parser = scan_pieces_by(text, &cuts, &w, Reading::Parser);
+            assert_eq!(quick, parser, "{text:?}");
+        }
     }
 
     #[test]
