@@ -768,9 +768,10 @@ fn plain_basic_string(raw: &str) -> bool {
     else {
         return false;
     };
-    inner
-        .bytes()
-        .all(|b| b != b'"' && b != b'\\' && b != 0x7f && (b >= 0x20 || b == b'\t'))
+    // Without an early exit, so that the compiler checks many bytes at once.
+    !inner.bytes().fold(false, |bad, b| {
+        bad | (b == b'"') | (b == b'\\') | (b == 0x7f) | ((b < 0x20) & (b != b'\t'))
+    })
 }
 
 /// A bare key made only of `A-Za-z0-9_-` is valid as written (TOML's bare keys).
@@ -808,6 +809,39 @@ struct Scanner<'a> {
     failure: Option<Failure>,
     /// Every address so far was written as an ASCII string without escapes.
     plain: bool,
+    lengths: Lengths,
+}
+
+/// The lengths of the addresses asked for, so that most addresses on the list are passed over
+/// without lowercasing and hashing them.
+#[derive(Clone, Copy)]
+struct Lengths {
+    /// Bit `n` for a length `n` under 128.
+    short: u128,
+    long: bool,
+}
+
+impl Lengths {
+    fn of(wanted: &HashSet<String>) -> Self {
+        let mut lengths = Self {
+            short: 0,
+            long: false,
+        };
+        for key in wanted {
+            match u32::try_from(key.len()) {
+                Ok(n) if n < 128 => lengths.short |= 1 << n,
+                _ => lengths.long = true,
+            }
+        }
+        lengths
+    }
+
+    fn may_hold(self, len: usize) -> bool {
+        match u32::try_from(len) {
+            Ok(n) if n < 128 => self.short >> n & 1 == 1,
+            _ => self.long,
+        }
+    }
 }
 
 struct EntryScan {
@@ -841,18 +875,37 @@ impl<'a> Scanner<'a> {
             last_body_end: None,
             failure: None,
             plain: true,
+            lengths: Lengths::of(wanted),
         }
     }
 
-    /// A scanner for the piece at `base`, carrying over what the pieces before it found.
-    fn fork(&self, base: usize) -> Self {
+    /// A scanner for the piece at `base`, carrying over what the pieces before it found (and
+    /// the buffers it reuses).
+    fn fork(&mut self, base: usize) -> Self {
+        let mut header_parts = std::mem::take(&mut self.header_parts);
+        let mut key = std::mem::take(&mut self.key);
+        header_parts.clear();
+        key.clear();
         Self {
+            text: self.text,
+            wanted: self.wanted,
             base,
+            entry: None,
             prev_body_end: self.prev_body_end,
             top_end: self.top_end,
+            header: None,
+            header_parts,
+            value: std::mem::take(&mut self.value),
+            key,
+            after_equals: false,
+            line_ends_body: false,
+            depth: 0,
+            expect_email: false,
+            found: Vec::new(),
             last_body_end: self.last_body_end,
+            failure: None,
             plain: self.plain,
-            ..Self::new(self.text, self.wanted)
+            lengths: self.lengths,
         }
     }
 
@@ -862,6 +915,9 @@ impl<'a> Scanner<'a> {
         self.last_body_end = piece.last_body_end;
         self.plain = piece.plain;
         self.found.extend(piece.found);
+        self.header_parts = piece.header_parts;
+        self.key = piece.key;
+        self.value = piece.value;
     }
 
     fn fail(&mut self, at: usize, message: String, unsupported: bool) {
@@ -1071,17 +1127,23 @@ impl EventReceiver for Scanner<'_> {
         self.plain &= written.is_ascii() && !written.contains('\\');
         let mut value = std::mem::take(&mut self.value);
         value.clear();
-        let scalar = raw.decode_scalar(&mut value, error);
+        let scalar = if kind == Some(Encoding::BasicString) && plain_basic_string(written) {
+            value.push_str(&written[1..written.len() - 1]);
+            toml_parser::decoder::ScalarKind::String
+        } else {
+            raw.decode_scalar(&mut value, error)
+        };
         if scalar == toml_parser::decoder::ScalarKind::String
             && let Some(entry) = &mut self.entry
         {
             entry.has_email = true;
             let trimmed = value.trim();
             let wanted = if trimmed.is_ascii() {
-                let (start, end) = (value.len() - value.trim_start().len(), trimmed.len());
-                value.make_ascii_lowercase();
-                let key = &value[start..start + end];
-                self.wanted.contains(key).then(|| key.to_owned())
+                // Lowercasing ASCII keeps the length.
+                Some(trimmed)
+                    .filter(|t| self.lengths.may_hold(t.len()))
+                    .map(str::to_ascii_lowercase)
+                    .filter(|k| self.wanted.contains(k))
             } else {
                 Some(trimmed.to_lowercase()).filter(|k| self.wanted.contains(k))
             };
