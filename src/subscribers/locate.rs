@@ -43,16 +43,30 @@ fn header_line_start(bytes: &[u8], at: usize) -> Option<usize> {
 /// Offsets where a piece starts: 0 and the start of every line that is exactly
 /// `[[subscriber]]` (blanks around allowed), then the end of the text.
 pub(super) fn cuts(text: &str) -> Vec<usize> {
+    cuts_within(text, 0, text.len())
+}
+
+/// The [`cuts`] from `start` to `end`, each of them a cut (or the end of the text): `start`,
+/// the cuts between them, `end`. (No header line can reach over a cut: a cut starts a line.)
+pub(super) fn cuts_within(text: &str, start: usize, end: usize) -> Vec<usize> {
     let bytes = text.as_bytes();
-    let mut cuts = vec![0];
+    let mut cuts = vec![start];
     cuts.extend(
-        memchr::memmem::find_iter(bytes, HEADER)
-            .filter_map(|at| header_line_start(bytes, at))
-            .filter(|start| *start > 0),
+        memchr::memmem::find_iter(&bytes[start..end], HEADER)
+            .filter_map(|at| header_line_start(bytes, start + at))
+            .filter(|line| *line > start),
     );
-    cuts.push(text.len());
+    cuts.push(end);
     cuts.dedup();
     cuts
+}
+
+/// The first cut at or after `at` (the end of the text when there is none).
+pub(super) fn next_cut(text: &str, at: usize) -> usize {
+    match at.checked_sub(1) {
+        Some(before) => piece_end(text.as_bytes(), before),
+        None => 0,
+    }
 }
 
 /// The start of the piece that holds `at` (which is not on a header line).

@@ -24,7 +24,7 @@ use toml_parser::parser::{EventReceiver, parse_document};
 use toml_parser::{ErrorSink, ParseError, Source, Span};
 
 use super::changes::{Field, FieldOp, Status};
-use super::locate::{cuts, pieces_to_read};
+use super::locate::{cuts, cuts_within, next_cut, pieces_to_read};
 use super::{SubscriberEmail, SubscriberError};
 use crate::diag::{Location, Problems, line_col};
 
@@ -77,14 +77,17 @@ impl<'t> Roster<'t> {
         path: &Path,
         wanted: &HashSet<String>,
     ) -> Result<Self, SubscriberError> {
-        let cuts = cuts(text);
         let threads = std::thread::available_parallelism().map_or(1, |n| n.get().min(8));
         let scans = if threads > 1 && text.len() > 4 << 20 {
-            let groups = split_evenly(&cuts, text.len(), threads);
+            // Each part finds its own cuts too.
+            let bounds = split_evenly(text, threads);
             std::thread::scope(|s| {
-                let handles: Vec<_> = groups
-                    .iter()
-                    .map(|r| s.spawn(|| scan_pieces(text, &cuts[r.clone()], wanted)))
+                let handles: Vec<_> = bounds
+                    .windows(2)
+                    .map(|part| {
+                        let (start, end) = (part[0], part[1]);
+                        s.spawn(move || scan_pieces(text, &cuts_within(text, start, end), wanted))
+                    })
                     .collect();
                 handles
                     .into_iter()
@@ -92,11 +95,11 @@ impl<'t> Roster<'t> {
                     .collect::<Vec<_>>()
             })
         } else {
-            vec![scan_pieces(text, &cuts, wanted)]
+            vec![scan_pieces(text, &cuts(text), wanted)]
         };
         // A part that failed may have been cut inside a multi-line string: read it whole then.
         let scans = if scans.len() > 1 && scans.iter().any(|s| s.failure.is_some()) {
-            vec![scan_pieces(text, &cuts, wanted)]
+            vec![scan_pieces(text, &cuts(text), wanted)]
         } else {
             scans
         };
@@ -598,22 +601,18 @@ pub(super) fn utc_datetime_value(at: chrono::DateTime<chrono::Utc>) -> Value {
 /// last entry ends.
 const UNKNOWN: usize = usize::MAX;
 
-/// `cuts` (piece starts plus the end) split into at most `parts` runs of about equal bytes;
-/// each range indexes `cuts` and includes its closing cut.
-fn split_evenly(cuts: &[usize], len: usize, parts: usize) -> Vec<Range<usize>> {
-    let mut ranges = Vec::new();
-    let mut start = 0;
+/// Where `text` is split into at most `parts` runs of pieces of about equal bytes: 0, cuts
+/// in between (see [`super::locate`]), and the end of the text.
+fn split_evenly(text: &str, parts: usize) -> Vec<usize> {
+    let mut bounds = vec![0];
     for part in 1..parts {
-        let target = len / parts * part;
-        let end = cuts.partition_point(|c| *c < target).max(start + 1);
-        if end >= cuts.len() - 1 {
-            break;
+        let at = next_cut(text, text.len() / parts * part);
+        if at > bounds[bounds.len() - 1] && at < text.len() {
+            bounds.push(at);
         }
-        ranges.push(start..end + 1);
-        start = end;
     }
-    ranges.push(start..cuts.len());
-    ranges
+    bounds.push(text.len());
+    bounds
 }
 
 /// What one run of pieces found.
