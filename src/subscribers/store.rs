@@ -44,7 +44,9 @@ use super::log::{ChangeLog, FileId, FoldRecord, Logged, sync_directory};
 use super::parse::check_topic;
 use super::splice::{Roster, date_value, field_value, strings_value, utc_datetime_value};
 use super::unsubscribed::{Records, Unsubscribed};
-use super::{NewSubscriber, Subscriber, SubscriberEmail, SubscriberError, read_list_with_id};
+use super::{
+    NewSubscriber, Subscriber, SubscriberEmail, SubscriberError, list_text, read_list_with_id,
+};
 use crate::diag::{Problem, Problems};
 use crate::exit::Temporary;
 
@@ -575,9 +577,13 @@ impl SubscriberStore {
             for problem in &snapshot.skipped {
                 tracing::warn!("{problem}");
             }
-            let (before, list_id) = read_list_with_id(&self.path)?;
-            let text = match &before {
-                Some(text) => text.as_str(),
+            let (bytes, list_id) = read_list_with_id(&self.path)?;
+            let before = bytes
+                .as_deref()
+                .map(|bytes| list_text(&self.path, bytes))
+                .transpose()?;
+            let text = match before {
+                Some(text) => text,
                 None if create_if_missing => "",
                 None => {
                     return Err(SubscriberError::Missing {
@@ -632,8 +638,7 @@ impl SubscriberStore {
                 .map_err(records_error)?;
             if editing.roster.changed() {
                 let record = touches_log.then(|| (snapshot.len, keep.clone()));
-                let replaced =
-                    self.replace_if_unchanged(before.as_deref(), &editing.roster, &log, record)?;
+                let replaced = self.replace_if_unchanged(before, &editing.roster, &log, record)?;
                 let Some(written) = replaced else {
                     tracing::info!(path = %self.path.display(), "the list changed while editing it; starting over");
                     continue;
