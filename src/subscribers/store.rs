@@ -598,8 +598,8 @@ impl SubscriberStore {
                 .chain(pending.iter().map(|l| &l.change.email))
                 .map(SubscriberEmail::key)
                 .collect();
-            let roster = match self.scan(text, &wanted, &records, &lock) {
-                Ok(roster) => roster,
+            let (roster, fit) = match self.scan(text, &wanted, &records, &lock) {
+                Ok(scanned) => scanned,
                 // An editor writing the file in place (not atomically) may be halfway through.
                 Err(SubscriberError::Invalid(_))
                     if reread_once && super::recently_modified(&self.path) =>
@@ -609,6 +609,10 @@ impl SubscriberStore {
                     continue;
                 }
                 Err(e) => return Err(e),
+            };
+            let mut vouch = Vouch {
+                lock: &lock,
+                text: fit.then_some(text),
             };
             // An address the edit is about that is on the list twice: which entry it meant is
             // not known, and changing one would leave the other as it was.
@@ -643,6 +647,7 @@ impl SubscriberStore {
                     tracing::info!(path = %self.path.display(), "the list changed while editing it; starting over");
                     continue;
                 };
+                vouch.text = None;
                 if editing.roster.output_reusable() {
                     remember(&lock, written);
                 }
@@ -667,7 +672,8 @@ impl SubscriberStore {
 
     /// Reads the list's `text` for an edit about the addresses `wanted`: only the parts that can
     /// hold them when it is the text fingerprinted in the lock file (see
-    /// [`super::fingerprint`]), else all of it, checking it, and fingerprinting it if it is fit.
+    /// [`super::fingerprint`]), else all of it, checking it. With whether it checked all of it
+    /// and found it fit to be fingerprinted ([`Vouch`]).
     /// Reading all of it, it finds the entries of the recorded unsubscribes too (the text may
     /// be an older copy that lost some); the fingerprint also vouches that they are all in it,
     /// so that the next edit need not look for them.
@@ -677,19 +683,17 @@ impl SubscriberStore {
         wanted: &HashSet<String>,
         records: &Records,
         lock: &File,
-    ) -> Result<Roster<'t>, SubscriberError> {
+    ) -> Result<(Roster<'t>, bool), SubscriberError> {
         if Fingerprint::read(lock).is_some_and(|f| f.matches(text.as_bytes()))
             && let Some(scanned) = Roster::scan_checked(text, &self.path, wanted)
         {
-            return scanned;
+            return scanned.map(|roster| (roster, false));
         }
         let mut all = wanted.clone();
         all.extend(records.keys().cloned());
         let mut roster = Roster::scan(text, &self.path, &all)?;
-        if roster.reusable() && records_hold(&mut roster, records) {
-            remember(lock, Fingerprint::of(text.as_bytes()));
-        }
-        Ok(roster)
+        let fit = roster.reusable() && records_hold(&mut roster, records);
+        Ok((roster, fit))
     }
 
     fn acquire_lock(&self) -> Result<File, SubscriberError> {
@@ -884,6 +888,23 @@ fn fields_entry(email: &SubscriberEmail, fields: &[Field]) -> Table {
         table.insert(field.key(), Item::Value(field_value(field)));
     }
     table
+}
+
+/// The text an edit read and checked whole, found fit to be fingerprinted: its fingerprint goes
+/// into the lock file when the edit is over, however it ends — unless the edit replaced the
+/// list (then `text` is `None`, and the fingerprint of what it wrote is there instead). Hashing
+/// the text only then spares the usual edit, which does replace the list, a pass over all of it.
+struct Vouch<'a> {
+    lock: &'a File,
+    text: Option<&'a str>,
+}
+
+impl Drop for Vouch<'_> {
+    fn drop(&mut self) {
+        if let Some(text) = self.text {
+            remember(self.lock, Fingerprint::of(text.as_bytes()));
+        }
+    }
 }
 
 /// A temporary file that is removed unless it was renamed into place.
