@@ -790,11 +790,19 @@ impl SubscriberStore {
         if let Some(permissions) = permissions {
             file.set_permissions(permissions).map_err(write_error)?;
         }
-        let mut out = Fingerprinting::new(std::io::BufWriter::with_capacity(1 << 20, file));
-        roster.write_to(&mut out).map_err(write_error)?;
-        let (out, written) = out.finish();
-        let file = out.into_inner().map_err(|e| write_error(e.into_error()))?;
-        file.sync_all().map_err(write_error)?;
+        // The fingerprint of what is written is worked out on another core meanwhile.
+        let (file, written) = std::thread::scope(|s| {
+            let hashing = s.spawn(|| {
+                let mut sink = Fingerprinting::new(std::io::sink());
+                roster.write_to(&mut sink).map(|()| sink.finish().1)
+            });
+            let mut out = std::io::BufWriter::with_capacity(1 << 20, file);
+            roster.write_to(&mut out).map_err(write_error)?;
+            let file = out.into_inner().map_err(|e| write_error(e.into_error()))?;
+            file.sync_all().map_err(write_error)?;
+            let written = hashing.join().expect("hashing does not panic");
+            Ok::<_, SubscriberError>((file, written.map_err(write_error)?))
+        })?;
         if let Some((covers, keep)) = record {
             let list = FileId::of(&file.metadata().map_err(write_error)?);
             log.append_record(FoldRecord {
