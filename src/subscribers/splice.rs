@@ -656,9 +656,13 @@ impl Failure {
 /// How a piece is read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Reading {
-    /// With [`super::plain`] where it can, else with `toml_parser`.
+    /// With [`super::plain::entries`] where it can, else with [`super::plain::events`], else
+    /// with `toml_parser`.
     Quick,
-    /// With `toml_parser` only (what the quick reader is held to in the tests).
+    /// With [`super::plain::events`] where it can, else with `toml_parser` (for the tests).
+    #[cfg(test)]
+    Events,
+    /// With `toml_parser` only (what the quick readers are held to in the tests).
     #[cfg(test)]
     Parser,
 }
@@ -684,9 +688,18 @@ fn scan_pieces_by(
     };
     let mut i = 0;
     while i + 1 < cuts.len() {
-        if reading == Reading::Quick
-            && read_quickly(&mut receiver, &text[cuts[i]..cuts[i + 1]], cuts[i])
-        {
+        let piece = &text[cuts[i]..cuts[i + 1]];
+        let quickly = match reading {
+            Reading::Quick => {
+                read_entries(&mut receiver, piece, cuts[i])
+                    || read_events(&mut receiver, piece, cuts[i])
+            }
+            #[cfg(test)]
+            Reading::Events => read_events(&mut receiver, piece, cuts[i]),
+            #[cfg(test)]
+            Reading::Parser => false,
+        };
+        if quickly {
             i += 1;
             continue;
         }
@@ -724,11 +737,51 @@ fn scan_pieces_by(
     scan
 }
 
-/// Reads the piece at `base` with [`super::plain`] into `receiver`; `false` (and `receiver` as
-/// it was) when that reader does not take it, or finds anything wrong: then `toml_parser` reads
-/// it, and says what.
-fn read_quickly(receiver: &mut Scanner<'_>, piece: &str, base: usize) -> bool {
+/// Reads the piece at `base` with [`super::plain::entries`] into `receiver`, leaving it as the
+/// piece's events would have; `false` (and `receiver` as it was) when that reader does not
+/// take the piece.
+fn read_entries(receiver: &mut Scanner<'_>, piece: &str, base: usize) -> bool {
+    let (wanted, lengths, top_end) = (receiver.wanted, receiver.lengths, receiver.top_end);
+    let mut prev_body_end = receiver.prev_body_end;
+    let mut last_body_end = receiver.last_body_end;
+    let mut plain = receiver.plain;
+    let mut found = std::mem::take(&mut receiver.found);
+    let kept = found.len();
+    let read = super::plain::entries(piece, |entry| {
+        if let Some((at, email)) = entry.email {
+            plain &= email.is_ascii();
+            if let Some(key) = wanted_key(email, wanted, lengths) {
+                found.push((
+                    key,
+                    Spans {
+                        prefix_start: prev_body_end.unwrap_or(top_end),
+                        header_start: base + entry.header,
+                        body_end: base + entry.body_end,
+                        email_at: base + at,
+                    },
+                ));
+            }
+        }
+        prev_body_end = Some(base + entry.body_end);
+        last_body_end = prev_body_end;
+    });
+    if read {
+        receiver.prev_body_end = prev_body_end;
+        receiver.last_body_end = last_body_end;
+        receiver.plain = plain;
+    } else {
+        found.truncate(kept);
+    }
+    receiver.found = found;
+    read
+}
+
+/// Reads the piece at `base` with [`super::plain::events`] into `receiver`; `false` (and
+/// `receiver` as it was) when that reader does not take it, or finds anything wrong: then
+/// `toml_parser` reads it, and says what.
+fn read_events(receiver: &mut Scanner<'_>, piece: &str, base: usize) -> bool {
     let mut attempt = receiver.fork(base);
+    attempt.bare_keys_checked = true;
     let mut errors: Vec<ParseError> = Vec::new();
     if !super::plain::events(piece, &mut attempt, &mut errors)
         || !errors.is_empty()
@@ -781,6 +834,21 @@ fn plain_bare_key(raw: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
 }
 
+/// The lowercased address `email` (as decoded) if it is one of `wanted` (whose `lengths`
+/// these are).
+fn wanted_key(email: &str, wanted: &HashSet<String>, lengths: Lengths) -> Option<String> {
+    let trimmed = email.trim();
+    if trimmed.is_ascii() {
+        // Lowercasing ASCII keeps the length.
+        Some(trimmed)
+            .filter(|t| lengths.may_hold(t.len()))
+            .map(str::to_ascii_lowercase)
+            .filter(|k| wanted.contains(k))
+    } else {
+        Some(trimmed.to_lowercase()).filter(|k| wanted.contains(k))
+    }
+}
+
 /// Follows `toml_parser`'s events through a piece.
 struct Scanner<'a> {
     text: &'a str,
@@ -809,6 +877,9 @@ struct Scanner<'a> {
     /// Every address so far was written as an ASCII string without escapes.
     plain: bool,
     lengths: Lengths,
+    /// Every bare key comes from [`super::plain`], which hands over only keys made of
+    /// bare-key bytes: they need no checking.
+    bare_keys_checked: bool,
 }
 
 /// The lengths of the addresses asked for, so that most addresses on the list are passed over
@@ -875,6 +946,7 @@ impl<'a> Scanner<'a> {
             failure: None,
             plain: true,
             lengths: Lengths::of(wanted),
+            bare_keys_checked: false,
         }
     }
 
@@ -905,6 +977,7 @@ impl<'a> Scanner<'a> {
             failure: None,
             plain: self.plain,
             lengths: self.lengths,
+            bare_keys_checked: false,
         }
     }
 
@@ -1056,47 +1129,57 @@ impl<'a> Scanner<'a> {
     }
 }
 
+// Inlined into the quick reader's calls (`toml_parser` calls them through a `dyn`).
 impl EventReceiver for Scanner<'_> {
+    #[inline]
     fn std_table_open(&mut self, span: Span, _: &mut dyn ErrorSink) {
         self.header = Some((self.base + span.start(), false));
         self.header_parts.clear();
     }
+    #[inline]
     fn std_table_close(&mut self, span: Span, _: &mut dyn ErrorSink) {
         self.header_done(span);
     }
+    #[inline]
     fn array_table_open(&mut self, span: Span, _: &mut dyn ErrorSink) {
         self.header = Some((self.base + span.start(), true));
         self.header_parts.clear();
     }
+    #[inline]
     fn array_table_close(&mut self, span: Span, _: &mut dyn ErrorSink) {
         self.header_done(span);
     }
+    #[inline]
     fn inline_table_open(&mut self, _: Span, _: &mut dyn ErrorSink) -> bool {
         // An address is a string; the next key's value is not it.
         self.expect_email = false;
         self.depth += 1;
         true
     }
+    #[inline]
     fn inline_table_close(&mut self, _: Span, _: &mut dyn ErrorSink) {
         self.depth = self.depth.saturating_sub(1);
         if self.depth == 0 {
             self.value_done();
         }
     }
+    #[inline]
     fn array_open(&mut self, _: Span, _: &mut dyn ErrorSink) -> bool {
         self.expect_email = false;
         self.depth += 1;
         true
     }
+    #[inline]
     fn array_close(&mut self, _: Span, _: &mut dyn ErrorSink) {
         self.depth = self.depth.saturating_sub(1);
         if self.depth == 0 {
             self.value_done();
         }
     }
+    #[inline]
     fn simple_key(&mut self, span: Span, kind: Option<Encoding>, error: &mut dyn ErrorSink) {
         let raw = self.raw(span, kind);
-        if !(kind.is_none() && plain_bare_key(raw.as_str())) {
+        if !(kind.is_none() && (self.bare_keys_checked || plain_bare_key(raw.as_str()))) {
             raw.decode_key(&mut (), error);
         }
         if self.header.is_some() {
@@ -1105,11 +1188,13 @@ impl EventReceiver for Scanner<'_> {
             self.key.push((span, kind));
         }
     }
+    #[inline]
     fn key_val_sep(&mut self, span: Span, _: &mut dyn ErrorSink) {
         if self.depth == 0 {
             self.key_done(span);
         }
     }
+    #[inline]
     fn scalar(&mut self, span: Span, kind: Option<Encoding>, error: &mut dyn ErrorSink) {
         // The parser checks the shape; a value is only checked when it is decoded.
         let raw = self.raw(span, kind);
@@ -1136,24 +1221,17 @@ impl EventReceiver for Scanner<'_> {
             && let Some(entry) = &mut self.entry
         {
             entry.has_email = true;
-            let trimmed = value.trim();
-            let wanted = if trimmed.is_ascii() {
-                // Lowercasing ASCII keeps the length.
-                Some(trimmed)
-                    .filter(|t| self.lengths.may_hold(t.len()))
-                    .map(str::to_ascii_lowercase)
-                    .filter(|k| self.wanted.contains(k))
-            } else {
-                Some(trimmed.to_lowercase()).filter(|k| self.wanted.contains(k))
-            };
+            let wanted = wanted_key(&value, self.wanted, self.lengths);
             entry.email = wanted.map(|key| (key, self.base + span.start()));
         }
         self.value = value;
         self.value_done();
     }
+    #[inline]
     fn comment(&mut self, span: Span, error: &mut dyn ErrorSink) {
         self.raw(span, None).decode_comment(error);
     }
+    #[inline]
     fn newline(&mut self, span: Span, error: &mut dyn ErrorSink) {
         self.raw(span, None).decode_newline(error);
         if self.depth > 0 {
@@ -1563,8 +1641,10 @@ mod tests {
             let text = random_list(&mut rng);
             let cuts = cuts(&text);
             let quick = scan_pieces_by(&text, &cuts, &w, Reading::Quick);
+            let events = scan_pieces_by(&text, &cuts, &w, Reading::Events);
             let parser = scan_pieces_by(&text, &cuts, &w, Reading::Parser);
             assert_eq!(quick, parser, "{text:?}");
+            assert_eq!(events, parser, "{text:?}");
             failed += usize::from(quick.failure.is_some());
             found += usize::from(!quick.found.is_empty() && quick.failure.is_none());
         }
@@ -1595,9 +1675,11 @@ mod tests {
             "[[subscriber]]\nemail = \"a@b.org\"\n# a\rb\n",
         ] {
             let cuts = cuts(text);
-            let quick = scan_pieces_by(text, &cuts, &w, Reading::Quick);
             let parser = scan_pieces_by(text, &cuts, &w, Reading::Parser);
-            assert_eq!(quick, parser, "{text:?}");
+            for reading in [Reading::Quick, Reading::Events] {
+                let quick = scan_pieces_by(text, &cuts, &w, reading);
+                assert_eq!(quick, parser, "{reading:?}: {text:?}");
+            }
         }
     }
 
