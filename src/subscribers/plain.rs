@@ -217,10 +217,12 @@ fn plain_string(bytes: &[u8], at: usize) -> Option<usize> {
         return None;
     }
     let rest = &bytes[at + 1..];
-    let len = rest.iter().position(|&b| b == quote)?;
-    let inner = &rest[..len];
-    let bad = inner.iter().fold(false, |bad, &b| {
-        bad | !printable(b) | (b == b'\\' && quote == b'"')
+    let len = memchr::memchr(quote, rest)?;
+    // A backslash escapes only in a basic string (and no string holds a NUL as it is).
+    let escape = if quote == b'"' { b'\\' } else { 0 };
+    // Without an early exit or a branch, so that the compiler checks many bytes at once.
+    let bad = rest[..len].iter().fold(false, |bad, &b| {
+        bad | ((b < 0x20) & (b != b'\t')) | (b == 0x7f) | (b == escape)
     });
     (!bad).then_some(at + 1 + len + 1)
 }

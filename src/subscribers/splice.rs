@@ -86,7 +86,7 @@ impl<'t> Roster<'t> {
                     .windows(2)
                     .map(|part| {
                         let (start, end) = (part[0], part[1]);
-                        s.spawn(move || scan_pieces(text, &cuts_within(text, start, end), wanted))
+                        s.spawn(move || scan_part(text, start, end, wanted))
                     })
                     .collect();
                 handles
@@ -95,7 +95,7 @@ impl<'t> Roster<'t> {
                     .collect::<Vec<_>>()
             })
         } else {
-            vec![scan_pieces(text, &cuts(text), wanted)]
+            vec![scan_part(text, 0, text.len(), wanted)]
         };
         // A part that failed may have been cut inside a multi-line string: read it whole then.
         let scans = if scans.len() > 1 && scans.iter().any(|s| s.failure.is_some()) {
@@ -665,6 +665,25 @@ enum Reading {
     /// With `toml_parser` only (what the quick readers are held to in the tests).
     #[cfg(test)]
     Parser,
+}
+
+/// Scans the part of `text` between the cuts `start` and `end`: all at once when it is all in
+/// the plain shape (see [`super::plain::entries`]; its entries are then what reading it piece
+/// by piece finds, as the pieces start at `[[subscriber]]` lines), else piece by piece.
+fn scan_part(text: &str, start: usize, end: usize, wanted: &HashSet<String>) -> PartScan {
+    let mut receiver = Scanner::new(text, wanted);
+    receiver.prev_body_end = (start > 0).then_some(UNKNOWN);
+    if !read_entries(&mut receiver, &text[start..end], start) {
+        return scan_pieces(text, &cuts_within(text, start, end), wanted);
+    }
+    PartScan {
+        found: receiver.found,
+        last_body_end: receiver.last_body_end,
+        top_end: receiver.top_end,
+        failure: None,
+        joined: false,
+        plain: receiver.plain,
+    }
 }
 
 /// Scans the pieces between consecutive `cuts` (a run of them, ending with a closing cut).
@@ -1645,6 +1664,15 @@ mod tests {
             let parser = scan_pieces_by(&text, &cuts, &w, Reading::Parser);
             assert_eq!(quick, parser, "{text:?}");
             assert_eq!(events, parser, "{text:?}");
+            assert_eq!(scan_part(&text, 0, text.len(), &w), parser, "{text:?}");
+            // In two parts, the second starting at a cut, as the threads of a big list's scan.
+            let half = cuts.len() / 2;
+            let (start, end) = (cuts[half], text.len());
+            for (part, cuts) in [(0..start, &cuts[..=half]), (start..end, &cuts[half..])] {
+                let parser = scan_pieces_by(&text, cuts, &w, Reading::Parser);
+                let part = scan_part(&text, part.start, part.end, &w);
+                assert_eq!(part, parser, "{text:?} at {start}");
+            }
             failed += usize::from(quick.failure.is_some());
             found += usize::from(!quick.found.is_empty() && quick.failure.is_none());
         }
