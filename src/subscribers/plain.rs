@@ -14,6 +14,12 @@
 //!
 //! What the text of a token means (is this comment, this date, this string allowed?) is not
 //! judged here: the receiver decodes the tokens as it would have anyway.
+//!
+//! Most of a list is narrower still — values that need no decoding to be found good, each
+//! entry's address a basic string given once — and [`entries`] reads such text straight into
+//! its entries, without an event per token; the list's scan (`splice`) takes what it finds
+//! as what its events would have told it, and reads with [`events`] (or `toml_parser`) what
+//! [`entries`] does not take. The tests hold all three readings to the same results.
 
 use toml_parser::decoder::Encoding;
 use toml_parser::parser::EventReceiver;
