@@ -522,7 +522,7 @@ mod tests {
                 since: None,
                 unsubscribed_at: None,
                 bounced_at: None,
-                profile: r.subscriber.profile,
+                profile: r.subscriber.profile.into(),
             })
             .collect();
         assert_eq!(export_csv(&subscribers), text);

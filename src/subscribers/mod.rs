@@ -221,7 +221,61 @@ pub struct Subscriber {
     pub bounced_at: Option<chrono::DateTime<chrono::Utc>>,
     /// `interests`, `authors`, `like`, `mute`, `for_you`.
     #[serde(flatten)]
-    pub profile: PersonalProfile,
+    pub profile: Personal,
+}
+
+/// A reader's personal fields ([`PersonalProfile`]), held out of line: most readers have none,
+/// and a million entries that each carried five empty fields inline would hold a hundred
+/// megabytes of nothing. Reads as the profile (empty when none); the first write makes room.
+#[derive(Debug, Clone, Default)]
+pub struct Personal(Option<Box<PersonalProfile>>);
+
+static NO_PROFILE: PersonalProfile = PersonalProfile {
+    interests: Vec::new(),
+    authors: Vec::new(),
+    like: Vec::new(),
+    mute: Vec::new(),
+    for_you: None,
+};
+
+impl Personal {
+    pub fn new(profile: PersonalProfile) -> Self {
+        Self((!profile.is_empty()).then(|| Box::new(profile)))
+    }
+}
+
+impl From<PersonalProfile> for Personal {
+    fn from(profile: PersonalProfile) -> Self {
+        Self::new(profile)
+    }
+}
+
+impl std::ops::Deref for Personal {
+    type Target = PersonalProfile;
+
+    fn deref(&self) -> &PersonalProfile {
+        self.0.as_deref().unwrap_or(&NO_PROFILE)
+    }
+}
+
+impl std::ops::DerefMut for Personal {
+    fn deref_mut(&mut self) -> &mut PersonalProfile {
+        self.0.get_or_insert_default()
+    }
+}
+
+impl PartialEq for Personal {
+    fn eq(&self, other: &Self) -> bool {
+        **self == **other
+    }
+}
+
+impl Eq for Personal {}
+
+impl Serialize for Personal {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        (**self).serialize(serializer)
+    }
 }
 
 impl Subscriber {
@@ -237,7 +291,7 @@ impl Subscriber {
             since: None,
             unsubscribed_at: None,
             bounced_at: None,
-            profile: PersonalProfile::default(),
+            profile: Personal::default(),
         }
     }
 
@@ -496,4 +550,27 @@ fn list_text<'b>(path: &Path, bytes: &'b [u8]) -> Result<&'b str, SubscriberErro
         path: path.to_owned(),
         source: std::io::Error::new(std::io::ErrorKind::InvalidData, "not UTF-8 text"),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A reader without personal fields pays one pointer for them; reading them gives empty
+    /// fields, writing makes room, and an emptied profile equals none.
+    #[test]
+    fn personal_fields_are_held_out_of_line() {
+        assert_eq!(
+            std::mem::size_of::<Personal>(),
+            std::mem::size_of::<usize>()
+        );
+        let mut s = Subscriber::new(SubscriberEmail::parse("ada@example.org").unwrap());
+        assert!(s.profile.is_empty() && !s.profile.is_personal());
+        assert_eq!(serde_json::to_value(&s).unwrap().get("interests"), None);
+        s.profile.for_you = Some(3);
+        assert_eq!(serde_json::to_value(&s).unwrap()["for_you"], 3);
+        s.profile.for_you = None;
+        assert_eq!(s, Subscriber::new(s.email.clone()));
+        assert_eq!(Personal::new(PersonalProfile::default()).0, None);
+    }
 }

@@ -258,7 +258,7 @@ impl Checker<'_> {
             since,
             unsubscribed_at,
             bounced_at,
-            profile,
+            profile: profile.into(),
         })
     }
 
@@ -813,7 +813,7 @@ mod fast {
                 since,
                 unsubscribed_at,
                 bounced_at,
-                profile,
+                profile: profile.into(),
             });
         }
         Some(())
