@@ -26,6 +26,7 @@ mod for_you_form;
 pub mod limits;
 mod mailer;
 mod preferences;
+mod reads;
 mod respond;
 pub mod self_service;
 mod signup;

@@ -141,6 +141,8 @@ pub struct LogChanges {
     list: PathBuf,
     /// The config's section names, in order: what topics may name.
     sections: Vec<String>,
+    /// One read of the list at a time, shared by the requests waiting for it.
+    reads: std::sync::Arc<super::reads::SharedReads<ListView>>,
 }
 
 impl LogChanges {
@@ -150,25 +152,37 @@ impl LogChanges {
             writer,
             list: list.into(),
             sections: sections.iter().map(|s| (*s).to_owned()).collect(),
+            reads: std::sync::Arc::default(),
         }
     }
 
-    /// The list as every reader sees it, on a blocking thread; a list that does not exist yet
-    /// is empty (the first confirmed signup creates it).
-    fn view(&self) -> Pending<ListView> {
+    /// The list as every reader sees it, read on a blocking thread (one read at a time, shared
+    /// by the requests waiting for it: [`super::reads`]); a list that does not exist yet is
+    /// empty (the first confirmed signup creates it).
+    fn view(&self) -> Pending<std::sync::Arc<ListView>> {
         let (list, sections) = (self.list.clone(), self.sections.clone());
+        let reads = std::sync::Arc::clone(&self.reads);
         Box::pin(async move {
-            tokio::task::spawn_blocking(move || {
-                let sections: Vec<&str> = sections.iter().map(String::as_str).collect();
-                crate::subscribers::read_or_empty(&list, &sections)
-            })
-            .await
-            .map_err(|e| ChangeError::Interrupted {
-                reason: e.to_string(),
-                later: Temporary,
-            })?
-            .map_err(ChangeError::from)
+            reads
+                .view(async || {
+                    tokio::task::spawn_blocking(move || {
+                        let sections: Vec<&str> = sections.iter().map(String::as_str).collect();
+                        crate::subscribers::read_or_empty(&list, &sections)
+                    })
+                    .await
+                    .map_err(|e| ChangeError::Interrupted {
+                        reason: e.to_string(),
+                        later: Temporary,
+                    })?
+                    .map_err(ChangeError::from)
+                })
+                .await
         })
+    }
+
+    /// How many times the list was read for the pages (for tests).
+    pub fn reads(&self) -> usize {
+        self.reads.reads()
     }
 
     /// Appends `kinds` for `email`, in order, each on disk before the next.
@@ -194,7 +208,11 @@ impl SubscriberChanges for LogChanges {
         let key = email.key();
         Box::pin(async move {
             let view = view.await?;
-            Ok(view.subscribers.into_iter().find(|s| s.email.key() == key))
+            Ok(view
+                .subscribers
+                .iter()
+                .find(|s| s.email.key() == key)
+                .cloned())
         })
     }
 

@@ -38,6 +38,7 @@ struct Site {
     service: SelfService,
     base: String,
     client: reqwest::Client,
+    list_changes: Arc<LogChanges>,
 }
 
 impl Site {
@@ -58,14 +59,15 @@ impl Site {
         let store = SubscriberStore::new(&settings.subscribers_path);
         let changes = ChangeWriter::folding(store.clone(), folds);
         let secret: Arc<[u8]> = Arc::from(SECRET.as_bytes());
+        let list_changes = Arc::new(LogChanges::new(
+            changes.clone(),
+            store.path(),
+            &settings.section_names(),
+        ));
         let mut service = SelfService::new(
             Arc::clone(&settings),
             Arc::clone(&secret),
-            Arc::new(LogChanges::new(
-                changes.clone(),
-                store.path(),
-                &settings.section_names(),
-            )),
+            Arc::clone(&list_changes) as _,
             TransportSpec::Outbox {
                 dir: settings.delivery.outbox_dir.clone(),
             },
@@ -101,6 +103,7 @@ impl Site {
             service,
             base,
             client,
+            list_changes,
         }
     }
 
@@ -1301,4 +1304,52 @@ async fn the_preference_page_does_not_bring_back_a_bounced_address() {
     let page = site.client.get(&prefs).send().await.unwrap();
     let page = page.text().await.unwrap();
     assert!(!page.contains("bounced"), "{page}");
+}
+
+/// A burst of readers opening their preference pages reads the list a few times, not once
+/// each (at a million readers, each read is a second and a couple of hundred megabytes); every
+/// page still shows its own reader, and a page opened after a change shows the change.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_burst_of_preference_pages_shares_reads_of_the_list() {
+    let site = Site::start("signup = false").await;
+    let entries: String = (0..60)
+        .map(|i| format!("[[subscriber]]\nemail = \"r{i}@example.org\"\n\n"))
+        .collect();
+    site.env.write("subscribers.toml", &entries);
+    let pages: Vec<_> = (0..60)
+        .map(|i| {
+            let url = format!(
+                "{}/preferences?token={}",
+                site.base,
+                site.preferences_token(&format!("r{i}@example.org"))
+            );
+            let client = site.client.clone();
+            tokio::spawn(async move { client.get(&url).send().await.unwrap().text().await })
+        })
+        .collect();
+    for (i, page) in pages.into_iter().enumerate() {
+        let page = page.await.unwrap().unwrap();
+        assert!(page.contains(&format!("r{i}@example.org")), "{page}");
+    }
+    let reads = site.list_changes.reads();
+    assert!(reads < 20, "{reads} reads for 60 pages");
+    let prefs = format!(
+        "{}/preferences?token={}",
+        site.base,
+        site.preferences_token("r7@example.org")
+    );
+    let saved = site
+        .post_form(&prefs, "action=save&format=text", None)
+        .await;
+    assert_eq!(saved.status(), StatusCode::OK);
+    let page = site
+        .client
+        .get(&prefs)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("value=\"text\" checked"), "{page}");
 }
