@@ -25,3 +25,5 @@ pub mod serve;
 pub mod source;
 pub mod state;
 pub mod subscribers;
+#[cfg(test)]
+mod test_rng;

@@ -77,13 +77,8 @@ mod tests {
         let alphabet = [
             "a", "Z", " ", "=", "\t", "\r", "\n", "\r\n", "é", "·", "中", "~", "\u{7f}", "\u{1}",
         ];
-        let mut seed: u64 = 0x9e37_79b9_7f4a_7c15;
-        let mut next = || {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            seed
-        };
+        let mut rng = crate::test_rng::Rng(0x9e37_79b9_7f4a_7c15);
+        let mut next = || rng.next();
         for case in 0..20_000 {
             let len = (next() % 170) as usize;
             let plainish = case % 2 == 0;

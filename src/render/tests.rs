@@ -738,13 +738,8 @@ fn a_line_that_fits_is_wrapped_as_textwrap_wraps_it() {
         "\t",
         "ｆｕｌｌ",
     ];
-    let mut seed: u64 = 0x2545_f491_4f6c_dd1d;
-    let mut next = || {
-        seed ^= seed << 13;
-        seed ^= seed >> 7;
-        seed ^= seed << 17;
-        seed
-    };
+    let mut rng = crate::test_rng::Rng(0x2545_f491_4f6c_dd1d);
+    let mut next = || rng.next();
     let mut shortcuts = 0;
     for _ in 0..20_000 {
         let n = 1 + (next() % 9) as usize;

@@ -599,25 +599,7 @@ pub(super) mod tests {
     /// See [`LINES`].
     pub(crate) const PLAIN_SHAPE: usize = 60;
 
-    /// A small random number generator, so that failures can be replayed.
-    pub(crate) struct Rng(pub(crate) u64);
-
-    impl Rng {
-        pub(crate) fn below(&mut self, n: usize) -> usize {
-            self.0 ^= self.0 << 13;
-            self.0 ^= self.0 >> 7;
-            self.0 ^= self.0 << 17;
-            (self.0 % n as u64) as usize
-        }
-
-        pub(crate) fn ending(&mut self) -> &'static str {
-            match self.below(100) {
-                0..=79 => "\n",
-                80..=98 => "\r\n",
-                _ => "\r",
-            }
-        }
-    }
+    pub(crate) use crate::test_rng::Rng;
 
     /// A piece of random lines: mostly plain ones, sometimes anything.
     fn piece(rng: &mut Rng) -> String {

@@ -1279,11 +1279,9 @@ mod tests {
         let alphabet = [
             'a', '"', '\\', '\t', '\u{1}', '\n', '\u{7f}', 'é', ' ', '-', '_', '\'',
         ];
-        let mut seed = 0x2545_f491_4f6c_dd1d_u64;
+        let mut rng = crate::test_rng::Rng(0x2545_f491_4f6c_dd1d);
         for _ in 0..20_000 {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
+            let seed = rng.next();
             let len = (seed % 6) as usize;
             let inner: String = (0..len)
                 .map(|i| alphabet[((seed >> (8 + 4 * i)) % alphabet.len() as u64) as usize])

@@ -7,7 +7,7 @@
 
 use std::time::Duration;
 
-use crate::harness::{Redactor, SmtpServer, TestEnv};
+use crate::harness::{Output, Redactor, SmtpServer, TestEnv};
 
 const SECRET: (&str, &str) = ("PAPERWIRE_SECRET", "test-secret");
 
@@ -46,17 +46,20 @@ fn setup(env: &TestEnv, server: &SmtpServer, subscribers: &str) {
 }
 
 fn send(env: &TestEnv) {
-    env.run_with_env(
-        &[
-            "send",
-            "--config",
-            "paperwire.toml",
-            "--edition",
-            "2026-11-28",
-        ],
-        &[SECRET],
-    )
-    .assert_code(0);
+    send_output(env, &[]).assert_code(0);
+}
+
+/// `send` of the edition 2026-11-28, with `flags` before the command (`-v`).
+fn send_output(env: &TestEnv, flags: &[&str]) -> Output {
+    let mut args = flags.to_vec();
+    args.extend([
+        "send",
+        "--config",
+        "paperwire.toml",
+        "--edition",
+        "2026-11-28",
+    ]);
+    env.run_with_env(&args, &[SECRET])
 }
 
 /// Readers with every personal field, on the same list as [`PLAIN_READERS`].
@@ -549,16 +552,7 @@ fn a_liked_id_no_one_can_resolve_never_fails_a_send() {
     let readers = "[[subscriber]]\nemail = \"ada@example.org\"\nlike = [\"2411.99999\"]\n\
                    interests = [\"federated\"]\nformat = \"text\"\n";
     seed_setup(&env, &server, readers, &[]);
-    let out = env.run_with_env(
-        &[
-            "send",
-            "--config",
-            "paperwire.toml",
-            "--edition",
-            "2026-11-28",
-        ],
-        &[SECRET],
-    );
+    let out = send_output(&env, &[]);
     out.assert_code(0);
     assert!(
         out.stderr
@@ -624,17 +618,7 @@ for_you   = 3
 max_papers = 4
 "#;
     seed_setup(&env, &server, readers, &[]);
-    let out = env.run_with_env(
-        &[
-            "-v",
-            "send",
-            "--config",
-            "paperwire.toml",
-            "--edition",
-            "2026-11-28",
-        ],
-        &[SECRET],
-    );
+    let out = send_output(&env, &["-v"]);
     out.assert_code(0);
     // The send spliced (the built-in templates can be): what is compared below is a splice.
     assert!(

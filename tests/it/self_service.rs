@@ -187,6 +187,15 @@ impl Site {
         )
     }
 
+    /// The preference page's address for `address`, as a digest links to it (served here).
+    fn preferences_url(&self, address: &str) -> String {
+        format!(
+            "{}/preferences?token={}",
+            self.base,
+            self.preferences_token(address)
+        )
+    }
+
     fn preferences_token(&self, address: &str) -> String {
         links::sign_preferences(
             SECRET.as_bytes(),
@@ -332,11 +341,7 @@ async fn the_first_signup_creates_the_list() {
     let confirmed = site.client.post(&url).send().await.unwrap();
     assert_eq!(confirmed.status(), StatusCode::OK);
     // The preference page shows the new reader at once, folded into a file or not.
-    let own = format!(
-        "{}/preferences?token={}",
-        site.base,
-        site.preferences_token("first@example.org")
-    );
+    let own = site.preferences_url("first@example.org");
     let page = site.client.get(&own).send().await.unwrap();
     assert_eq!(page.status(), StatusCode::OK);
     assert!(page.text().await.unwrap().contains("first@example.org"));
@@ -349,11 +354,7 @@ async fn the_first_signup_creates_the_list() {
     assert!(first.is_active() && first.topics.is_empty());
     assert!(first.since.is_some());
     // Not on the list is "not subscribed", not an error.
-    let prefs = format!(
-        "{}/preferences?token={}",
-        site.base,
-        site.preferences_token("someone@example.org")
-    );
+    let prefs = site.preferences_url("someone@example.org");
     let page = site.client.get(&prefs).send().await.unwrap();
     assert_eq!(page.status(), StatusCode::OK);
     assert!(page.text().await.unwrap().contains("is not subscribed"));
@@ -363,11 +364,7 @@ async fn the_first_signup_creates_the_list() {
 async fn an_unsubscribed_reader_comes_back_only_through_a_newer_confirmation() {
     let site = Site::start("signup = true").await;
     let grace = SubscriberEmail::parse("grace@example.org").unwrap();
-    let prefs = format!(
-        "{}/preferences?token={}",
-        site.base,
-        site.preferences_token("grace@example.org")
-    );
+    let prefs = site.preferences_url("grace@example.org");
     let gone = site.post_form(&prefs, "action=unsubscribe", None).await;
     assert_eq!(gone.status(), StatusCode::OK);
     assert!(gone.text().await.unwrap().contains("will get no more"));
@@ -517,11 +514,7 @@ async fn ada_text_after_send(site: &Site, edition: &str) -> String {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_preference_page_reports_every_bad_field() {
     let site = Site::start("signup = false").await;
-    let prefs = format!(
-        "{}/preferences?token={}",
-        site.base,
-        site.preferences_token("ada@example.org")
-    );
+    let prefs = site.preferences_url("ada@example.org");
     let keep = "action=save&topics=Federated+Learning&format=html";
     let log = SubscriberStore::new(site.list_path()).change_log();
     // Each bad field alone: the problem is next to it.
@@ -603,11 +596,7 @@ async fn the_preference_page_reports_every_bad_field() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_preference_page_edits_the_for_you_fields() {
     let site = Site::start("signup = false").await;
-    let prefs = format!(
-        "{}/preferences?token={}",
-        site.base,
-        site.preferences_token("ada@example.org")
-    );
+    let prefs = site.preferences_url("ada@example.org");
     let page = site
         .client
         .get(&prefs)
@@ -988,11 +977,7 @@ async fn signup_is_closed_unless_turned_on_but_preferences_always_work() {
         StatusCode::NOT_FOUND
     );
     assert!(site.subscriber("a@example.org").is_none());
-    let prefs = format!(
-        "{}/preferences?token={}",
-        site.base,
-        site.preferences_token("ada@example.org")
-    );
+    let prefs = site.preferences_url("ada@example.org");
     let page = site.client.get(&prefs).send().await.unwrap();
     assert_eq!(page.status(), StatusCode::OK);
     let page = page.text().await.unwrap();
@@ -1002,11 +987,7 @@ async fn signup_is_closed_unless_turned_on_but_preferences_always_work() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_page_forbids_scripts_framing_sniffing_and_referrers() {
     let site = Site::start("signup = true").await;
-    let prefs = format!(
-        "{}/preferences?token={}",
-        site.base,
-        site.preferences_token("ada@example.org")
-    );
+    let prefs = site.preferences_url("ada@example.org");
     let unsubscribe = format!(
         "{}/unsubscribe?token={}",
         site.base,
@@ -1070,11 +1051,7 @@ const NO_FOLDS: FoldPolicy = FoldPolicy {
 async fn the_pages_show_changes_the_fold_has_not_written_yet() {
     let site = Site::start_with("signup = true", None, NO_FOLDS).await;
     let before = std::fs::read_to_string(site.list_path()).unwrap();
-    let prefs = format!(
-        "{}/preferences?token={}",
-        site.base,
-        site.preferences_token("ada@example.org")
-    );
+    let prefs = site.preferences_url("ada@example.org");
     let saved = site
         .post_form(
             &prefs,
@@ -1127,11 +1104,7 @@ async fn the_pages_show_changes_the_fold_has_not_written_yet() {
         site.client.post(&confirm).send().await.unwrap().status(),
         StatusCode::OK
     );
-    let new_prefs = format!(
-        "{}/preferences?token={}",
-        site.base,
-        site.preferences_token("new@example.org")
-    );
+    let new_prefs = site.preferences_url("new@example.org");
     let page = site.client.get(&new_prefs).send().await.unwrap();
     assert!(
         page.text()
@@ -1173,11 +1146,7 @@ async fn a_change_that_cannot_be_recorded_is_a_503_with_retry_after_and_changes_
         site.base,
         site.unsubscribe_token("ada@example.org")
     );
-    let prefs = format!(
-        "{}/preferences?token={}",
-        site.base,
-        site.preferences_token("ada@example.org")
-    );
+    let prefs = site.preferences_url("ada@example.org");
     let request = SignupRequest::new(
         SubscriberEmail::parse("new@example.org").unwrap(),
         None,
@@ -1259,11 +1228,7 @@ async fn the_preference_page_does_not_bring_back_a_bounced_address() {
     let bounced_at = site.subscriber("grace@example.org").unwrap().bounced_at;
     assert!(bounced_at.is_some());
 
-    let prefs = format!(
-        "{}/preferences?token={}",
-        site.base,
-        site.preferences_token("grace@example.org")
-    );
+    let prefs = site.preferences_url("grace@example.org");
     let page = site.client.get(&prefs).send().await.unwrap();
     assert_eq!(page.status(), StatusCode::OK);
     let page = page.text().await.unwrap();
@@ -1318,11 +1283,7 @@ async fn a_burst_of_preference_pages_shares_reads_of_the_list() {
     site.env.write("subscribers.toml", &entries);
     let pages: Vec<_> = (0..60)
         .map(|i| {
-            let url = format!(
-                "{}/preferences?token={}",
-                site.base,
-                site.preferences_token(&format!("r{i}@example.org"))
-            );
+            let url = site.preferences_url(&format!("r{i}@example.org"));
             let client = site.client.clone();
             tokio::spawn(async move { client.get(&url).send().await.unwrap().text().await })
         })
@@ -1333,11 +1294,7 @@ async fn a_burst_of_preference_pages_shares_reads_of_the_list() {
     }
     let reads = site.list_changes.reads();
     assert!(reads < 20, "{reads} reads for 60 pages");
-    let prefs = format!(
-        "{}/preferences?token={}",
-        site.base,
-        site.preferences_token("r7@example.org")
-    );
+    let prefs = site.preferences_url("r7@example.org");
     let saved = site
         .post_form(&prefs, "action=save&format=text", None)
         .await;
