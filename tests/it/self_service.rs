@@ -187,6 +187,18 @@ impl Site {
         )
     }
 
+    /// The body of a GET of `url`.
+    async fn get_text(&self, url: &str) -> String {
+        self.client
+            .get(url)
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap()
+    }
+
     /// The preference page's address for `address`, as a digest links to it (served here).
     fn preferences_url(&self, address: &str) -> String {
         format!(
@@ -597,15 +609,7 @@ async fn the_preference_page_reports_every_bad_field() {
 async fn the_preference_page_edits_the_for_you_fields() {
     let site = Site::start("signup = false").await;
     let prefs = site.preferences_url("ada@example.org");
-    let page = site
-        .client
-        .get(&prefs)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let page = site.get_text(&prefs).await;
     assert!(
         page.contains(
             "name=\"interests\" rows=\"3\" aria-describedby=\"interests_hint\"></textarea>"
@@ -647,15 +651,7 @@ async fn the_preference_page_edits_the_for_you_fields() {
     let ada = site.subscriber("ada@example.org").unwrap();
     assert_eq!(ada.profile.block_size(), 2);
     assert_eq!(ada.profile.authors[0].as_str(), "Dao, Tri");
-    let page = site
-        .client
-        .get(&prefs)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let page = site.get_text(&prefs).await;
     assert!(page.contains(">Dao, Tri</textarea>") && page.contains(">benchmark*</textarea>"));
 
     // The next send follows them: a block of two, each saying why.
@@ -1299,14 +1295,6 @@ async fn a_burst_of_preference_pages_shares_reads_of_the_list() {
         .post_form(&prefs, "action=save&format=text", None)
         .await;
     assert_eq!(saved.status(), StatusCode::OK);
-    let page = site
-        .client
-        .get(&prefs)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let page = site.get_text(&prefs).await;
     assert!(page.contains("value=\"text\" checked"), "{page}");
 }
