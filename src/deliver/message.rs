@@ -205,11 +205,6 @@ enum Segment {
     Slotted(Box<str>),
 }
 
-/// Quoted-printable, as lettre encodes it.
-pub(crate) fn qp(raw: &str) -> Vec<u8> {
-    super::qp::encode(raw)
-}
-
 impl EncodedBody {
     fn new(raw: &str) -> Self {
         let mut segments = Vec::new();
@@ -218,7 +213,7 @@ impl EncodedBody {
         for line in raw.split_inclusive('\n') {
             if crate::render::has_slot(line) {
                 if !run.is_empty() {
-                    let enc = qp(&run);
+                    let enc = super::qp::encode(&run);
                     run.clear();
                     fixed_len += enc.len();
                     segments.push(Segment::Encoded(enc.into()));
@@ -229,7 +224,7 @@ impl EncodedBody {
             }
         }
         if !run.is_empty() {
-            let enc = qp(&run);
+            let enc = super::qp::encode(&run);
             fixed_len += enc.len();
             segments.push(Segment::Encoded(enc.into()));
         }

@@ -20,7 +20,7 @@ struct Encoded<T> {
 }
 
 fn encode(fixed: &[String]) -> Vec<Box<[u8]>> {
-    fixed.iter().map(|f| message::qp(f).into()).collect()
+    fixed.iter().map(|f| super::qp::encode(f).into()).collect()
 }
 
 /// Encoded skeletons by their topics.
