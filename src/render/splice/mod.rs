@@ -18,6 +18,7 @@
 //! skeleton cannot follow, personal emails are rendered one by one instead.
 
 mod helpers;
+mod line;
 mod marks;
 #[cfg(test)]
 mod tests;
@@ -28,6 +29,7 @@ use std::collections::HashMap;
 use handlebars::Handlebars;
 use serde_json::{Value as Json, json};
 
+use self::line::{Group, Key, Seg};
 use super::model::{self, EditionInfo, Personal};
 use super::personal::{Plan, fit};
 use super::{Person, RenderError, Renderer, VariantSpec};
@@ -53,8 +55,8 @@ pub(crate) fn wrap_later(text: &str, width: usize, indent: &str, first: &str) ->
 enum Op {
     /// Fixed lines (an index into the owner's `fixed`).
     Fixed(usize),
-    /// A line filled per reader (values, per-person slots).
-    Fill(String),
+    /// A line filled per reader (values, per-person slots), `\n`-terminated.
+    Fill(Vec<Seg>),
     /// The current paper's part.
     Chunk,
 }
@@ -63,8 +65,8 @@ enum Op {
 #[derive(Debug, Clone)]
 struct Run {
     /// (key, must be set).
-    guards: Vec<(String, bool)>,
-    group: Option<String>,
+    guards: Vec<(Key, bool)>,
+    group: Option<Group>,
     ops: Vec<Op>,
 }
 
@@ -338,16 +340,22 @@ impl Splicer {
             ranking,
             mute,
         } = *reader;
-        let mut trace = Trace::default();
+        let mut trace = Trace {
+            pieces: Vec::with_capacity(512),
+            own: String::with_capacity(4096),
+        };
+        let mut said = None;
         let result: Result<Plan, RenderError> =
             fit(digest, spec, settings, ranking, mute, |plan| {
                 Ok(match &skeleton.html {
                     Some(html) => {
                         trace.clear();
-                        let values = Values::new(skeleton, plan);
+                        let says = Said::of(plan);
+                        let values = Values::new(skeleton, plan, &says);
                         walk(catalog, html, &values, None, true, &mut |p| {
                             trace.record(p);
                         });
+                        said = Some(says);
                         trace.size(skeleton, catalog)
                     }
                     None => 0,
@@ -355,6 +363,7 @@ impl Splicer {
             });
         let plan = result.unwrap_or_else(|_| unreachable!("sizing a skeleton cannot fail"));
         Planned {
+            said: said.unwrap_or_else(|| Said::of(&plan)),
             plan,
             html: skeleton.html.is_some().then_some(trace),
         }
@@ -374,7 +383,7 @@ impl Splicer {
                 trace.replay(person, visit);
             }
         } else {
-            let values = Values::new(skeleton, &planned.plan);
+            let values = Values::new(skeleton, &planned.plan, &planned.said);
             walk(catalog, &skeleton.text, &values, Some(person), false, visit);
         }
     }
@@ -385,6 +394,8 @@ impl Splicer {
 pub struct Planned {
     pub plan: Plan,
     html: Option<Trace>,
+    /// What the plan says, as the last sizing computed it.
+    said: Said,
 }
 
 /// A walked part kept as pieces: fixed lines by index, own lines in one buffer.
@@ -585,7 +596,7 @@ fn ops_of<'a>(lines: impl Iterator<Item = &'a str>, fixed: &mut Vec<String>) -> 
             ops.push(Op::Chunk);
         } else if super::has_slot(bare) {
             flush(&mut run, &mut ops);
-            ops.push(Op::Fill(line.to_owned()));
+            ops.push(Op::Fill(line::compile(line)));
         } else {
             run.push_str(line);
         }
@@ -611,8 +622,11 @@ fn compile(part: &str, fixed: &mut Vec<String>) -> Part {
         runs: runs
             .into_iter()
             .map(|(guards, group, lines)| Run {
-                guards,
-                group,
+                guards: guards
+                    .iter()
+                    .map(|(key, set)| (Key::parse(key), *set))
+                    .collect(),
+                group: group.as_deref().map(Group::parse),
                 ops: ops_of(lines.iter().map(String::as_str), fixed),
             })
             .collect(),
@@ -645,19 +659,42 @@ fn strip_tags(line: &str) -> (Vec<(String, bool)>, Option<String>, &str) {
     }
 }
 
-/// A reader's values, by key.
-struct Values<'a> {
-    plan: &'a Plan,
-    /// Skeleton section → the plan's section, when visible.
-    sections: Vec<Option<&'a ViewSection>>,
+/// The strings a reader's plan says (computed once per plan).
+#[derive(Debug)]
+struct Said {
     preheader: String,
     contents: String,
     notes: String,
     topics: String,
 }
 
+impl Said {
+    fn of(plan: &Plan) -> Self {
+        Self {
+            preheader: model::preheader(&plan.view, plan.block.len()),
+            contents: model::contents(&plan.view, plan.block.len()),
+            notes: plan.left.sentence().unwrap_or_default(),
+            topics: plan.topics.join(", "),
+        }
+    }
+}
+
+/// A reader's values, by key.
+struct Values<'a> {
+    plan: &'a Plan,
+    /// Skeleton section → the plan's section, when visible.
+    sections: Vec<Option<&'a ViewSection>>,
+    said: &'a Said,
+}
+
+/// A value as a template prints it.
+enum Value<'a> {
+    Str(&'a str),
+    Number(usize),
+}
+
 impl<'a> Values<'a> {
-    fn new(skeleton: &Skeleton, plan: &'a Plan) -> Self {
+    fn new(skeleton: &Skeleton, plan: &'a Plan, said: &'a Said) -> Self {
         let sections = skeleton
             .sections
             .iter()
@@ -666,64 +703,55 @@ impl<'a> Values<'a> {
         Self {
             plan,
             sections,
-            preheader: model::preheader(&plan.view, plan.block.len()),
-            contents: model::contents(&plan.view, plan.block.len()),
-            notes: plan.left.sentence().unwrap_or_default(),
-            topics: plan.topics.join(", "),
+            said,
         }
     }
 
-    fn section(&self, key: &str, prefix: &str) -> Option<Option<&'a ViewSection>> {
-        let i: usize = key.strip_prefix(prefix)?.parse().ok()?;
-        self.sections.get(i).copied()
-    }
-
-    /// The value as a template prints it.
-    fn get(&self, key: &str) -> Cow<'_, str> {
+    fn value(&self, key: Key) -> Value<'_> {
         let p = self.plan;
-        let n = match key {
-            "PRE" => return Cow::Borrowed(&self.preheader),
-            "CONTENTS" => return Cow::Borrowed(&self.contents),
-            "NOTES" => return Cow::Borrowed(&self.notes),
-            "TOPICS" => return Cow::Borrowed(&self.topics),
-            "ONE" => return Cow::Borrowed(if p.view.shown == 1 { "true" } else { "false" }),
-            "SHOWN" => p.view.shown,
-            "TOTAL" => p.total,
-            "LEFTOUT" => p.view.left_out,
-            "OVERCAP" => p.left.over_cap,
-            "OVERSIZE" => p.left.over_size,
-            "OTHER" => p.view.other_topics,
-            "UNMATCHED" => p.left.no_section,
-            "LOT" => p.left.total(),
-            _ => {
-                if let Some(s) = self.section(key, "L") {
-                    s.map_or(0, |s| s.left_out)
-                } else if let Some(s) = self.section(key, "T") {
-                    s.map_or(0, |s| s.left_out + s.papers.len())
-                } else {
-                    return Cow::Borrowed("");
-                }
-            }
+        let section = |i: usize, n: fn(&ViewSection) -> usize| match self.sections.get(i) {
+            Some(s) => Value::Number(s.map_or(0, n)),
+            None => Value::Str(""),
         };
-        Cow::Owned(n.to_string())
+        Value::Number(match key {
+            Key::Pre => return Value::Str(&self.said.preheader),
+            Key::Contents => return Value::Str(&self.said.contents),
+            Key::Notes => return Value::Str(&self.said.notes),
+            Key::Topics => return Value::Str(&self.said.topics),
+            Key::One => return Value::Str(if p.view.shown == 1 { "true" } else { "false" }),
+            Key::Shown => p.view.shown,
+            Key::Total => p.total,
+            Key::LeftOut => p.view.left_out,
+            Key::OverCap => p.left.over_cap,
+            Key::OverSize => p.left.over_size,
+            Key::Other => p.view.other_topics,
+            Key::Unmatched => p.left.no_section,
+            Key::LeftOutTotal => p.left.total(),
+            Key::SectionLeft(i) => return section(i, |s| s.left_out),
+            Key::SectionTotal(i) => return section(i, |s| s.left_out + s.papers.len()),
+            Key::HasBlock
+            | Key::AnySection
+            | Key::Why
+            | Key::Section(_)
+            | Key::SectionHas(_)
+            | Key::Unknown => return Value::Str(""),
+        })
     }
 
     /// Whether the value is set (as Handlebars' `if` sees it).
-    fn is_set(&self, key: &str) -> bool {
+    fn is_set(&self, key: Key) -> bool {
         match key {
-            "HASB" => !self.plan.block.is_empty(),
-            marks::ANY_SECTION => self.sections.iter().any(Option::is_some),
-            "ONE" => self.plan.view.shown == 1,
-            _ => {
-                if let Some(s) = self.section(key, "SEC") {
-                    s.is_some()
-                } else if let Some(s) = self.section(key, "HASS") {
-                    s.is_some_and(|s| !s.papers.is_empty())
-                } else {
-                    let v = self.get(key);
-                    !v.is_empty() && v != "0"
-                }
+            Key::HasBlock => !self.plan.block.is_empty(),
+            Key::AnySection => self.sections.iter().any(Option::is_some),
+            Key::One => self.plan.view.shown == 1,
+            Key::Section(i) => matches!(self.sections.get(i), Some(Some(_))),
+            Key::SectionHas(i) => {
+                matches!(self.sections.get(i), Some(Some(s)) if !s.papers.is_empty())
             }
+            _ => match self.value(key) {
+                Value::Str(v) => !v.is_empty() && v != "0",
+                Value::Number(n) => n != 0,
+            },
         }
     }
 }
@@ -740,16 +768,16 @@ fn walk(
 ) {
     let plan = values.plan;
     let (mut line, mut filled) = (String::new(), String::new());
-    let mut emit_fill = |raw: &str, why: Option<&str>, visit: &mut dyn FnMut(Piece<'_>)| {
+    let mut emit_fill = |segs: &[Seg], why: Option<&str>, visit: &mut dyn FnMut(Piece<'_>)| {
         line.clear();
-        fill(raw, values, why, html, &mut line);
+        fill(segs, values, why, html, &mut line);
         let done = match person {
-            Some(p) => {
+            Some(p) if super::has_slot(&line) => {
                 filled.clear();
                 super::fill_slots_into(&line, p, html, &mut filled);
                 &mut filled
             }
-            None => &mut line,
+            _ => &mut line,
         };
         let end = done.trim_end().len();
         if html && end == 0 {
@@ -759,109 +787,94 @@ fn walk(
         done.push('\n');
         visit(Piece::Own(done));
     };
-    for run in &part.runs {
-        if !run.guards.iter().all(|(k, set)| values.is_set(k) == *set) {
-            continue;
-        }
-        let papers: Vec<(usize, Option<&str>)> = match run.group.as_deref() {
-            None => vec![(usize::MAX, None)],
-            Some("B") => plan
-                .block
-                .iter()
-                .map(|(i, w)| (*i, Some(w.as_str())))
-                .collect(),
-            Some(g) => values
-                .section(g, "S")
-                .flatten()
-                .map(|s| s.papers.iter().map(|&i| (i, None)).collect())
-                .unwrap_or_default(),
-        };
-        let in_block = run.group.as_deref() == Some("B");
-        for (paper, why) in papers {
-            for op in &run.ops {
-                match op {
-                    Op::Fixed(index) => visit(Piece::Fixed {
-                        catalog: false,
-                        index: *index,
-                    }),
-                    Op::Fill(raw) => emit_fill(raw, None, visit),
-                    Op::Chunk => {
-                        for op in catalog.chunk(paper, in_block, html) {
-                            match op {
-                                Op::Fixed(index) => visit(Piece::Fixed {
-                                    catalog: true,
-                                    index: *index,
-                                }),
-                                Op::Fill(raw) => emit_fill(raw, why, visit),
-                                Op::Chunk => {}
-                            }
+    let mut paper_ops = |run: &Run, paper: usize, why: Option<&str>| {
+        for op in &run.ops {
+            match op {
+                Op::Fixed(index) => visit(Piece::Fixed {
+                    catalog: false,
+                    index: *index,
+                }),
+                Op::Fill(segs) => emit_fill(segs, None, visit),
+                Op::Chunk => {
+                    let in_block = run.group == Some(Group::Block);
+                    for op in catalog.chunk(paper, in_block, html) {
+                        match op {
+                            Op::Fixed(index) => visit(Piece::Fixed {
+                                catalog: true,
+                                index: *index,
+                            }),
+                            Op::Fill(segs) => emit_fill(segs, why, visit),
+                            Op::Chunk => {}
                         }
                     }
                 }
             }
         }
-    }
-}
-
-/// Fills the values in `raw` (HTML-escaped in the HTML part) into `out`: value markers,
-/// inline conditionals, and wraps.
-fn fill(raw: &str, values: &Values<'_>, why: Option<&str>, html: bool, out: &mut String) {
-    let mut rest = raw;
-    while let Some(at) = super::find_slot(rest) {
-        out.push_str(&rest[..at]);
-        let tail = &rest[at..];
-        if let Some(r) = tail.strip_prefix(marks::VALUE)
-            && let Some((key, after)) = marks::split_key(r)
-        {
-            let value = match key {
-                "WHY" => match why.unwrap_or_default() {
-                    w if super::has_slot(w) => Cow::Owned(model::defuse(w.to_owned())),
-                    w => Cow::Borrowed(w),
-                },
-                _ => values.get(key),
-            };
-            if html {
-                escape_text(&value, out);
-            } else {
-                out.push_str(&value);
+    };
+    for run in &part.runs {
+        if !run.guards.iter().all(|&(k, set)| values.is_set(k) == set) {
+            continue;
+        }
+        match run.group {
+            None => paper_ops(run, usize::MAX, None),
+            Some(Group::Block) => {
+                for (i, why) in &plan.block {
+                    paper_ops(run, *i, Some(why));
+                }
             }
-            rest = after;
-        } else if let Some(r) = tail.strip_prefix(marks::IF)
-            && let Some((key, after)) = marks::split_key(r)
-            && let Some((set, after)) = after.split_once(marks::ELSE)
-            && let Some((unset, after)) = after.split_once(marks::FI)
-        {
-            let branch = if values.is_set(key) { set } else { unset };
-            fill(branch, values, why, html, out);
-            rest = after;
-        } else if let Some(r) = tail.strip_prefix(marks::WRAP)
-            && let Some((text, after)) = r.split_once(marks::WRAP_END)
-            && let Some(wrapped) = unwrap_later(text, values, why)
-        {
-            out.push_str(&wrapped);
-            rest = after;
-        } else {
-            // A per-person slot (filled later), or not one of ours: kept as it is.
-            out.push_str(super::SLOT_PREFIX);
-            rest = &tail[super::SLOT_PREFIX.len()..];
+            Some(Group::Section(g)) => {
+                if let Some(Some(s)) = values.sections.get(g) {
+                    for &i in &s.papers {
+                        paper_ops(run, i, None);
+                    }
+                }
+            }
+            Some(Group::Unknown) => {}
         }
     }
-    out.push_str(rest);
 }
 
-/// `WIDTH_INDENT_FIRST_text` filled and wrapped.
-fn unwrap_later(spec: &str, values: &Values<'_>, why: Option<&str>) -> Option<String> {
-    let (width, r) = marks::split_key(spec)?;
-    let (indent, r) = marks::split_key(r)?;
-    let (first, text) = marks::split_key(r)?;
-    let mut filled = String::new();
-    fill(text, values, why, false, &mut filled);
-    Some(super::wrap_text(
-        &filled,
-        width.parse().ok()?,
-        &marks::unhex(indent)?,
-        &marks::unhex(first)?,
-    ))
+/// Fills a line's segments for a reader into `out` (values HTML-escaped in the HTML part).
+fn fill(segs: &[Seg], values: &Values<'_>, why: Option<&str>, html: bool, out: &mut String) {
+    for seg in segs {
+        match seg {
+            Seg::Text(text) => out.push_str(text),
+            Seg::Value(Key::Why) => {
+                let why = why.unwrap_or_default();
+                let why = match super::has_slot(why) {
+                    true => Cow::Owned(model::defuse(why.to_owned())),
+                    false => Cow::Borrowed(why),
+                };
+                push_text(&why, html, out);
+            }
+            Seg::Value(key) => match values.value(*key) {
+                Value::Str(s) => push_text(s, html, out),
+                Value::Number(n) => out.push_str(itoa::Buffer::new().format(n)),
+            },
+            Seg::If { key, set, unset } => {
+                let branch = if values.is_set(*key) { set } else { unset };
+                fill(branch, values, why, html, out);
+            }
+            Seg::Wrap {
+                width,
+                indent,
+                first,
+                text,
+            } => {
+                let mut filled = String::new();
+                fill(text, values, why, false, &mut filled);
+                out.push_str(&super::wrap_text(&filled, *width, indent, first));
+            }
+        }
+    }
+}
+
+fn push_text(s: &str, html: bool, out: &mut String) {
+    if html {
+        escape_text(s, out);
+    } else {
+        out.push_str(s);
+    }
 }
 
 /// Text as the CSS inliner writes a text node (`&`, `<`, `>` and no-break spaces escaped),
