@@ -353,8 +353,12 @@ fn one_line(text: &str, width: usize, first: &str) -> Option<String> {
 fn text_part_words(line: &str) -> Box<dyn Iterator<Item = textwrap::core::Word<'_>> + '_> {
     use textwrap::WordSeparator;
     Box::new(WordSeparator::AsciiSpace.find_words(line).flat_map(|w| {
-        if w.word.is_ascii() || w.word.contains("://") || w.word.contains('@') {
-            return vec![w];
+        if w.word.is_ascii()
+            || w.word.contains("://")
+            || w.word.contains('@')
+            || unbreakable(w.word)
+        {
+            return Parts::One(Some(w));
         }
         let mut parts: Vec<_> = WordSeparator::UnicodeBreakProperties
             .find_words(w.word)
@@ -362,8 +366,40 @@ fn text_part_words(line: &str) -> Box<dyn Iterator<Item = textwrap::core::Word<'
         if let Some(last) = parts.last_mut() {
             last.whitespace = w.whitespace;
         }
-        parts
+        Parts::Many(parts.into_iter())
     }))
+}
+
+/// Whether Unicode line breaking finds no break inside `word`, known without running it: one
+/// character, or Latin letters only (all of class AL, which never break between them).
+fn unbreakable(word: &str) -> bool {
+    let mut chars = word.chars();
+    chars.next().is_some() && chars.next().is_none()
+        || word.chars().all(|c| {
+            c.is_ascii_alphabetic()
+                || ('\u{c0}'..'\u{250}').contains(&c)
+                    && c.is_alphabetic()
+                    && c != '\u{d7}'
+                    && c != '\u{f7}'
+        })
+}
+
+/// The words one run between spaces gives: itself (no allocation, the usual case), or its
+/// Unicode parts.
+enum Parts<'a> {
+    One(Option<textwrap::core::Word<'a>>),
+    Many(std::vec::IntoIter<textwrap::core::Word<'a>>),
+}
+
+impl<'a> Iterator for Parts<'a> {
+    type Item = textwrap::core::Word<'a>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        match self {
+            Self::One(w) => w.take(),
+            Self::Many(parts) => parts.next(),
+        }
+    }
 }
 
 handlebars::handlebars_helper!(concat_helper: |a: str, b: str| format!("{a}{b}"));

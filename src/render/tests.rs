@@ -766,3 +766,47 @@ fn a_line_that_fits_is_wrapped_as_textwrap_wraps_it() {
     }
     assert!(shortcuts > 5_000, "{shortcuts}");
 }
+
+/// Words without a break inside skip Unicode line breaking; every word still splits as line
+/// breaking splits it, on generated words from the scripts and signs a text part meets.
+#[test]
+fn words_split_as_unicode_line_breaking_splits_them() {
+    use textwrap::WordSeparator;
+    let pieces = [
+        "a", "Z", "é", "Ł", "ß", "ø", "ÿ", "ƒ", "ɐ", "·", "—", "-", "’", "'", "(", ")", "×", "÷",
+        "中", "文", "😀", "\u{301}", "\u{a0}", "«", "»", "ｆ", "1", ".", ",", "/", "ǅ", "Ǆ", "ª",
+    ];
+    let mut rng = crate::test_rng::Rng(0x5851_f42d_4c95_7f2d);
+    let mut next = || rng.next();
+    let mut fast = 0;
+    for _ in 0..30_000 {
+        let n = 1 + (next() % 6) as usize;
+        let word: String = (0..n)
+            .map(|_| pieces[(next() % pieces.len() as u64) as usize])
+            .collect();
+        if word.is_ascii() {
+            continue;
+        }
+        let line = format!("{word} x");
+        let reference: Vec<_> = WordSeparator::AsciiSpace
+            .find_words(&line)
+            .flat_map(|w| {
+                let mut parts: Vec<_> = WordSeparator::UnicodeBreakProperties
+                    .find_words(w.word)
+                    .collect();
+                if let Some(last) = parts.last_mut() {
+                    last.whitespace = w.whitespace;
+                }
+                parts
+            })
+            .collect();
+        let ours: Vec<_> = super::text_part_words(&line).collect();
+        if super::unbreakable(&word) {
+            fast += 1;
+        }
+        if !word.contains('@') {
+            assert_eq!(ours, reference, "{word:?}");
+        }
+    }
+    assert!(fast > 1_000, "{fast}");
+}
