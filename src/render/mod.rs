@@ -315,6 +315,9 @@ pub(crate) fn wrap_text(text: &str, width: usize, indent: &str, first: &str) -> 
     if let Some(line) = one_line(text, width, first) {
         return line;
     }
+    if let Some(wrapped) = first_fit(text, width, indent, first) {
+        return wrapped;
+    }
     let options = textwrap::Options::new(width)
         .initial_indent(first)
         .subsequent_indent(indent)
@@ -344,6 +347,91 @@ fn one_line(text: &str, width: usize, first: &str) -> Option<String> {
         textwrap::core::display_width(first) + textwrap::core::display_width(text) <= width
     };
     fits.then(|| format!("{first}{text}"))
+}
+
+/// What [`wrap_text`] gives, without textwrap, for a line whose words [`text_part_words`]
+/// takes whole (each run between spaces): textwrap's first fit as textwrap 0.16 does it — a
+/// word goes to the next line when it would pass the width and the line has a word already,
+/// the spaces after a line's last word are dropped, an empty text gives an empty line. A
+/// personal email wraps its contents line and notes this way, which textwrap does slowly
+/// (it measures every character for escape sequences). `None` for a text with a line break
+/// or a control character, or a word Unicode line breaking might split: textwrap does those.
+fn first_fit(text: &str, width: usize, indent: &str, first: &str) -> Option<String> {
+    let odd = |s: &str| s.chars().any(char::is_control);
+    if odd(text) || odd(indent) || odd(first) {
+        return None;
+    }
+    if text.len() < width && first.is_empty() {
+        return Some(text.trim_end_matches(' ').to_owned());
+    }
+    let words = whole_words(text)?;
+    let widths = [
+        width.saturating_sub(textwrap::core::display_width(first)),
+        width.saturating_sub(textwrap::core::display_width(indent)),
+    ];
+    let mut lines: Vec<std::ops::Range<usize>> = Vec::new();
+    let (mut start, mut used) = (0, 0);
+    for (k, w) in words.iter().enumerate() {
+        if used + w.width > widths[lines.len().min(1)] && k > start {
+            lines.push(start..k);
+            (start, used) = (k, 0);
+        }
+        used += w.width + (w.spaces_end - w.end);
+    }
+    lines.push(start..words.len());
+    let mut out = String::with_capacity(text.len() + 8 * lines.len());
+    for (i, range) in lines.into_iter().enumerate() {
+        if i > 0 {
+            out.push('\n');
+        }
+        let (Some(a), Some(b)) = (words.get(range.start), range.end.checked_sub(1)) else {
+            continue;
+        };
+        out.push_str(if i == 0 { first } else { indent });
+        out.push_str(&text[a.start..words[b].end]);
+    }
+    Some(out)
+}
+
+/// A word of a line: where it starts and ends, where the spaces after it end, its width.
+struct WholeWord {
+    start: usize,
+    end: usize,
+    spaces_end: usize,
+    width: usize,
+}
+
+/// The line's words as textwrap's ASCII-space separator finds them, when
+/// [`text_part_words`] takes every one of them whole; `None` otherwise.
+fn whole_words(text: &str) -> Option<Vec<WholeWord>> {
+    let b = text.as_bytes();
+    let mut words = Vec::with_capacity(text.len() / 6 + 1);
+    let mut i = 0;
+    while i < b.len() {
+        let start = i;
+        while i < b.len() && b[i] != b' ' {
+            i += 1;
+        }
+        let end = i;
+        while i < b.len() && b[i] == b' ' {
+            i += 1;
+        }
+        let word = &text[start..end];
+        let width = if word.is_ascii() {
+            word.len()
+        } else if word.contains("://") || word.contains('@') || unbreakable(word) {
+            textwrap::core::display_width(word)
+        } else {
+            return None;
+        };
+        words.push(WholeWord {
+            start,
+            end,
+            spaces_end: i,
+            width,
+        });
+    }
+    Some(words)
 }
 
 /// The words the text part wraps between: runs between ASCII spaces, as before (English keeps

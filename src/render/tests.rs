@@ -810,3 +810,67 @@ fn words_split_as_unicode_line_breaking_splits_them() {
     }
     assert!(fast > 1_000, "{fast}");
 }
+
+/// Lines of many words, wrapped over several lines with every kind of indent: the first fit
+/// without textwrap gives what textwrap gives, and is taken for most lines.
+#[test]
+fn long_lines_wrap_as_textwrap_wraps_them() {
+    let words = [
+        "a",
+        "In",
+        "this",
+        "issue:",
+        "(12)",
+        "·",
+        "Zoë",
+        "Müller",
+        "Łukasz",
+        "—",
+        "x-y",
+        "https://e.org/a-very-long-path/with/parts",
+        "ada@example.org",
+        "中文分词",
+        "e\u{301}",
+        "«test»",
+        "Language",
+        "Models",
+        "(3",
+        "of",
+        "12)",
+        "",
+        "averyveryverylongwordwithoutend",
+    ];
+    let indents = ["", "  ", "    ", "  > ", "· ", "\u{3000}"];
+    let mut rng = crate::test_rng::Rng(0x1405_7b7e_f767_814f);
+    let mut next = || rng.next();
+    let mut ours = 0;
+    for _ in 0..20_000 {
+        let n = (next() % 30) as usize;
+        let mut text = String::new();
+        for _ in 0..n {
+            text.push_str(words[(next() % words.len() as u64) as usize]);
+            text.push_str([" ", " ", " ", "  ", ""][(next() % 5) as usize]);
+        }
+        let first = indents[(next() % indents.len() as u64) as usize];
+        let indent = indents[(next() % indents.len() as u64) as usize];
+        let width = 5 + (next() % 80) as usize;
+        let reference = textwrap::fill(
+            &text,
+            textwrap::Options::new(width)
+                .initial_indent(first)
+                .subsequent_indent(indent)
+                .break_words(false)
+                .word_separator(textwrap::WordSeparator::Custom(super::text_part_words))
+                .word_splitter(textwrap::WordSplitter::NoHyphenation),
+        );
+        if let Some(wrapped) = super::first_fit(&text, width, indent, first) {
+            ours += 1;
+            assert_eq!(
+                wrapped, reference,
+                "{text:?} at {width} after {first:?}/{indent:?}"
+            );
+        }
+        assert_eq!(super::wrap_text(&text, width, indent, first), reference);
+    }
+    assert!(ours > 4_000, "{ours}");
+}
