@@ -412,43 +412,47 @@ pub(crate) fn build_personal(
 
 /// "12 papers today: For you (5), Graphs (4), …": the papers shown, by part.
 pub(crate) fn preheader(view: &DigestView, block: usize) -> String {
-    let parts: Vec<String> = (block > 0)
-        .then(|| format!("For you ({block})"))
-        .into_iter()
-        .chain(
-            view.sections
-                .iter()
-                .filter(|s| !s.papers.is_empty())
-                .map(|s| format!("{} ({})", s.name, s.papers.len())),
-        )
-        .collect();
-    format!(
-        "{} {} today: {}",
+    use std::fmt::Write;
+    let mut out = format!(
+        "{} {} today: ",
         view.shown,
-        plural(view.shown, "paper", "papers"),
-        parts.join(", ")
-    )
+        plural(view.shown, "paper", "papers")
+    );
+    let mut sep = "";
+    if block > 0 {
+        let _ = write!(out, "For you ({block})");
+        sep = ", ";
+    }
+    for s in view.sections.iter().filter(|s| !s.papers.is_empty()) {
+        let _ = write!(out, "{sep}{} ({})", s.name, s.papers.len());
+        sep = ", ";
+    }
+    out
 }
 
 /// "For you (5) · Federated Learning (8) · Graphs (3 of 6)": each part with its papers.
 pub(crate) fn contents(view: &DigestView, block: usize) -> String {
-    (block > 0)
-        .then(|| format!("For you ({block})"))
-        .into_iter()
-        .chain(view.sections.iter().map(|s| {
-            if s.left_out == 0 {
-                format!("{} ({})", s.name, s.papers.len())
-            } else {
-                format!(
-                    "{} ({} of {})",
-                    s.name,
-                    s.papers.len(),
-                    s.papers.len() + s.left_out
-                )
-            }
-        }))
-        .collect::<Vec<_>>()
-        .join(" · ")
+    use std::fmt::Write;
+    let mut out = String::with_capacity(32 * (view.sections.len() + 1));
+    let mut sep = "";
+    if block > 0 {
+        let _ = write!(out, "For you ({block})");
+        sep = " · ";
+    }
+    for s in &view.sections {
+        let _ = match s.left_out {
+            0 => write!(out, "{sep}{} ({})", s.name, s.papers.len()),
+            n => write!(
+                out,
+                "{sep}{} ({} of {})",
+                s.name,
+                s.papers.len(),
+                s.papers.len() + n
+            ),
+        };
+        sep = " · ";
+    }
+    out
 }
 
 fn plural<'a>(n: usize, one: &'a str, many: &'a str) -> &'a str {

@@ -95,7 +95,8 @@ pub fn plan(
         .enumerate()
         .flat_map(|(w, pool)| pool.iter().map(move |&i| (w, i)))
         .collect();
-    best.sort_by_key(|&(_, i)| digest.rank_key(i));
+    // (A paper in two of the reader's sections is there twice: the first section first.)
+    best.sort_unstable_by_key(|&(w, i)| (digest.rank_key(i), w));
     let mut take = vec![0usize; pools.len()];
     for &(w, _) in best.iter().take(k) {
         take[w] += 1;
