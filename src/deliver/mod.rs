@@ -19,7 +19,7 @@ pub mod message;
 pub mod notice;
 mod personal;
 mod preflight;
-mod qp;
+pub mod qp;
 mod refusals;
 pub mod transport;
 mod workers;
