@@ -99,7 +99,7 @@ pub(super) fn build(
         &reader,
     );
     let write = |html: bool, out: &mut Vec<u8>| {
-        let mut own = String::new();
+        let mut own = String::with_capacity(4096);
         Splicer::assemble(
             &skeleton.parts,
             &catalog.parts,

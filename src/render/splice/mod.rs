@@ -880,7 +880,14 @@ fn push_text(s: &str, html: bool, out: &mut String) {
 /// Text as the CSS inliner writes a text node (`&`, `<`, `>` and no-break spaces escaped),
 /// appended to `out`.
 fn escape_text(s: &str, out: &mut String) {
-    for c in s.chars() {
+    let mut rest = s;
+    // The characters to escape: `&`, `<`, `>`, and U+00A0 (its UTF-8 bytes start with 0xC2).
+    while let Some(at) = rest
+        .bytes()
+        .position(|b| matches!(b, b'&' | b'<' | b'>' | 0xc2))
+    {
+        out.push_str(&rest[..at]);
+        let c = rest[at..].chars().next().unwrap_or_default();
         match c {
             '&' => out.push_str("&amp;"),
             '<' => out.push_str("&lt;"),
@@ -888,7 +895,9 @@ fn escape_text(s: &str, out: &mut String) {
             '\u{a0}' => out.push_str("&nbsp;"),
             c => out.push(c),
         }
+        rest = &rest[at + c.len_utf8()..];
     }
+    out.push_str(rest);
 }
 
 mod tests_on_fixtures;

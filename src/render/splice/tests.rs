@@ -119,3 +119,30 @@ fn templates_a_splice_cannot_follow_are_rendered_whole() {
     let splicer = Splicer::new(&renderer).unwrap();
     assert!(!splicer.usable);
 }
+
+#[test]
+fn text_is_escaped_as_the_css_inliner_escapes_it() {
+    let reference = |s: &str| {
+        s.chars()
+            .map(|c| match c {
+                '&' => "&amp;".to_owned(),
+                '<' => "&lt;".to_owned(),
+                '>' => "&gt;".to_owned(),
+                '\u{a0}' => "&nbsp;".to_owned(),
+                c => c.to_string(),
+            })
+            .collect::<String>()
+    };
+    for s in [
+        "",
+        "plain",
+        "a & b <c> d\u{a0}e",
+        "Â¡ ¢ \u{a0}\u{a0} é & 中 <",
+        "&&<<>>",
+        "ends with &",
+    ] {
+        let mut out = String::from("x");
+        escape_text(s, &mut out);
+        assert_eq!(out, format!("x{}", reference(s)), "{s:?}");
+    }
+}
