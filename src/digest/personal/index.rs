@@ -1,11 +1,15 @@
 //! The edition's papers indexed once, so that ranking them for one reader is sparse work:
 //! a sorted vocabulary with postings (keyword hits without scanning every abstract), papers by
 //! their authors' family names, and tf-idf vectors from which each liked paper's most similar
-//! papers of the day are found once per edition, however many readers liked it.
+//! papers of the day are found once per edition, however many readers liked it. An interest,
+//! mute or followed author's hits are worked out the first time a reader has it and kept for
+//! the others ([`Memo`]).
 
 use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
 
 use super::authors::Author;
+use super::memo::{self, Memo};
 use crate::digest::{Digest, Keyword, Words};
 use crate::paper::{Paper, PaperId};
 
@@ -47,12 +51,24 @@ pub struct EditionIndex {
     /// Sorted by word.
     vocab: Vec<(Box<str>, Vec<Posting>)>,
     /// Papers by the family names of their authors.
-    by_family: HashMap<String, Vec<(u32, Author)>>,
+    by_family: HashMap<String, Vec<(u32, Arc<Author>)>>,
     /// Each liked paper's similar papers of the day, most similar first.
     similar: HashMap<PaperId, Vec<(u32, f32)>>,
     /// Whether a paper is in a section of the digest (and so may be in an email).
     in_section: Vec<bool>,
+    /// [`Self::interest_hits`] by keyword.
+    interests: Memo<InterestHits>,
+    /// [`Self::muted_by`] by keyword.
+    mutes: Memo<usize>,
+    /// [`Self::papers_by`] by followed author (as written).
+    authors: Memo<(usize, Arc<Author>)>,
 }
+
+/// One interest keyword in one paper: (paper, hits in the title, hits in the abstract).
+pub(crate) type InterestHits = (usize, usize, usize);
+
+/// A followed author's papers: (paper, the author as the paper lists them), by paper.
+pub(crate) type PapersBy = Arc<[(usize, Arc<Author>)]>;
 
 impl EditionIndex {
     /// Indexes `digest`'s papers; `liked` are the papers readers liked (from earlier editions
@@ -60,14 +76,14 @@ impl EditionIndex {
     pub fn build(digest: &Digest, liked: &[Paper]) -> Self {
         let words: Vec<[Words; 3]> = digest.papers.iter().map(paper_words).collect();
         let vocab = postings(&words);
-        let mut by_family: HashMap<String, Vec<(u32, Author)>> = HashMap::new();
+        let mut by_family: HashMap<String, Vec<(u32, Arc<Author>)>> = HashMap::new();
         for (i, paper) in digest.papers.iter().enumerate() {
             for name in &paper.authors {
                 if let Ok(author) = Author::parse(name) {
                     by_family
                         .entry(author.family().to_owned())
                         .or_default()
-                        .push((i as u32, author));
+                        .push((i as u32, Arc::new(author)));
                 }
             }
         }
@@ -91,7 +107,26 @@ impl EditionIndex {
             by_family,
             similar,
             in_section,
+            interests: Memo::new(memo::ENTRIES, memo::ITEMS),
+            mutes: Memo::new(memo::ENTRIES, memo::ITEMS),
+            authors: Memo::new(memo::ENTRIES, memo::ITEMS),
         }
+    }
+
+    /// The same index keeping at most `entries` entries and `items` hits in each memo (0:
+    /// works out every reader's hits afresh).
+    #[cfg(test)]
+    pub(crate) fn with_memo_limits(mut self, entries: usize, items: usize) -> Self {
+        self.interests = Memo::new(entries, items);
+        self.mutes = Memo::new(entries, items);
+        self.authors = Memo::new(entries, items);
+        self
+    }
+
+    /// How many entries and hits the memos keep: interests, mutes, authors.
+    #[cfg(test)]
+    pub(crate) fn memo_len(&self) -> [(usize, usize); 3] {
+        [self.interests.len(), self.mutes.len(), self.authors.len()]
     }
 
     pub fn len(&self) -> usize {
@@ -111,8 +146,48 @@ impl EditionIndex {
         &self.words[paper][field as usize]
     }
 
+    /// Where the interest `keyword` hits title and abstract, by paper.
+    pub(crate) fn interest_hits(&self, keyword: &Keyword) -> Arc<[InterestHits]> {
+        self.interests
+            .get_or(keyword.as_str(), || self.interest_hits_afresh(keyword))
+    }
+
+    /// [`Self::interest_hits`] worked out now.
+    pub(crate) fn interest_hits_afresh(&self, keyword: &Keyword) -> Vec<InterestHits> {
+        // Hits come by paper, title before abstract.
+        let mut per_paper: Vec<InterestHits> = Vec::new();
+        for (p, field, n) in self.hits(keyword, &[Field::Title, Field::Abstract]) {
+            if per_paper.last().is_none_or(|last| last.0 != p) {
+                per_paper.push((p, 0, 0));
+            }
+            let last = per_paper.last_mut().expect("pushed above");
+            match field {
+                Field::Title => last.1 += n,
+                _ => last.2 += n,
+            }
+        }
+        per_paper
+    }
+
+    /// The papers the mute `keyword` hits anywhere the email would show them, ascending.
+    pub(crate) fn muted_by(&self, keyword: &Keyword) -> Arc<[usize]> {
+        self.mutes
+            .get_or(keyword.as_str(), || self.muted_by_afresh(keyword))
+    }
+
+    /// [`Self::muted_by`] worked out now.
+    pub(crate) fn muted_by_afresh(&self, keyword: &Keyword) -> Vec<usize> {
+        let mut papers: Vec<usize> = self
+            .hits(keyword, &FIELDS)
+            .into_iter()
+            .map(|(p, _, _)| p)
+            .collect();
+        papers.dedup();
+        papers
+    }
+
     /// Every (paper, field) where `keyword` occurs among `fields`, with how often, by paper.
-    pub(crate) fn hits(&self, keyword: &Keyword, fields: &[Field]) -> Vec<(usize, Field, usize)> {
+    fn hits(&self, keyword: &Keyword, fields: &[Field]) -> Vec<(usize, Field, usize)> {
         let Some(first) = keyword.words().first() else {
             return Vec::new();
         };
@@ -152,14 +227,22 @@ impl EditionIndex {
         found
     }
 
-    /// Papers with an author who can be `followed`, with that author as the paper lists them.
-    pub(crate) fn papers_by(&self, followed: &Author) -> impl Iterator<Item = (usize, &Author)> {
+    /// Papers with an author who can be `followed`, with that author as the paper lists them,
+    /// by paper.
+    pub(crate) fn papers_by(&self, followed: &Author) -> PapersBy {
+        self.authors
+            .get_or(followed.as_str(), || self.papers_by_afresh(followed))
+    }
+
+    /// [`Self::papers_by`] worked out now.
+    pub(crate) fn papers_by_afresh(&self, followed: &Author) -> Vec<(usize, Arc<Author>)> {
         self.by_family
             .get(followed.family())
             .into_iter()
             .flatten()
             .filter(|(_, a)| a.matches(followed))
-            .map(|(p, a)| (*p as usize, a))
+            .map(|(p, a)| (*p as usize, Arc::clone(a)))
+            .collect()
     }
 
     /// Today's papers similar to the liked paper `id` (cosine of tf-idf vectors over title and

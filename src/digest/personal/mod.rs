@@ -16,6 +16,7 @@
 
 mod authors;
 mod index;
+mod memo;
 
 use std::cmp::Reverse;
 use std::sync::Arc;
@@ -24,7 +25,7 @@ use serde::Serialize;
 
 pub use authors::{Author, AuthorError};
 pub use index::EditionIndex;
-use index::Field;
+use index::{Field, InterestHits, PapersBy};
 
 use super::{Digest, Keyword, KeywordHit};
 use crate::paper::PaperId;
@@ -171,7 +172,7 @@ impl Breakdown {
 struct Scored {
     scores: Vec<f64>,
     /// Per interest (in profile order): (paper, in title, in abstract), by paper.
-    interests: Vec<Vec<(usize, usize, usize)>>,
+    interests: Vec<Arc<[InterestHits]>>,
 }
 
 /// The block's order: by score, then by the digest's own ranking.
@@ -231,14 +232,14 @@ impl EditionIndex {
 
     /// Papers hit by a mute keyword anywhere the email would show them, ascending.
     fn muted(&self, profile: &Profile) -> Vec<usize> {
-        let all = [Field::Title, Field::Abstract, Field::Other];
-        let mut muted: Vec<usize> = profile
-            .mute
-            .iter()
-            .flat_map(|k| self.hits(k, &all).into_iter().map(|(p, _, _)| p))
-            .collect();
-        muted.sort_unstable();
-        muted.dedup();
+        let mut muted: Vec<usize> = Vec::new();
+        for k in &profile.mute {
+            muted.extend_from_slice(&self.muted_by(k));
+        }
+        if profile.mute.len() > 1 {
+            muted.sort_unstable();
+            muted.dedup();
+        }
         muted
     }
 
@@ -247,28 +248,19 @@ impl EditionIndex {
         let mut scores = vec![0.0; self.len()];
         let mut interests = Vec::with_capacity(profile.interests.len());
         for k in &profile.interests {
-            // Hits come by paper, title before abstract.
-            let mut per_paper: Vec<(usize, usize, usize)> = Vec::new();
-            for (p, field, n) in self.hits(k, &[Field::Title, Field::Abstract]) {
-                if per_paper.last().is_none_or(|last| last.0 != p) {
-                    per_paper.push((p, 0, 0));
-                }
-                let last = per_paper.last_mut().expect("pushed above");
-                match field {
-                    Field::Title => last.1 += n,
-                    _ => last.2 += n,
-                }
-            }
-            for &(p, in_title, in_abstract) in &per_paper {
+            let hits = self.interest_hits(k);
+            for &(p, in_title, in_abstract) in hits.iter() {
                 scores[p] += interest_points(in_title, in_abstract);
             }
-            interests.push(per_paper);
+            interests.push(hits);
         }
         for followed in &profile.authors {
-            let mut papers: Vec<usize> = self.papers_by(followed).map(|(p, _)| p).collect();
-            papers.dedup();
-            for p in papers {
-                scores[p] += AUTHOR_POINTS;
+            let by = self.papers_by(followed);
+            // Once per paper, however many of its authors can be the followed one.
+            for (n, &(p, _)) in by.iter().enumerate() {
+                if n == 0 || by[n - 1].0 != p {
+                    scores[p] += AUTHOR_POINTS;
+                }
             }
         }
         let mut best_like = vec![0.0f64; self.len()];
@@ -311,7 +303,7 @@ impl EditionIndex {
             }
         }
         for followed in &profile.authors {
-            if let Some((_, a)) = self.papers_by(followed).find(|(p, _)| *p == paper) {
+            if let Some((_, a)) = self.papers_by(followed).iter().find(|(p, _)| *p == paper) {
                 b.authors.push(AuthorHit {
                     followed: followed.to_string(),
                     on_paper: a.to_string(),
@@ -384,10 +376,10 @@ impl EditionIndex {
                 .collect();
             parts.push(format!("matches {}", names.join(", ")));
         }
-        let mut authors: Vec<&str> = profile
-            .authors
+        let by: Vec<PapersBy> = profile.authors.iter().map(|f| self.papers_by(f)).collect();
+        let mut authors: Vec<&str> = by
             .iter()
-            .filter_map(|f| self.papers_by(f).find(|(p, _)| *p == paper))
+            .filter_map(|by| by.iter().find(|(p, _)| *p == paper))
             .map(|(_, a)| a.as_str())
             .collect();
         authors.dedup();

@@ -202,3 +202,112 @@ fn a_mute_removes_papers_wherever_the_word_is_and_never_ranks_them() {
     assert!(r.muted.len() > mentions / 2 && mentions > 0);
     assert!(r.block.iter().all(|b| !r.muted.contains(&b.paper)));
 }
+
+/// A random profile over the seed: interests and mutes from its titles' words (whole, as
+/// prefixes, as phrases, and some no paper has), followed authors in several spellings, liked
+/// papers known and unknown.
+fn random_profile(rng: &mut crate::test_rng::Rng, papers: &[Paper]) -> Profile {
+    let keyword = |rng: &mut crate::test_rng::Rng| -> Arc<Keyword> {
+        let title: Vec<&str> = papers[rng.below(papers.len())]
+            .title
+            .split_whitespace()
+            .collect();
+        let at = rng.below(title.len());
+        let word = title[at];
+        let raw = match rng.below(5) {
+            0 => format!("{}*", word.chars().take(4).collect::<String>()),
+            1 if at + 1 < title.len() => format!("{word} {}", title[at + 1]),
+            2 => format!("zq{}", rng.below(50)),
+            _ => word.to_owned(),
+        };
+        Arc::new(Keyword::parse(&raw).unwrap_or_else(|_| Keyword::parse("model*").unwrap()))
+    };
+    let interests = (0..rng.below(4)).map(|_| keyword(rng)).collect();
+    let mute = (0..rng.below(3)).map(|_| keyword(rng)).collect();
+    let authors = (0..rng.below(3))
+        .map(|_| {
+            let i = rng.below(papers.len());
+            let raw = match rng.below(4) {
+                0 => format!("Author{i} Smith"),
+                1 => format!("W. Jones, {}", i % 3),
+                2 => format!("Jones, Writer{}", i % 7),
+                _ => "A. Smith".to_owned(),
+            };
+            Arc::new(Author::parse(&raw).unwrap())
+        })
+        .collect();
+    let like = (0..rng.below(3))
+        .map(|_| match rng.below(3) {
+            0 => PaperId::parse("2401.00001").unwrap(),
+            1 => PaperId::parse("2401.99999").unwrap(),
+            _ => papers[rng.below(papers.len())].id.clone(),
+        })
+        .collect();
+    Profile {
+        interests,
+        authors,
+        like,
+        mute,
+        for_you: (rng.below(3) == 0).then(|| rng.below(8)),
+    }
+}
+
+#[test]
+fn memoized_hits_rank_exactly_as_fresh_ones_and_the_memo_stays_bounded() {
+    let papers = seed();
+    let liked = [near_duplicate(&papers[4], "2401.00001")];
+    let d = digest(papers.clone());
+    let memoized = EditionIndex::build(&d, &liked);
+    let fresh = EditionIndex::build(&d, &liked).with_memo_limits(0, 0);
+    let small = EditionIndex::build(&d, &liked).with_memo_limits(5, 40);
+    let mut rng = crate::test_rng::Rng(0x2545_f491_4f6c_dd1d);
+    let (mut blocks, mut mutes) = (0, 0);
+    for case in 0..300 {
+        let p = random_profile(&mut rng, &papers);
+        let expected = fresh.rank(&d, &p, 60);
+        blocks += usize::from(!expected.block.is_empty());
+        mutes += usize::from(!expected.muted.is_empty());
+        let ranked = fresh.ranked(&d, &p);
+        // Twice: the first time fills the memo, the second reads it.
+        for index in [&memoized, &small, &memoized] {
+            assert_eq!(index.rank(&d, &p, 60), expected, "case {case}: {p:?}");
+            assert_eq!(index.ranked(&d, &p), ranked, "case {case}: {p:?}");
+            for paper in expected
+                .muted
+                .iter()
+                .chain(ranked.iter().map(|r| &r.0))
+                .take(8)
+            {
+                assert_eq!(
+                    index.explain(&d, &p, *paper),
+                    fresh.explain(&d, &p, *paper),
+                    "case {case}: {p:?}"
+                );
+            }
+        }
+        for k in &p.interests {
+            assert_eq!(&*memoized.interest_hits(k), fresh.interest_hits_afresh(k));
+        }
+        for k in &p.mute {
+            assert_eq!(&*memoized.muted_by(k), fresh.muted_by_afresh(k));
+        }
+        for a in &p.authors {
+            assert_eq!(&*memoized.papers_by(a), fresh.papers_by_afresh(a));
+        }
+    }
+    assert!(
+        blocks > 100 && mutes > 50,
+        "{blocks} blocks, {mutes} with mutes"
+    );
+    assert_eq!(fresh.memo_len(), [(0, 0); 3]);
+    for (entries, items) in small.memo_len() {
+        assert!(
+            entries > 0 && entries <= 5 && items <= 40,
+            "{:?}",
+            small.memo_len()
+        );
+    }
+    for (entries, items) in memoized.memo_len() {
+        assert!(entries > 5 && items > 40, "{:?}", memoized.memo_len());
+    }
+}
