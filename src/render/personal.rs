@@ -90,15 +90,16 @@ pub fn plan(
     let available: usize = pools.iter().map(Vec::len).sum();
     let room = limit.saturating_sub(block.len()).min(available);
     let k = cap.saturating_sub(block.len()).min(room);
-    let mut best: Vec<(usize, usize)> = pools
+    // Each candidate with its key, worked out once; a paper in two of the reader's sections is
+    // there twice, the first section first (the key ends with the section: no ties).
+    let mut best: Vec<_> = pools
         .iter()
         .enumerate()
-        .flat_map(|(w, pool)| pool.iter().map(move |&i| (w, i)))
+        .flat_map(|(w, pool)| pool.iter().map(move |&i| ((digest.rank_key(i), w), w)))
         .collect();
-    // (A paper in two of the reader's sections is there twice: the first section first.)
-    best.sort_unstable_by_key(|&(w, i)| (digest.rank_key(i), w));
+    best.sort_unstable();
     let mut take = vec![0usize; pools.len()];
-    for &(w, _) in best.iter().take(k) {
+    for &(_, w) in best.iter().take(k) {
         take[w] += 1;
     }
     let sections: Vec<ViewSection> = wanted
