@@ -332,12 +332,11 @@ pub(crate) fn wrap_text(text: &str, width: usize, indent: &str, first: &str) -> 
 /// for anything textwrap might measure or trim otherwise: a line break, a control character,
 /// white space at either end.
 fn one_line(text: &str, width: usize, first: &str) -> Option<String> {
-    let odd = |s: &str| s.chars().any(char::is_control);
     if text.is_empty()
         || text.starts_with(char::is_whitespace)
         || text.ends_with(char::is_whitespace)
-        || odd(text)
-        || odd(first)
+        || has_control(text)
+        || has_control(first)
     {
         return None;
     }
@@ -357,8 +356,7 @@ fn one_line(text: &str, width: usize, first: &str) -> Option<String> {
 /// (it measures every character for escape sequences). `None` for a text with a line break
 /// or a control character, or a word Unicode line breaking might split: textwrap does those.
 fn first_fit(text: &str, width: usize, indent: &str, first: &str) -> Option<String> {
-    let odd = |s: &str| s.chars().any(char::is_control);
-    if odd(text) || odd(indent) || odd(first) {
+    if has_control(text) || has_control(indent) || has_control(first) {
         return None;
     }
     if text.len() < width && first.is_empty() {
@@ -391,6 +389,12 @@ fn first_fit(text: &str, width: usize, indent: &str, first: &str) -> Option<Stri
         out.push_str(&text[a.start..words[b].end]);
     }
     Some(out)
+}
+
+/// Whether `s` has a control character (a line break, a tab, an escape): textwrap measures
+/// and breaks those its own way.
+fn has_control(s: &str) -> bool {
+    s.chars().any(char::is_control)
 }
 
 /// A word of a line: where it starts and ends, where the spaces after it end, its width.
