@@ -48,8 +48,12 @@ pub struct BuildError {
 
 /// The Message-ID of an edition's message to one address: `<edition.hash@from-domain>`.
 pub fn message_id(settings: &Settings, edition: &EditionId, email_key: &str) -> String {
-    let hash = Sha256::digest(format!("{}\n{}", settings.newsletter.list_id, email_key).as_bytes());
-    let hex: String = hash[..10].iter().map(|b| format!("{b:02x}")).collect();
+    let hash = Sha256::new()
+        .chain_update(settings.newsletter.list_id.as_bytes())
+        .chain_update(b"\n")
+        .chain_update(email_key.as_bytes())
+        .finalize();
+    let hex = data_encoding::HEXLOWER.encode(&hash[..10]);
     format!(
         "<{}.{}@{}>",
         edition.as_str(),
@@ -356,6 +360,22 @@ mod tests {
             format: MailFormat::Html,
             ..Subscriber::new(SubscriberEmail::parse(email).unwrap())
         }
+    }
+
+    #[test]
+    fn a_message_id_is_the_hash_of_list_and_address() {
+        let settings = load(&ConfigOrigin::Bundled).unwrap();
+        let edition = EditionId::parse("2026-11-30").unwrap();
+        let key = "ada@example.org";
+        let hash = Sha256::digest(format!("{}\n{key}", settings.newsletter.list_id).as_bytes());
+        let hex: String = hash[..10].iter().map(|b| format!("{b:02x}")).collect();
+        assert_eq!(
+            message_id(&settings, &edition, key),
+            format!(
+                "<2026-11-30.{hex}@{}>",
+                settings.newsletter.from.email.domain()
+            )
+        );
     }
 
     /// The boundary is random per message: compare with it replaced.
