@@ -423,7 +423,7 @@ fn whole_words(text: &str) -> Option<Vec<WholeWord>> {
         let word = &text[start..end];
         let width = if word.is_ascii() {
             word.len()
-        } else if word.contains("://") || word.contains('@') || unbreakable(word) {
+        } else if taken_whole(word) {
             textwrap::core::display_width(word)
         } else {
             return None;
@@ -445,11 +445,7 @@ fn whole_words(text: &str) -> Option<Vec<WholeWord>> {
 fn text_part_words(line: &str) -> Box<dyn Iterator<Item = textwrap::core::Word<'_>> + '_> {
     use textwrap::WordSeparator;
     Box::new(WordSeparator::AsciiSpace.find_words(line).flat_map(|w| {
-        if w.word.is_ascii()
-            || w.word.contains("://")
-            || w.word.contains('@')
-            || unbreakable(w.word)
-        {
+        if taken_whole(w.word) {
             return Parts::One(Some(w));
         }
         let mut parts: Vec<_> = WordSeparator::UnicodeBreakProperties
@@ -460,6 +456,12 @@ fn text_part_words(line: &str) -> Box<dyn Iterator<Item = textwrap::core::Word<'
         }
         Parts::Many(parts.into_iter())
     }))
+}
+
+/// Whether a run between spaces is one word as it is: ASCII (English keeps its hyphenated
+/// words), a URL or an address, or a word Unicode line breaking would not split anyway.
+fn taken_whole(word: &str) -> bool {
+    word.is_ascii() || word.contains("://") || word.contains('@') || unbreakable(word)
 }
 
 /// Whether Unicode line breaking finds no break inside `word`, known without running it: one
