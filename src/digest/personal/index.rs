@@ -116,7 +116,7 @@ impl EditionIndex {
     /// The same index keeping at most `entries` entries and `items` hits in each memo (0:
     /// works out every reader's hits afresh).
     #[cfg(test)]
-    pub(crate) fn with_memo_limits(mut self, entries: usize, items: usize) -> Self {
+    pub(super) fn with_memo_limits(mut self, entries: usize, items: usize) -> Self {
         self.interests = Memo::new(entries, items);
         self.mutes = Memo::new(entries, items);
         self.authors = Memo::new(entries, items);
@@ -125,7 +125,7 @@ impl EditionIndex {
 
     /// How many entries and hits the memos keep: interests, mutes, authors.
     #[cfg(test)]
-    pub(crate) fn memo_len(&self) -> [(usize, usize); 3] {
+    pub(super) fn memo_len(&self) -> [(usize, usize); 3] {
         [self.interests.len(), self.mutes.len(), self.authors.len()]
     }
 
@@ -153,7 +153,7 @@ impl EditionIndex {
     }
 
     /// [`Self::interest_hits`] worked out now.
-    pub(crate) fn interest_hits_afresh(&self, keyword: &Keyword) -> Vec<InterestHits> {
+    pub(super) fn interest_hits_afresh(&self, keyword: &Keyword) -> Vec<InterestHits> {
         // Hits come by paper, title before abstract.
         let mut per_paper: Vec<InterestHits> = Vec::new();
         for (p, field, n) in self.hits(keyword, &[Field::Title, Field::Abstract]) {
@@ -176,7 +176,7 @@ impl EditionIndex {
     }
 
     /// [`Self::muted_by`] worked out now.
-    pub(crate) fn muted_by_afresh(&self, keyword: &Keyword) -> Vec<usize> {
+    pub(super) fn muted_by_afresh(&self, keyword: &Keyword) -> Vec<usize> {
         let mut papers: Vec<usize> = self
             .hits(keyword, &FIELDS)
             .into_iter()
@@ -235,7 +235,7 @@ impl EditionIndex {
     }
 
     /// [`Self::papers_by`] worked out now.
-    pub(crate) fn papers_by_afresh(&self, followed: &Author) -> Vec<(usize, Arc<Author>)> {
+    pub(super) fn papers_by_afresh(&self, followed: &Author) -> Vec<(usize, Arc<Author>)> {
         self.by_family
             .get(followed.family())
             .into_iter()
